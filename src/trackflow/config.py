@@ -1,0 +1,99 @@
+"""Settings: read once at the edge, validated, passed down.
+
+Precedence, highest first: CLI flags, environment variables, the config file
+(``$TRACKFLOW_HOME/config.toml`` or the file named by ``TRACKFLOW_CONFIG``), defaults.
+Nothing else in trackflow reads ``os.environ`` for its own settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from trackflow.errors import InvalidInput
+
+# setting name -> environment variable
+ENV_VARS: dict[str, str] = {
+    "home": "TRACKFLOW_HOME",
+    "tracking_uri": "TRACKFLOW_TRACKING_URI",
+    "artifacts_destination": "TRACKFLOW_ARTIFACTS_DESTINATION",
+    "dags_folder": "TRACKFLOW_DAGS_FOLDER",
+    "host": "TRACKFLOW_HOST",
+    "port": "TRACKFLOW_PORT",
+    "parallelism": "TRACKFLOW_PARALLELISM",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Empty strings mean "derive from home"."""
+
+    home: str = ""
+    tracking_uri: str = ""
+    artifacts_destination: str = ""
+    dags_folder: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5000
+    parallelism: int = 8
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home or Path.home() / ".trackflow").expanduser()
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{self.home_path / 'trackflow.db'}"
+
+    @property
+    def resolved_artifacts_destination(self) -> str:
+        return self.artifacts_destination or str(self.home_path / "artifacts")
+
+    @property
+    def resolved_dags_folder(self) -> str:
+        return self.dags_folder or str(self.home_path / "dags")
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given (non-None) values, validated."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **_coerce(clean, source="flag"))
+
+
+def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    known = {f.name: f.type for f in fields(Settings)}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise InvalidInput(f"unknown setting {key!r} in {source}")
+        if known[key] == "int":
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"setting {key!r} from {source} must be an integer, got {value!r}") from None
+            if number <= 0 or (key == "port" and number > 65535):
+                raise InvalidInput(f"setting {key!r} from {source} is out of range: {number}")
+            out[key] = number
+        else:
+            out[key] = str(value)
+    return out
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+    """Build Settings from the config file, then env vars, then CLI flags."""
+    env = os.environ if environ is None else environ
+    home = flags.get("home") or env.get("TRACKFLOW_HOME") or ""
+    config_path = Path(env.get("TRACKFLOW_CONFIG") or Path(home or Path.home() / ".trackflow") / "config.toml")
+    values: dict[str, Any] = {}
+    if config_path.expanduser().is_file():
+        try:
+            file_values = tomllib.loads(config_path.expanduser().read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"config file {config_path} is not valid TOML: {exc}") from None
+        values.update(_coerce(file_values.get("trackflow", file_values), source=str(config_path)))
+    for name, var in ENV_VARS.items():
+        if env.get(var):
+            values.update(_coerce({name: env[var]}, source=var))
+    return Settings(**values).with_overrides(**flags)

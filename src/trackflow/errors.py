@@ -1,0 +1,37 @@
+"""Domain errors. They carry no HTTP knowledge: server/errors.py maps them to status codes."""
+
+from __future__ import annotations
+
+
+class TrackflowError(Exception):
+    """Base of every error trackflow raises on purpose."""
+
+    error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(TrackflowError):
+    """The named resource does not exist."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class AlreadyExists(TrackflowError):
+    """A resource with that identity already exists."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class InvalidInput(TrackflowError):
+    """A value sent by a user or client is malformed or out of range."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class Conflict(TrackflowError):
+    """The request is valid but clashes with stored state (e.g. changing a logged param)."""
+
+    error_code = "INVALID_STATE"

@@ -1,0 +1,1 @@
+"""Storage: the tracking store interface and its SQL and REST implementations."""

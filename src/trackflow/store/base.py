@@ -1,0 +1,135 @@
+"""The tracking store interface: every client call goes through one of these.
+
+Two implementations sit beside it: ``sql.SqlTrackingStore`` (embedded mode and inside the
+server) and ``rest.RestTrackingStore`` (remote mode). Each method is one transaction.
+Unknown ids raise ``NotFound``, bad values ``InvalidInput``, clashes ``AlreadyExists`` or
+``Conflict``; nothing is half-written when a method raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from trackflow.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+
+class TrackingStore(Protocol):
+    # Experiments -------------------------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        """Create an active experiment and return its id. AlreadyExists if the name is taken
+        (by an active or a deleted experiment that has not been garbage-collected)."""
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with that id, whatever its lifecycle stage; NotFound otherwise."""
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with that name, or None."""
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments matching ``filter_string`` (attributes name, creation_time,
+        last_update_time and tags.<key>), ordered, one page at a time."""
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename; AlreadyExists if the new name is taken."""
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete the experiment and its runs (restorable)."""
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Bring a soft-deleted experiment and the runs deleted with it back."""
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # Runs --------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run in an active experiment. A missing run name is generated."""
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with its latest metrics, params, tags and inputs; NotFound otherwise."""
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change status, end time or name of an active run."""
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete (restorable)."""
+
+    def restore_run(self, run_id: str) -> None: ...
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Log everything or nothing. Re-logging a param with a different value is a Conflict;
+        the same value is accepted. Metrics keep their full history."""
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a run tag; NotFound if the run has no such tag."""
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets the run consumed (idempotent per name and digest)."""
+
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Metric]:
+        """Every logged value of a metric, ordered by step then timestamp."""
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs matching MLflow's filter grammar, ordered (default: start_time DESC)."""
+
+    # Garbage collection ------------------------------------------------------------------
+    def list_deleted(self, older_than_ms: int | None = None) -> tuple[list[Run], list[Experiment]]:
+        """Soft-deleted runs (including those of deleted experiments) and experiments
+        deleted before ``now - older_than_ms`` (all of them when None)."""
+
+    def purge_run(self, run_id: str) -> None:
+        """Remove a deleted run and all its data for good. Conflict if it is active."""
+
+    def purge_experiment(self, experiment_id: str) -> None:
+        """Remove a deleted experiment (with no runs left) for good."""

@@ -1,0 +1,28 @@
+"""Alembic migrations, run programmatically (no alembic.ini needed).
+
+Each domain adds its own revision chain branching from ``0001_tracking``; ``upgrade``
+applies every head, so the chains stay independent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS_DIR = Path(__file__).parent
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply all pending revisions. Safe to call repeatedly and from racing processes on
+    PostgreSQL (an advisory lock serializes them); SQLite serializes through its file lock."""
+    command.upgrade(alembic_config(engine), "heads")
