@@ -6,12 +6,12 @@ import enum
 from dataclasses import dataclass, field
 
 
-class LifecycleStage(str, enum.Enum):
+class LifecycleStage(enum.StrEnum):
     ACTIVE = "active"
     DELETED = "deleted"
 
 
-class ViewType(str, enum.Enum):
+class ViewType(enum.StrEnum):
     """Which lifecycle stages a search returns."""
 
     ACTIVE_ONLY = "ACTIVE_ONLY"
@@ -26,7 +26,7 @@ class ViewType(str, enum.Enum):
         return (LifecycleStage.ACTIVE, LifecycleStage.DELETED)
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     SCHEDULED = "SCHEDULED"
     FINISHED = "FINISHED"

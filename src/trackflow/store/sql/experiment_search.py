@@ -23,9 +23,9 @@ _COLUMNS = {
 def _filter_clause(comparison: Comparison) -> Any:
     if comparison.kind == "attribute":
         if comparison.key == "experiment_id":
-            value = comparison.value
-            value = tuple(int(v) for v in value) if isinstance(value, tuple) else int(value or 0)  # type: ignore[arg-type]
-            comparison = Comparison(comparison.kind, comparison.key, comparison.op, value)  # type: ignore[arg-type]
+            raw: Any = comparison.value
+            value: Any = tuple(int(v) for v in raw) if isinstance(raw, tuple) else int(raw or 0)
+            comparison = Comparison(comparison.kind, comparison.key, comparison.op, value)
         return compare(_COLUMNS[comparison.key], comparison)
     tags = t.experiment_tags
     same = and_(tags.c.experiment_id == t.experiments.c.experiment_id, tags.c.key == comparison.key)

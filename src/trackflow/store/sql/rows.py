@@ -18,7 +18,6 @@ from trackflow.entities import (
     Run,
     RunData,
     RunInfo,
-    RunInputs,
     RunStatus,
 )
 from trackflow.store.sql import tables as t

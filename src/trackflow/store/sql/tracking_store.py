@@ -75,9 +75,13 @@ class SqlTrackingStore:
         now = _now_ms()
         try:
             with self.db.write() as conn:
-                taken = conn.execute(select(t.experiments.c.lifecycle_stage).where(t.experiments.c.name == name)).first()
+                taken = conn.execute(
+                    select(t.experiments.c.lifecycle_stage).where(t.experiments.c.name == name)
+                ).first()
                 if taken is not None:
-                    hint = " (it is deleted: restore it or purge it with `trackflow gc`)" if taken[0] == "deleted" else ""
+                    hint = (
+                        " (it is deleted: restore it or purge it with `trackflow gc`)" if taken[0] == "deleted" else ""
+                    )
                     raise AlreadyExists(f"experiment {name!r} already exists{hint}")
                 experiment_id = conn.execute(
                     t.experiments.insert().values(
@@ -245,7 +249,9 @@ class SqlTrackingStore:
         run_id = uuid.uuid4().hex
         with self.db.write() as conn:
             experiment = self._require_experiment(conn, experiment_id)
-            location = experiment.artifact_location or join_uri(self.default_artifact_root, str(experiment.experiment_id))
+            location = experiment.artifact_location or join_uri(
+                self.default_artifact_root, str(experiment.experiment_id)
+            )
             conn.execute(
                 t.runs.insert().values(
                     run_uuid=run_id,
@@ -320,7 +326,9 @@ class SqlTrackingStore:
         with self.db.write() as conn:
             self._require_run(conn, run_id, active=False)
             conn.execute(
-                update(t.runs).where(t.runs.c.run_uuid == run_id).values(lifecycle_stage="deleted", deleted_time=_now_ms())
+                update(t.runs)
+                .where(t.runs.c.run_uuid == run_id)
+                .values(lifecycle_stage="deleted", deleted_time=_now_ms())
             )
 
     def restore_run(self, run_id: str) -> None:
@@ -390,7 +398,9 @@ class SqlTrackingStore:
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         for dataset in datasets:
             if not dataset.name or not dataset.digest:
-                raise InvalidInput(f"a dataset input needs a name and a digest, got {dataset.name!r}/{dataset.digest!r}")
+                raise InvalidInput(
+                    f"a dataset input needs a name and a digest, got {dataset.name!r}/{dataset.digest!r}"
+                )
         with self.db.write() as conn:
             self._require_run(conn, run_id)
             if datasets:

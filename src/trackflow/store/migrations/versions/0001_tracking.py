@@ -28,16 +28,21 @@ def upgrade() -> None:
     )
     op.create_table(
         "experiment_tags",
-        sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "experiment_id",
+            sa.Integer,
+            sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("key", sa.String(250), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
     )
     op.create_table(
         "runs",
         sa.Column("run_uuid", sa.String(32), primary_key=True),
-        sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.String(250), nullable=False),
         sa.Column("user_id", sa.String(256), nullable=False, server_default=""),
         sa.Column("status", sa.String(20), nullable=False),

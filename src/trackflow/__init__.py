@@ -1,0 +1,67 @@
+"""trackflow: experiment tracking, models and DAG pipelines in one system.
+
+Only the public contract is exported. Everything loads lazily on first use, so
+``import trackflow`` stays cheap (no SQLAlchemy, pandas or FastAPI until needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    **{
+        name: "trackflow.tracking.fluent"
+        for name in (
+            "set_tracking_uri",
+            "get_tracking_uri",
+            "set_experiment",
+            "start_run",
+            "end_run",
+            "active_run",
+            "last_active_run_id",
+            "get_run",
+            "log_param",
+            "log_params",
+            "log_metric",
+            "log_metrics",
+            "set_tag",
+            "set_tags",
+            "delete_tag",
+            "log_input",
+            "log_artifact",
+            "log_artifacts",
+            "log_text",
+            "log_dict",
+            "log_image",
+            "log_figure",
+            "search_runs",
+        )
+    },
+    "Client": "trackflow.tracking.client",
+    "ActiveRun": "trackflow.tracking.fluent",
+    **{
+        name: "trackflow.pipelines.authoring"
+        for name in ("dag", "task", "DAG", "TaskGroup", "Param", "chain", "get_current_context", "TriggerRule")
+    },
+}
+_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "entities", "errors", "models"}
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"trackflow.{name}")
+    raise AttributeError(f"module 'trackflow' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,1 @@
+"""The `trackflow` command line."""

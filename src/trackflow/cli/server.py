@@ -1,0 +1,40 @@
+"""`trackflow server`: the REST API, MLflow's API, the artifact proxy (and, when present, the
+scheduler and local executor) in one process tree."""
+
+from __future__ import annotations
+
+import click
+
+from trackflow.config import Settings
+
+
+@click.command()
+@click.option("--host", help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 5000).")
+@click.option("--backend-store-uri", help="Database URI (default: SQLite under TRACKFLOW_HOME).")
+@click.option("--artifacts-destination", help="Directory or s3:// URI for artifacts (proxied to clients).")
+@click.option("--dags-folder", help="Folder of DAG files for the scheduler.")
+@click.pass_obj
+def server(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    backend_store_uri: str | None,
+    artifacts_destination: str | None,
+    dags_folder: str | None,
+) -> None:
+    """Run the trackflow server."""
+    import uvicorn
+
+    from trackflow.server.app import create_app
+
+    settings = settings.with_overrides(
+        host=host,
+        port=port,
+        tracking_uri=backend_store_uri,
+        artifacts_destination=artifacts_destination,
+        dags_folder=dags_folder,
+    )
+    app = create_app(settings)
+    click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

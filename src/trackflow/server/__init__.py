@@ -1,0 +1,1 @@
+"""The HTTP server: trackflow's /api/v1, MLflow's REST API, the artifact proxy."""

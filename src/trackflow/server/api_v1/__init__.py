@@ -1,0 +1,1 @@
+"""trackflow's own REST API, mounted at /api/v1."""

@@ -1,0 +1,25 @@
+"""Register MLflow-style handlers: ``handler(services, payload) -> dict`` run in a worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from trackflow.server.mlflow_compat.codec import read_payload
+from trackflow.server.services import Services
+
+Handler = Callable[[Services, dict[str, Any]], dict[str, Any]]
+
+
+def add_endpoint(router: APIRouter, path: str, methods: Sequence[str], handler: Handler) -> None:
+    async def endpoint(request: Request) -> ORJSONResponse:
+        payload = await read_payload(request)
+        result = await run_in_threadpool(handler, request.app.state.services, payload)
+        return ORJSONResponse(result)
+
+    endpoint.__name__ = handler.__name__
+    router.add_api_route(path, endpoint, methods=list(methods), include_in_schema=False)

@@ -1,0 +1,160 @@
+"""JSON shapes of tracking entities on /api/v1, both directions.
+
+The server renders with the ``*_to_json`` functions and the REST store parses with the
+``*_from_json`` ones, so the two sides cannot drift apart. Non-finite metric values travel
+as the strings "NaN", "Infinity" and "-Infinity" (JSON has no literal for them).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from trackflow.entities import (
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+)
+from trackflow.errors import InvalidInput
+
+
+def float_to_json(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def float_from_json(value: Any, what: str = "value") -> float:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a number, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and value in ("NaN", "nan", "Infinity", "inf", "-Infinity", "-inf"):
+        return float(value.replace("Infinity", "inf"))
+    raise InvalidInput(f"{what} must be a number, got {value!r}")
+
+
+def experiment_to_json(e: Experiment) -> dict[str, Any]:
+    return {
+        "experiment_id": e.experiment_id,
+        "name": e.name,
+        "artifact_location": e.artifact_location,
+        "lifecycle_stage": e.lifecycle_stage.value,
+        "tags": e.tags,
+        "creation_time": e.creation_time,
+        "last_update_time": e.last_update_time,
+    }
+
+
+def experiment_from_json(d: dict[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=d["experiment_id"],
+        name=d["name"],
+        artifact_location=d["artifact_location"],
+        lifecycle_stage=LifecycleStage(d["lifecycle_stage"]),
+        tags=dict(d.get("tags") or {}),
+        creation_time=d.get("creation_time"),
+        last_update_time=d.get("last_update_time"),
+    )
+
+
+def metric_to_json(m: Metric) -> dict[str, Any]:
+    return {"key": m.key, "value": float_to_json(m.value), "timestamp": m.timestamp, "step": m.step}
+
+
+def metric_from_json(d: dict[str, Any]) -> Metric:
+    return Metric(d["key"], float_from_json(d["value"], f"metric {d['key']!r}"), d["timestamp"], d.get("step", 0))
+
+
+def run_info_to_json(i: RunInfo) -> dict[str, Any]:
+    return {
+        "run_id": i.run_id,
+        "experiment_id": i.experiment_id,
+        "run_name": i.run_name,
+        "user_id": i.user_id,
+        "status": i.status.value,
+        "start_time": i.start_time,
+        "end_time": i.end_time,
+        "artifact_uri": i.artifact_uri,
+        "lifecycle_stage": i.lifecycle_stage.value,
+    }
+
+
+def run_info_from_json(d: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        run_id=d["run_id"],
+        experiment_id=d["experiment_id"],
+        run_name=d["run_name"],
+        user_id=d["user_id"],
+        status=RunStatus(d["status"]),
+        start_time=d.get("start_time"),
+        end_time=d.get("end_time"),
+        artifact_uri=d["artifact_uri"],
+        lifecycle_stage=LifecycleStage(d["lifecycle_stage"]),
+    )
+
+
+def dataset_to_json(ds: DatasetInput) -> dict[str, Any]:
+    return {
+        "name": ds.name,
+        "digest": ds.digest,
+        "source_type": ds.source_type,
+        "source": ds.source,
+        "schema": ds.schema,
+        "profile": ds.profile,
+        "tags": ds.tags,
+    }
+
+
+def dataset_from_json(d: dict[str, Any]) -> DatasetInput:
+    return DatasetInput(
+        name=d["name"],
+        digest=d["digest"],
+        source_type=d.get("source_type", ""),
+        source=d.get("source", ""),
+        schema=d.get("schema"),
+        profile=d.get("profile"),
+        tags=dict(d.get("tags") or {}),
+    )
+
+
+def run_to_json(r: Run) -> dict[str, Any]:
+    return {
+        "info": run_info_to_json(r.info),
+        "data": {
+            "metrics": [metric_to_json(m) for m in r.data.latest_metrics.values()],
+            "params": r.data.params,
+            "tags": r.data.tags,
+        },
+        "inputs": {"datasets": [dataset_to_json(d) for d in r.inputs.datasets]},
+    }
+
+
+def run_from_json(d: dict[str, Any]) -> Run:
+    latest = {m.key: m for m in (metric_from_json(x) for x in d["data"]["metrics"])}
+    data = RunData(
+        metrics={k: m.value for k, m in latest.items()},
+        params=dict(d["data"]["params"]),
+        tags=dict(d["data"]["tags"]),
+        latest_metrics=latest,
+    )
+    inputs = RunInputs([dataset_from_json(x) for x in d.get("inputs", {}).get("datasets", [])])
+    return Run(info=run_info_from_json(d["info"]), data=data, inputs=inputs)
+
+
+def batch_to_json(metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> dict[str, Any]:
+    return {
+        "metrics": [metric_to_json(m) for m in metrics],
+        "params": [{"key": p.key, "value": p.value} for p in params],
+        "tags": [{"key": t.key, "value": t.value} for t in tags],
+    }

@@ -1,0 +1,54 @@
+"""A small JSON-over-HTTP helper shared by REST stores: keep-alive session, error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import requests
+
+from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound, TrackflowError
+
+_ERRORS: dict[str, type[TrackflowError]] = {
+    "RESOURCE_DOES_NOT_EXIST": NotFound,
+    "RESOURCE_ALREADY_EXISTS": AlreadyExists,
+    "INVALID_PARAMETER_VALUE": InvalidInput,
+    "BAD_REQUEST": InvalidInput,
+    "INVALID_STATE": Conflict,
+}
+
+
+class HttpJsonClient:
+    """Calls ``{base_url}{path}`` with JSON bodies; maps error responses to trackflow errors."""
+
+    def __init__(self, base_url: str, timeout: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()  # keep-alive: one TCP connection for many calls
+
+    def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else orjson.dumps(body)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        try:
+            response = self.session.request(
+                method, self.base_url + path, data=data, params=params, headers=headers, timeout=self.timeout
+            )
+        except requests.ConnectionError as exc:
+            raise TrackflowError(f"cannot reach the trackflow server at {self.base_url}: {exc}") from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        if not response.content:
+            return None
+        return orjson.loads(response.content)
+
+
+def _error_from(response: requests.Response) -> TrackflowError:
+    try:
+        payload = response.json()
+        code, message = payload.get("error_code", ""), payload.get("message") or str(payload)
+    except ValueError:
+        code, message = "", response.text[:500]
+    error_type = _ERRORS.get(code, NotFound if response.status_code == 404 else TrackflowError)
+    if response.status_code >= 500:
+        message = f"server error {response.status_code}: {message}"
+    return error_type(message)

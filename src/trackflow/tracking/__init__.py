@@ -1,0 +1,1 @@
+"""Experiment tracking: the fluent API, the Client and how a tracking URI becomes a store."""

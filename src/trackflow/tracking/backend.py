@@ -1,0 +1,79 @@
+"""Turn a tracking URI into a store plus a way to reach run artifacts.
+
+``http(s)://`` gives the REST store (artifacts through the server's proxy); ``sqlite:///``
+and ``postgresql://`` give the embedded SQL store (artifacts straight from the artifacts
+destination). Experiments get ``mlflow-artifacts:/<id>`` locations in both modes, so one
+database works embedded and behind a server alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trackflow.artifacts import ArtifactRepository, get_artifact_repository
+from trackflow.config import Settings, load_settings
+from trackflow.errors import InvalidInput
+from trackflow.store.base import TrackingStore
+
+if TYPE_CHECKING:
+    from trackflow.store.sql.database import Database
+
+PROXIED_ARTIFACT_ROOT = "mlflow-artifacts:"
+
+# The URI set by trackflow.set_tracking_uri(): the default of every Client in this process.
+_default_tracking_uri: list[str | None] = [None]
+
+# Engines are costly and pool connections: one per database URI per process.
+_databases: dict[str, Database] = {}
+_databases_lock = threading.Lock()
+
+
+def open_database(uri: str) -> Database:
+    """The process-wide Database for ``uri``, migrated to the newest schema on first use."""
+    from trackflow.store.sql.database import Database  # SQLAlchemy loads only in embedded mode
+
+    with _databases_lock:
+        db = _databases.get(uri)
+        if db is None:
+            db = Database(uri)
+            db.upgrade()
+            _databases[uri] = db
+        return db
+
+
+def set_default_tracking_uri(uri: str | None) -> None:
+    _default_tracking_uri[0] = uri
+
+
+@dataclass
+class Backend:
+    tracking_uri: str
+    store: TrackingStore
+    settings: Settings
+
+    @property
+    def is_remote(self) -> bool:
+        return self.tracking_uri.startswith(("http://", "https://"))
+
+    def artifact_repository(self, artifact_uri: str) -> ArtifactRepository:
+        if self.is_remote:
+            return get_artifact_repository(artifact_uri, tracking_base_url=self.tracking_uri)
+        return get_artifact_repository(artifact_uri, proxy_destination=self.settings.resolved_artifacts_destination)
+
+
+def resolve_backend(tracking_uri: str | None = None, settings: Settings | None = None) -> Backend:
+    settings = settings or load_settings()
+    uri = tracking_uri or _default_tracking_uri[0] or settings.resolved_tracking_uri
+    if uri.startswith(("http://", "https://")):
+        from trackflow.store.rest import RestTrackingStore
+
+        return Backend(uri, RestTrackingStore(uri), settings)
+    if uri.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
+        from trackflow.store.sql import SqlTrackingStore
+
+        return Backend(uri, SqlTrackingStore(open_database(uri), PROXIED_ARTIFACT_ROOT), settings)
+    raise InvalidInput(
+        f"unsupported tracking URI {uri!r}: use http(s)://host:port, sqlite:///path.db or postgresql://..."
+    )
