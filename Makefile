@@ -1,0 +1,35 @@
+# trackflow: `make demo` brings it up with an example; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME := $(CURDIR)/.trackflow-demo
+DEMO_PORT ?= 5000
+
+.PHONY: install demo test lint bench services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: install services lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+demo: install
+	TRACKFLOW_HOME=$(DEMO_HOME) $(BIN)/python examples/quickstart.py
+	TRACKFLOW_HOME=$(DEMO_HOME) $(BIN)/trackflow server --port $(DEMO_PORT) --dags-folder examples/dags
+
+bench: install
+	bash benchmarks/run.sh
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Automatic logging for training libraries (it sits above models: it logs models)."""
