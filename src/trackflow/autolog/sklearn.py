@@ -34,16 +34,18 @@ def autolog(log_models: bool = True, disable: bool = False) -> None:
 
 def _wrap_fit(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def fit(self: Any, X: Any, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _config["disabled"] or getattr(_state, "active", False):
-            return original(self, X, y, *args, **kwargs)
+            return original(self, *args, **kwargs)
+        X = args[0] if args else kwargs.get("X")
+        y = args[1] if len(args) > 1 else kwargs.get("y")
         _state.active = True
         owns_run = fluent.active_run() is None
         run = fluent.active_run() or fluent.start_run()
         try:
             fluent.log_params(_params(self))
             fluent.set_tags({"estimator_name": type(self).__name__, "estimator_class": _qualified(self)})
-            result = original(self, X, y, *args, **kwargs)
+            result = original(self, *args, **kwargs)
             fluent.log_metrics(training_metrics(self, X, y))
             if _config["log_models"]:
                 _log_model(self)
