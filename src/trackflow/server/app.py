@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from trackflow import __version__
 from trackflow.config import Settings
 from trackflow.server.errors import install_error_handlers
+from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 
 MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -34,7 +35,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
     )
     app.state.services = services or Services.from_settings(settings)

@@ -8,25 +8,25 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound, TrackflowError
+from trackflow.server.responses import JSONResponse
 
 _STATUS = {NotFound: 404, AlreadyExists: 400, InvalidInput: 400, Conflict: 400}
 
 
-def error_response(code: str, message: str, status: int) -> ORJSONResponse:
-    return ORJSONResponse({"error_code": code, "message": message}, status_code=status)
+def error_response(code: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error_code": code, "message": message}, status_code=status)
 
 
-async def _trackflow_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _trackflow_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TrackflowError)
     status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 500)
     return error_response(exc.error_code, exc.message, status)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for error in exc.errors():
@@ -35,7 +35,7 @@ async def _validation_error(_request: Request, exc: Exception) -> ORJSONResponse
     return error_response("INVALID_PARAMETER_VALUE", "; ".join(problems) or "invalid request", 400)
 
 
-async def _http_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "ENDPOINT_NOT_FOUND", 405: "BAD_REQUEST"}.get(exc.status_code, "BAD_REQUEST")
     return error_response(code, str(exc.detail), exc.status_code)

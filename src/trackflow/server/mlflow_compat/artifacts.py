@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
 from trackflow.errors import InvalidInput
+from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 
 router = APIRouter()
@@ -23,7 +24,7 @@ def _services(request: Request) -> Services:
 
 
 @router.get("/artifacts", include_in_schema=False)
-async def list_artifacts(request: Request, path: str = "") -> ORJSONResponse:
+async def list_artifacts(request: Request, path: str = "") -> JSONResponse:
     relative = safe_relative_path(path)
     files = await run_in_threadpool(_services(request).artifact_destination().list_artifacts, relative or None)
     out = []
@@ -32,7 +33,7 @@ async def list_artifacts(request: Request, path: str = "") -> ORJSONResponse:
         if f.file_size is not None:
             entry["file_size"] = f.file_size
         out.append(entry)
-    return ORJSONResponse({"files": out})
+    return JSONResponse({"files": out})
 
 
 @router.get("/artifacts/{path:path}", include_in_schema=False)
@@ -45,7 +46,7 @@ async def download_artifact(request: Request, path: str) -> StreamingResponse:
 
 
 @router.put("/artifacts/{path:path}", include_in_schema=False)
-async def upload_artifact(request: Request, path: str) -> ORJSONResponse:
+async def upload_artifact(request: Request, path: str) -> JSONResponse:
     relative = safe_relative_path(path)
     if not relative:
         raise InvalidInput("an artifact path is required")
@@ -62,7 +63,7 @@ async def upload_artifact(request: Request, path: str) -> ORJSONResponse:
                 return
 
     await anyio.to_thread.run_sync(_services(request).artifact_destination().write_stream, relative, chunks())
-    return ORJSONResponse({})
+    return JSONResponse({})
 
 
 @router.delete("/artifacts/{path:path}", include_in_schema=False)
@@ -71,4 +72,4 @@ async def delete_artifact(request: Request, path: str) -> Response:
     if not relative:
         raise InvalidInput("refusing to delete the whole artifact store")
     await run_in_threadpool(_services(request).artifact_destination().delete_artifacts, relative)
-    return ORJSONResponse({})
+    return JSONResponse({})

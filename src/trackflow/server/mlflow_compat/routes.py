@@ -6,20 +6,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.server.mlflow_compat.codec import read_payload
+from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 
 Handler = Callable[[Services, dict[str, Any]], dict[str, Any]]
 
 
 def add_endpoint(router: APIRouter, path: str, methods: Sequence[str], handler: Handler) -> None:
-    async def endpoint(request: Request) -> ORJSONResponse:
+    async def endpoint(request: Request) -> JSONResponse:
         payload = await read_payload(request)
         result = await run_in_threadpool(handler, request.app.state.services, payload)
-        return ORJSONResponse(result)
+        return JSONResponse(result)
 
     endpoint.__name__ = handler.__name__
     router.add_api_route(path, endpoint, methods=list(methods), include_in_schema=False)
