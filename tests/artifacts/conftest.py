@@ -1,4 +1,5 @@
-"""Real servers for the artifact tests: a moto S3 server and a tiny proxied-artifacts app.
+"""Real servers for the artifact tests: a tiny proxied-artifacts app (the moto S3 server,
+``s3_endpoint``, lives in tests/conftest.py and creates ``BUCKET``).
 
 The proxy app implements MLflow's four ``mlflow-artifacts`` endpoints over a
 LocalArtifactRepository, just enough to run the contract suite against
@@ -24,37 +25,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from trackflow.artifacts import PROXY_ARTIFACTS_PATH, LocalArtifactRepository
 from trackflow.errors import InvalidInput, NotFound
 
-BUCKET = "trackflow-artifacts"
+BUCKET = "trackflow-artifacts"  # created by the s3_endpoint fixture in tests/conftest.py
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free port, with fake credentials in the environment and one bucket."""
-    boto3 = pytest.importorskip("boto3")
-    moto_server = pytest.importorskip("moto.server")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        mp.delenv("AWS_SESSION_TOKEN", raising=False)
-        mp.delenv("AWS_PROFILE", raising=False)
-        mp.delenv("MLFLOW_S3_ENDPOINT_URL", raising=False)
-        mp.delenv("AWS_ENDPOINT_URL", raising=False)
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-        try:
-            yield endpoint
-        finally:
-            server.stop()
 
 
 def make_proxy_app(root: str) -> FastAPI:

@@ -98,8 +98,8 @@ class TrackingStore(Protocol):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        """Log everything or nothing. Re-logging a param with a different value is a Conflict;
-        the same value is accepted. Metrics keep their full history."""
+        """Log everything or nothing. Re-logging a param with a different value is InvalidInput
+        (MLflow's INVALID_PARAMETER_VALUE); the same value is accepted. Metrics keep their full history."""
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag; NotFound if the run has no such tag."""

@@ -129,6 +129,8 @@ def parse_experiment_order_by(clause: str) -> OrderBy:
 
 
 def _tokenize(text: str) -> list[_Token]:
+    if "\x00" in text:  # PostgreSQL refuses NUL in query parameters
+        raise InvalidInput(f"Filter {text!r} contains a NUL character")
     tokens: list[_Token] = []
     pos = 0
     while pos < len(text):

@@ -31,7 +31,7 @@ def validate_key(kind: str, key: object) -> str:
         raise InvalidInput(f"{kind} key must be a non-empty string, got {key!r}")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(f"{kind} key {key[:40]!r}... is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}")
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):  # fullmatch: "$" alone would accept a trailing newline
         raise InvalidInput(
             f"invalid {kind} key {key!r}: names may only contain alphanumerics, underscores (_), dashes (-), "
             "periods (.), spaces ( ), colons (:) and slashes (/)"
@@ -46,7 +46,14 @@ def _validate_text(kind: str, key: str, value: object, limit: int) -> str:
         raise InvalidInput(f"{kind} {key!r} must have a string value, got {type(value).__name__}")
     if len(value) > limit:
         raise InvalidInput(f"{kind} {key!r} value is {len(value)} characters long, the limit is {limit}")
+    _reject_nul(f"{kind} {key!r} value", value)
     return value
+
+
+def _reject_nul(what: str, value: str) -> None:
+    # PostgreSQL text cannot hold NUL; refusing it everywhere keeps the backends alike.
+    if "\x00" in value:
+        raise InvalidInput(f"{what} contains a NUL character: {value[:60]!r}")
 
 
 def validate_param(param: Param) -> None:
@@ -96,6 +103,7 @@ def validate_experiment_name(name: object) -> str:
         raise InvalidInput(f"experiment name must be a non-empty string, got {name!r}")
     if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
         raise InvalidInput(f"experiment name is {len(name)} characters long, the limit is {MAX_EXPERIMENT_NAME_LENGTH}")
+    _reject_nul("experiment name", name)
     return name
 
 
@@ -104,6 +112,7 @@ def validate_run_name(name: object) -> str:
         raise InvalidInput(f"run name must be a string, got {name!r}")
     if len(name) > MAX_RUN_NAME_LENGTH:
         raise InvalidInput(f"run name is {len(name)} characters long, the limit is {MAX_RUN_NAME_LENGTH}")
+    _reject_nul("run name", name)
     return name
 
 

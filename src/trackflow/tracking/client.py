@@ -154,7 +154,11 @@ class Client:
 
     # Artifacts ---------------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
-        return self._backend.artifact_repository(self.get_run(run_id).info.artifact_uri)
+        return self.artifact_repository_at(self.get_run(run_id).info.artifact_uri)
+
+    def artifact_repository_at(self, artifact_uri: str) -> ArtifactRepository:
+        """The repository for any artifact URI, reached the way this client reaches artifacts."""
+        return self._backend.artifact_repository(artifact_uri)
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         path = Path(local_path)

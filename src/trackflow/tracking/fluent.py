@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trackflow.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.tracking.backend import set_default_tracking_uri
-from trackflow.tracking.client import Client, now_ms
+from trackflow.tracking.client import Client, _number, now_ms
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,7 +192,7 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
 
 def log_metrics(metrics: dict[str, float], step: int | None = None, timestamp: int | None = None) -> None:
     ts = timestamp or now_ms()
-    batch = [Metric(k, float(v), ts, step or 0) for k, v in metrics.items()]
+    batch = [Metric(k, _number(k, v), ts, step or 0) for k, v in metrics.items()]
     get_client().log_batch(_run_id(), metrics=batch)
 
 

@@ -26,6 +26,12 @@ class GcResult:
     experiments: int = 0
 
 
+def run_root(artifact_uri: str) -> str:
+    """The run's own folder (``.../<run_id>``), one above its ``artifacts`` root, which also
+    holds what trackflow stores beside the artifacts (task logs, large task outputs)."""
+    return artifact_uri[: -len("/artifacts")] if artifact_uri.endswith("/artifacts") else artifact_uri
+
+
 def plan_garbage(client: Client, older_than_ms: int | None) -> GcPlan:
     runs, experiments = client.store.list_deleted(older_than_ms)
     return GcPlan(runs, experiments)
@@ -36,7 +42,7 @@ def collect_garbage(client: Client, plan: GcPlan, on_step: Callable[[], None] = 
     An experiment is purged only once all its runs are gone (runs still active stay)."""
     result = GcResult()
     for run in plan.runs:
-        client._backend.artifact_repository(run.info.artifact_uri).delete_artifacts()
+        client.artifact_repository_at(run_root(run.info.artifact_uri)).delete_artifacts()
         client.store.purge_run(run.info.run_id)
         result.runs += 1
         on_step()
@@ -46,7 +52,7 @@ def collect_garbage(client: Client, plan: GcPlan, on_step: Callable[[], None] = 
             on_step()
             continue
         try:
-            client._backend.artifact_repository(experiment.artifact_location).delete_artifacts()
+            client.artifact_repository_at(experiment.artifact_location).delete_artifacts()
         except NotFound:
             pass
         client.store.purge_experiment(experiment.experiment_id)

@@ -7,6 +7,7 @@ storage credentials and large files do not exhaust the server.
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -51,6 +52,9 @@ async def upload_artifact(request: Request, path: str) -> JSONResponse:
     if not relative:
         raise InvalidInput("an artifact path is required")
     body = request.stream().__aiter__()
+    # The store may read the chunks from a thread of its own (boto3's transfer pool), not
+    # the worker thread started below, so the event loop is named explicitly.
+    loop_token = anyio.lowlevel.current_token()
 
     async def next_chunk() -> bytes:
         return await body.__anext__()
@@ -58,7 +62,7 @@ async def upload_artifact(request: Request, path: str) -> JSONResponse:
     def chunks():  # noqa: ANN202 - a generator of bytes pulled from the event loop
         while True:
             try:
-                yield anyio.from_thread.run(next_chunk)
+                yield anyio.from_thread.run(next_chunk, token=loop_token)
             except StopAsyncIteration:
                 return
 

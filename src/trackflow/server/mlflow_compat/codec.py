@@ -46,14 +46,16 @@ def as_int(value: Any, name: str, default: int | None = None) -> int | None:
         return default
     if isinstance(value, bool):
         raise InvalidInput(f"parameter '{name}' must be an integer, got {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        raise InvalidInput(f"parameter '{name}' must be an integer, got {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(f"parameter '{name}' must be an integer, got {value!r}") from None
 
 
 def as_str(value: Any, name: str) -> str:
-    if isinstance(value, bool) or isinstance(value, dict | list):
+    if value is None or isinstance(value, bool) or isinstance(value, dict | list):
         raise InvalidInput(f"parameter '{name}' must be a string, got {value!r}")
     return value if isinstance(value, str) else str(value)
 

@@ -54,6 +54,10 @@ def _max_results(p: dict[str, Any], default: int) -> int:
     return as_int(p.get("max_results"), "max_results", default) or default
 
 
+def _optional_str(value: Any, name: str) -> str | None:
+    return None if value is None else as_str(value, name)
+
+
 def _run_id(p: dict[str, Any]) -> str:
     value = p.get("run_id") or p.get("run_uuid")  # older clients send run_uuid
     if not value:
@@ -215,8 +219,8 @@ def log_inputs(s: Services, p: dict[str, Any]) -> dict[str, Any]:
                 digest=as_str(required(dataset, "digest"), "dataset.digest"),
                 source_type=as_str(dataset.get("source_type", ""), "dataset.source_type"),
                 source=as_str(dataset.get("source", ""), "dataset.source"),
-                schema=dataset.get("schema"),
-                profile=dataset.get("profile"),
+                schema=_optional_str(dataset.get("schema"), "dataset.schema"),
+                profile=_optional_str(dataset.get("profile"), "dataset.profile"),
                 tags=dict(key_values(item.get("tags"), "tags")),
             )
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DataError
 from sqlalchemy.pool import NullPool
 
 from trackflow.errors import InvalidInput
@@ -77,14 +77,14 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction."""
-        with self.engine.connect() as conn, conn.begin():
+        """A read transaction. InvalidInput if the database refuses a value (see _refused_values)."""
+        with _refused_values(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends, rolled back if it raises."""
-        with self.engine.connect() as conn:
+        with _refused_values(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
@@ -99,6 +99,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _refused_values() -> Iterator[None]:
+    """A value the database cannot store (PostgreSQL: NUL in text, a number out of range, a
+    string longer than its column) is bad input, not a server error."""
+    try:
+        yield
+    except DataError as exc:
+        raise InvalidInput(f"the database refused a value: {str(exc.orig).strip().splitlines()[0]}") from None
 
 
 def single_connection_engine(uri: str) -> Engine:

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, case, exists, select
 from trackflow.entities import ViewType
 from trackflow.store.search_filter import Comparison, parse_experiment_filter, parse_experiment_order_by
 from trackflow.store.sql import tables as t
-from trackflow.store.sql.predicates import compare
+from trackflow.store.sql.predicates import compare, with_integer_value
 
 _COLUMNS = {
     "name": t.experiments.c.name,
@@ -23,9 +23,7 @@ _COLUMNS = {
 def _filter_clause(comparison: Comparison) -> Any:
     if comparison.kind == "attribute":
         if comparison.key == "experiment_id":
-            raw: Any = comparison.value
-            value: Any = tuple(int(v) for v in raw) if isinstance(raw, tuple) else int(raw or 0)
-            comparison = Comparison(comparison.kind, comparison.key, comparison.op, value)
+            comparison = with_integer_value(comparison)
         return compare(_COLUMNS[comparison.key], comparison)
     tags = t.experiment_tags
     same = and_(tags.c.experiment_id == t.experiments.c.experiment_id, tags.c.key == comparison.key)

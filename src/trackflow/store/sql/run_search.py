@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, case, exists, select
 from trackflow.entities import ViewType
 from trackflow.store.search_filter import Comparison, OrderBy, parse_filter, parse_order_by
 from trackflow.store.sql import tables as t
-from trackflow.store.sql.predicates import compare
+from trackflow.store.sql.predicates import compare, with_integer_value
 
 _ATTRIBUTE_COLUMNS = {
     "run_id": t.runs.c.run_uuid,
@@ -33,8 +33,8 @@ def _attribute(key: str) -> Any:
 def _filter_clause(comparison: Comparison) -> Any:
     if comparison.kind == "attribute":
         column = _attribute(comparison.key)
-        if comparison.key == "experiment_id" and isinstance(comparison.value, str):
-            comparison = Comparison(comparison.kind, comparison.key, comparison.op, int(comparison.value))
+        if comparison.key == "experiment_id":
+            comparison = with_integer_value(comparison)
         return compare(column, comparison)
     table = _ENTITY_TABLES[comparison.kind]
     same_run = and_(table.c.run_uuid == t.runs.c.run_uuid, table.c.key == comparison.key)

@@ -28,6 +28,7 @@ experiments = Table(
     Column("creation_time", BigInteger),
     Column("last_update_time", BigInteger),
     Column("deleted_time", BigInteger),
+    sqlite_autoincrement=True,
 )
 
 experiment_tags = Table(

@@ -181,6 +181,13 @@ class SqlTrackingStore:
             row = self._require_experiment(conn, experiment_id)
             if row.experiment_id == 0:
                 raise InvalidInput("the Default experiment (id 0) cannot be deleted")
+            # Runs deleted on their own earlier must not share this deleted_time (same
+            # millisecond), or restore_experiment would bring them back too.
+            latest = conn.execute(
+                select(func.max(t.runs.c.deleted_time)).where(t.runs.c.experiment_id == row.experiment_id)
+            ).scalar()
+            if latest is not None and latest >= now:
+                now = latest + 1
             conn.execute(
                 update(t.experiments)
                 .where(t.experiments.c.experiment_id == row.experiment_id)

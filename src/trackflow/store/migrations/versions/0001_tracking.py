@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("creation_time", sa.BigInteger),
         sa.Column("last_update_time", sa.BigInteger),
         sa.Column("deleted_time", sa.BigInteger),
+        # Never reuse a purged experiment's id: old mlflow-artifacts:/<id> locations would alias.
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "experiment_tags",
