@@ -13,6 +13,7 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q torch==2.13.0  # the local CPU build; a bare "torch" would pull CUDA wheels
 
 services:
 	bash scripts/ensure-services.sh

@@ -41,7 +41,7 @@ _EXPORTS: dict[str, str] = {
             "search_runs",
         )
     },
-    "Client": "trackflow.tracking.client",
+    "Client": "trackflow.registry.client",
     "ActiveRun": "trackflow.tracking.fluent",
     **{
         name: "trackflow.pipelines.authoring"

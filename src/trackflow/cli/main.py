@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "experiments": "trackflow.cli.tracking:experiments",
     "runs": "trackflow.cli.tracking:runs",
     "gc": "trackflow.cli.gc:gc",
+    "models": "trackflow.cli.models:models",
 }
 
 

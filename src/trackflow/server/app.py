@@ -18,8 +18,11 @@ MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    from trackflow.server.api_v1.inference import router as v1_inference
+    from trackflow.server.api_v1.registry import router as v1_registry
     from trackflow.server.api_v1.tracking import router as v1_tracking
     from trackflow.server.mlflow_compat.artifacts import router as mlflow_artifacts
+    from trackflow.server.mlflow_compat.registry import router as mlflow_registry
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
 
     @asynccontextmanager
@@ -43,8 +46,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(v1_tracking, prefix="/api/v1")
+    app.include_router(v1_registry, prefix="/api/v1")
+    app.include_router(v1_inference, prefix="/api/v1")
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)
+        app.include_router(mlflow_registry, prefix=prefix)
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
 
     @app.get("/health", include_in_schema=False)

@@ -40,7 +40,7 @@ class OrderBy:
 
 
 @dataclass(frozen=True)
-class _Schema:
+class FilterSchema:
     """What one search (runs or experiments) accepts."""
 
     what: str
@@ -59,7 +59,7 @@ _PREFIXES: Mapping[str, Kind] = MappingProxyType(
     }
 )  # fmt: skip
 
-_RUNS = _Schema(
+_RUNS = FilterSchema(
     what="runs",
     kinds=frozenset({"metric", "param", "tag", "attribute"}),
     numeric_attributes=frozenset({"start_time", "end_time"}),
@@ -68,7 +68,7 @@ _RUNS = _Schema(
     ),
     aliases=MappingProxyType({"created": "start_time", "run_uuid": "run_id"}),
 )
-_EXPERIMENTS = _Schema(
+_EXPERIMENTS = FilterSchema(
     what="experiments",
     kinds=frozenset({"tag", "attribute"}),
     numeric_attributes=frozenset({"creation_time", "last_update_time"}),
@@ -109,23 +109,23 @@ class _Token:
 
 def parse_filter(filter_string: str | None) -> list[Comparison]:
     """The clauses of a search_runs filter; [] for None or blank. InvalidInput if malformed."""
-    return _parse_filter(filter_string, _RUNS)
+    return parse_filter_with(filter_string, _RUNS)
 
 
 def parse_experiment_filter(filter_string: str | None) -> list[Comparison]:
     """The clauses of a search_experiments filter: attributes name, experiment_id, creation_time,
     last_update_time, and tags.<key>. [] for None or blank; InvalidInput if malformed."""
-    return _parse_filter(filter_string, _EXPERIMENTS)
+    return parse_filter_with(filter_string, _EXPERIMENTS)
 
 
 def parse_order_by(clause: str) -> OrderBy:
     """One search_runs order_by clause, e.g. ``metrics.acc DESC``; ascending unless DESC."""
-    return _parse_order_by(clause, _RUNS)
+    return parse_order_by_with(clause, _RUNS)
 
 
 def parse_experiment_order_by(clause: str) -> OrderBy:
     """One search_experiments order_by clause, e.g. ``creation_time DESC`` or ``name``."""
-    return _parse_order_by(clause, _EXPERIMENTS)
+    return parse_order_by_with(clause, _EXPERIMENTS)
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -140,9 +140,7 @@ def _tokenize(text: str) -> list[_Token]:
         if kind == "unterminated":
             raise InvalidInput(f"Unterminated quote at {text[match.start() :]!r} in {text!r}")
         if kind == "bad":
-            raise InvalidInput(
-                f"Unexpected character {match.group()!r} at position {match.start()} in {text!r}"
-            )
+            raise InvalidInput(f"Unexpected character {match.group()!r} at position {match.start()} in {text!r}")
         if kind != "ws":
             tokens.append(_Token(kind, match.group(), match.start(), pos))
     return tokens
@@ -152,16 +150,14 @@ def _is_word(token: _Token, *words: str) -> bool:
     return token.kind == "ident" and token.text.upper() in words
 
 
-def _parse_filter(filter_string: str | None, schema: _Schema) -> list[Comparison]:
+def parse_filter_with(filter_string: str | None, schema: FilterSchema) -> list[Comparison]:
     if filter_string is None or not filter_string.strip():
         return []
     clauses: list[list[_Token]] = [[]]
     for token in _tokenize(filter_string):
         if _is_word(token, "AND"):
             if not clauses[-1]:
-                raise InvalidInput(
-                    f"Expected a clause before 'AND' at position {token.start} in {filter_string!r}"
-                )
+                raise InvalidInput(f"Expected a clause before 'AND' at position {token.start} in {filter_string!r}")
             clauses.append([])
         elif _is_word(token, "OR"):
             raise InvalidInput(f"OR is not supported (in {filter_string!r}); join clauses with AND")
@@ -177,7 +173,7 @@ def _unquote(text: str) -> str:
     return text[1:-1] if quote == "`" else text[1:-1].replace(quote * 2, quote)
 
 
-def _identifier(token: _Token, schema: _Schema, source: str) -> tuple[Kind, str]:
+def _identifier(token: _Token, schema: FilterSchema, source: str) -> tuple[Kind, str]:
     if token.kind == "backtick":
         kind: Kind | None = "attribute"
         key = _unquote(token.text)
@@ -245,7 +241,7 @@ def _string_list(tokens: list[_Token], i: int, clause: str) -> tuple[tuple[str, 
             raise InvalidInput(f"Unterminated IN list (missing ')') in clause {clause!r}")
 
 
-def _parse_clause(tokens: list[_Token], source: str, schema: _Schema) -> Comparison:
+def _parse_clause(tokens: list[_Token], source: str, schema: FilterSchema) -> Comparison:
     clause = source[tokens[0].start : tokens[-1].end]
     if tokens[0].text == "(":
         raise InvalidInput(f"Parentheses grouping is not supported (in {clause!r}); join clauses with AND")
@@ -267,23 +263,19 @@ def _parse_clause(tokens: list[_Token], source: str, schema: _Schema) -> Compari
         token, i = tokens[i], i + 1
         if numeric:
             if token.kind != "number":
-                raise InvalidInput(
-                    f"Expected a number for {tokens[0].text!r}, got {token.text!r} in {clause!r}"
-                )
+                raise InvalidInput(f"Expected a number for {tokens[0].text!r}, got {token.text!r} in {clause!r}")
             is_int = kind == "attribute" and re.fullmatch(r"[+-]?\d+", token.text)
             value = int(token.text) if is_int else float(token.text)
         else:
             if token.kind != "string":
-                raise InvalidInput(
-                    f"Expected a quoted string for {tokens[0].text!r}, got {token.text!r} in {clause!r}"
-                )
+                raise InvalidInput(f"Expected a quoted string for {tokens[0].text!r}, got {token.text!r} in {clause!r}")
             value = _unquote(token.text)
     if i < len(tokens):
         raise InvalidInput(f"Unexpected {tokens[i].text!r} in clause {clause!r} (missing AND?)")
     return Comparison(kind, key, op, value)
 
 
-def _parse_order_by(clause: str, schema: _Schema) -> OrderBy:
+def parse_order_by_with(clause: str, schema: FilterSchema) -> OrderBy:
     tokens = _tokenize(clause or "")
     if not tokens:
         raise InvalidInput("Empty order_by clause")
@@ -291,9 +283,7 @@ def _parse_order_by(clause: str, schema: _Schema) -> OrderBy:
     ascending = True
     if len(tokens) > 1:
         if not _is_word(tokens[1], "ASC", "DESC"):
-            raise InvalidInput(
-                f"Invalid order_by direction {tokens[1].text!r} in {clause!r}; use ASC or DESC"
-            )
+            raise InvalidInput(f"Invalid order_by direction {tokens[1].text!r} in {clause!r}; use ASC or DESC")
         ascending = tokens[1].text.upper() == "ASC"
     if len(tokens) > 2:
         raise InvalidInput(f"Unexpected {tokens[2].text!r} in order_by clause {clause!r}")

@@ -1,0 +1,1 @@
+"""Model packaging in MLflow's model format: manifest, signatures, flavors, generic pyfunc loading."""

@@ -1,0 +1,205 @@
+"""The sklearn flavor, written exactly as ``mlflow.sklearn`` writes it.
+
+The manifest's python_function flavor names ``loader_module: mlflow.sklearn``, so MLflow loads
+trackflow's sklearn models natively; trackflow maps that loader back to this module. The
+estimator is pickled with cloudpickle (or pickle), two of the formats mlflow.sklearn reads.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trackflow.errors import InvalidInput
+from trackflow.models.format import (
+    PYFUNC_FLAVOR,
+    Model,
+    pinned_requirement,
+    pinned_requirements,
+    prepare_model_dir,
+    pyfunc_flavor_conf,
+    write_environment,
+)
+from trackflow.models.pyfunc import finish_model_dir
+from trackflow.models.signature import ModelSignature, to_dataframe
+
+FLAVOR_NAME = "sklearn"
+MODEL_FILE = "model.pkl"
+SERIALIZATION_FORMATS = ("cloudpickle", "pickle")
+
+
+def save_model(
+    sk_model: Any,
+    path: str | os.PathLike[str],
+    input_example: Any = None,
+    signature: ModelSignature | None | bool = None,
+    serialization_format: str = "cloudpickle",
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    pyfunc_predict_fn: str = "predict",
+    _mlmodel: Model | None = None,
+) -> Model:
+    """Save an estimator as a model directory at ``path`` (which must not exist or be empty).
+
+    Without a ``signature`` one is inferred from ``input_example`` (inputs, and outputs from
+    ``sk_model.predict(input_example)``); ``signature=False`` saves none.
+    """
+    if serialization_format not in SERIALIZATION_FORMATS:
+        raise InvalidInput(
+            f"serialization_format {serialization_format!r} is not supported; use one of {SERIALIZATION_FORMATS}"
+        )
+    if not callable(getattr(sk_model, pyfunc_predict_fn, None)):
+        raise InvalidInput(f"model {type(sk_model).__name__} has no method {pyfunc_predict_fn!r}")
+    model_dir = prepare_model_dir(path)
+    with open(model_dir / MODEL_FILE, "wb") as fh:
+        if serialization_format == "cloudpickle":
+            import cloudpickle
+
+            cloudpickle.dump(sk_model, fh)
+        else:
+            pickle.dump(sk_model, fh, protocol=pickle.DEFAULT_PROTOCOL)
+    wanted = ["scikit-learn", "numpy", "pandas"] + (["cloudpickle"] if serialization_format == "cloudpickle" else [])
+    requirements = (pip_requirements or pinned_requirements(wanted)) + list(extra_pip_requirements or [])
+    env = write_environment(model_dir, requirements)
+    mlmodel = _mlmodel or Model()
+    mlmodel.metadata = metadata
+    mlmodel.add_flavor(
+        PYFUNC_FLAVOR,
+        **pyfunc_flavor_conf("mlflow.sklearn", env, model_path=MODEL_FILE, predict_fn=pyfunc_predict_fn),
+    )
+    sklearn_version = pinned_requirement("scikit-learn")
+    mlmodel.add_flavor(
+        FLAVOR_NAME,
+        pickled_model=MODEL_FILE,
+        serialization_format=serialization_format,
+        sklearn_version=sklearn_version.split("==")[1] if sklearn_version else None,
+        code=None,
+    )
+    predict = getattr(sk_model, pyfunc_predict_fn)
+    finish_model_dir(model_dir, mlmodel, input_example, signature, lambda ex: predict(_as_model_input(ex)))
+    return mlmodel
+
+
+def _as_model_input(data: Any) -> Any:
+    """Dicts and record lists become DataFrames, nested lists arrays; the rest passes through."""
+    if isinstance(data, dict) or (isinstance(data, list) and data and isinstance(data[0], dict)):
+        return to_dataframe(data)
+    if isinstance(data, list):
+        return np.asarray(data)
+    return data
+
+
+def _load_estimator(model_dir: Path, model: Model) -> Any:
+    conf = model.flavors.get(FLAVOR_NAME) or {}
+    pyfunc_conf = model.flavors.get(PYFUNC_FLAVOR) or {}
+    file_name = conf.get("pickled_model") or pyfunc_conf.get("model_path") or MODEL_FILE
+    fmt = conf.get("serialization_format", "pickle")
+    if fmt not in SERIALIZATION_FORMATS:
+        raise InvalidInput(
+            f"sklearn model at {str(model_dir)!r} uses serialization format {fmt!r}; "
+            f"trackflow reads {SERIALIZATION_FORMATS}"
+        )
+    with open(model_dir / file_name, "rb") as fh:
+        # cloudpickle output is read by pickle once cloudpickle is importable
+        if fmt == "cloudpickle":
+            import cloudpickle
+
+            return cloudpickle.load(fh)
+        return pickle.load(fh)
+
+
+_NAME_BASED_MODULES = ("sklearn.compose", "sklearn.pipeline")
+
+
+def _ignores_column_names(estimator: Any) -> bool:
+    """True when the estimator only uses column *positions*: stock sklearn estimators, and
+    pipelines made of them, with pandas output off. ColumnTransformers and user classes may
+    select columns by name, so they always get the DataFrame."""
+    steps = getattr(estimator, "steps", None)
+    if type(estimator).__module__ == "sklearn.pipeline" and steps is not None:
+        return all(_ignores_column_names(step) for _, step in steps if step not in (None, "passthrough"))
+    module = type(estimator).__module__
+    if not module.startswith("sklearn.") or module.startswith(_NAME_BASED_MODULES):
+        return False
+    return (getattr(estimator, "_sklearn_output_config", None) or {}).get("transform") in (None, "default")
+
+
+class SklearnPyfunc:
+    def __init__(self, estimator: Any, predict_fn: str = "predict") -> None:
+        self.raw_model = estimator
+        self._predict = getattr(estimator, predict_fn)
+        names = getattr(estimator, "feature_names_in_", None)
+        # sklearn spends most of a single-row predict inspecting a DataFrame; when the columns
+        # are exactly the fitted names and only positions matter, hand it the numbers directly.
+        self._fast_columns = list(names) if names is not None and _ignores_column_names(estimator) else None
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        data = _as_model_input(data)
+        if (
+            self._fast_columns is not None
+            and isinstance(data, pd.DataFrame)
+            and list(data.columns) == self._fast_columns
+            and all(dtype.kind in "fiub" for dtype in data.dtypes.tolist())
+        ):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="X does not have valid feature names")
+                return self._predict(data.to_numpy())
+        return self._predict(data)
+
+
+def load_pyfunc_impl(model_dir: Path, model: Model) -> SklearnPyfunc:
+    predict_fn = (model.flavors.get(PYFUNC_FLAVOR) or {}).get("predict_fn") or "predict"
+    return SklearnPyfunc(_load_estimator(model_dir, model), predict_fn)
+
+
+def load_model(model_uri: str, dst_path: str | None = None) -> Any:
+    """The estimator itself from a model URI (runs:/, models:/, a local path)."""
+    from trackflow.models.uri import download_model
+
+    model_dir = download_model(model_uri, dst_path)
+    model = Model.load(model_dir)
+    if FLAVOR_NAME not in model.flavors:
+        raise InvalidInput(f"model {model_uri!r} has no sklearn flavor (flavors: {sorted(model.flavors)})")
+    return _load_estimator(model_dir, model)
+
+
+def log_model(
+    sk_model: Any,
+    name: str = "model",
+    input_example: Any = None,
+    signature: ModelSignature | None | bool = None,
+    registered_model_name: str | None = None,
+    serialization_format: str = "cloudpickle",
+    pip_requirements: list[str] | None = None,
+    extra_pip_requirements: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    pyfunc_predict_fn: str = "predict",
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+) -> Any:
+    """Save the estimator under ``<name>/`` in the run's artifacts (the active run by default)
+    and register it when ``registered_model_name`` is given. Returns a ModelInfo."""
+    from trackflow.models.log_model import log_model as _log
+
+    def save(path: str, mlmodel: Model) -> Model:
+        return save_model(
+            sk_model,
+            path,
+            input_example=input_example,
+            signature=signature,
+            serialization_format=serialization_format,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            metadata=metadata,
+            pyfunc_predict_fn=pyfunc_predict_fn,
+            _mlmodel=mlmodel,
+        )
+
+    return _log(save, artifact_path or name, registered_model_name=registered_model_name, run_id=run_id)

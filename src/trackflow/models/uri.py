@@ -1,0 +1,104 @@
+"""Model URIs -> a local model directory.
+
+Accepted: a local path or ``file://`` URI, ``runs:/<run_id>/<path>``,
+``models:/<name>/<version>``, ``models:/<name>@<alias>`` and ``models:/<name>/latest``.
+Remote models are downloaded to ``dst_path`` (a fresh temporary directory by default).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from trackflow.errors import InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A parsed ``models:/`` URI: exactly one of version / alias / latest is set."""
+
+    name: str
+    version: str | None = None
+    alias: str | None = None
+    sub_path: str = ""
+
+    @property
+    def latest(self) -> bool:
+        return self.version is None and self.alias is None
+
+
+def parse_models_uri(uri: str) -> ModelRef:
+    body = uri[len("models:/") :].lstrip("/")
+    if not body:
+        raise InvalidInput(f"model URI {uri!r} names no model: use models:/<name>/<version> or models:/<name>@<alias>")
+    head, _, rest = body.partition("/")
+    if "@" in head:
+        name, _, alias = head.partition("@")
+        if not name or not alias:
+            raise InvalidInput(f"model URI {uri!r} is malformed: use models:/<name>@<alias>")
+        return ModelRef(unquote(name), alias=unquote(alias), sub_path=rest)
+    version, _, sub = rest.partition("/")
+    if not version:
+        raise InvalidInput(f"model URI {uri!r} has no version or alias: use models:/<name>/<version> or @<alias>")
+    if version == "latest":
+        return ModelRef(unquote(head), sub_path=sub)
+    if not version.isdigit():
+        raise InvalidInput(f"model URI {uri!r}: version {version!r} is not a number (stages are not supported)")
+    return ModelRef(unquote(head), version=version, sub_path=sub)
+
+
+def parse_runs_uri(uri: str) -> tuple[str, str]:
+    body = uri[len("runs:/") :].lstrip("/")
+    run_id, _, path = body.partition("/")
+    if not run_id:
+        raise InvalidInput(f"model URI {uri!r} names no run: use runs:/<run_id>/<path>")
+    return run_id, path.strip("/")
+
+
+def download_model(uri: str | os.PathLike[str], dst_path: str | None = None, tracking_uri: str | None = None) -> Path:
+    """A local directory holding the model named by ``uri`` (NotFound if there is none)."""
+    text = str(uri)
+    if text.startswith("runs:/"):
+        from trackflow.tracking import fluent
+        from trackflow.tracking.client import Client
+
+        run_id, path = parse_runs_uri(text)
+        client = Client(tracking_uri) if tracking_uri else fluent.get_client()
+        return Path(client.download_artifacts(run_id, path, dst_path or tempfile.mkdtemp(prefix="trackflow-model-")))
+    if text.startswith("models:/"):
+        return download_model(resolve_models_uri(text, tracking_uri), dst_path, tracking_uri)
+    if text.startswith("file:"):
+        text = unquote(urlparse(text).path)
+    elif text.startswith(("mlflow-artifacts:", "s3:", "http:", "https:")):
+        # an artifact location, as a registered version's source may be
+        from trackflow.tracking.backend import resolve_backend
+
+        repo = resolve_backend(tracking_uri).artifact_repository(text)
+        return Path(repo.download_artifacts("", dst_path or tempfile.mkdtemp(prefix="trackflow-model-")))
+    elif "://" in text or text.startswith("models:"):
+        raise InvalidInput(
+            f"model URI {text!r} is not supported: use a local path, runs:/<run_id>/<path> or models:/<name>/..."
+        )
+    local = Path(text).expanduser()
+    if not local.exists():
+        raise NotFound(f"no model at {text!r}")
+    return local
+
+
+def resolve_models_uri(uri: str, tracking_uri: str | None = None) -> str:
+    """The source URI (``runs:/...`` or a path) of the registered version ``uri`` points at."""
+    from trackflow.registry.client import Client
+
+    ref = parse_models_uri(uri)
+    registry = Client(tracking_uri)
+    if ref.alias is not None:
+        version = registry.get_model_version_by_alias(ref.name, ref.alias)
+    elif ref.version is not None:
+        version = registry.get_model_version(ref.name, ref.version)
+    else:
+        version = registry.get_latest_version(ref.name)
+    source = version.source
+    return f"{source.rstrip('/')}/{ref.sub_path}" if ref.sub_path else source

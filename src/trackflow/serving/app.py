@@ -1,0 +1,191 @@
+"""The scoring app: ``create_scoring_app(model, config)`` -> a FastAPI app speaking MLflow's protocol.
+
+Routes: ``POST /invocations`` (answers ``{"predictions": [...]}``), ``GET /ping`` and
+``/health`` (200 once the model is loaded), ``GET /version`` (plain text, as MLflow), ``GET /metrics``.
+Bad requests get 400 with ``{"error_code", "message"}``; the server keeps serving.
+
+Speed matters here (single-row latency is benchmarked against MLflow): small requests are
+scored inline on the event loop, large ones in the thread pool so probes stay responsive.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from trackflow.errors import InvalidInput
+from trackflow.models.format import trackflow_version
+from trackflow.models.pyfunc import PyFuncModel
+from trackflow.serving.inference_log import InferenceLogger
+from trackflow.serving.metrics import CONTENT_TYPE, ScoringMetrics
+from trackflow.serving.payload import (
+    PayloadError,
+    UnsupportedContentType,
+    encode_predictions,
+    parse_request,
+)
+
+logger = logging.getLogger("trackflow.serving")
+
+JSON = "application/json"
+INLINE_BODY_LIMIT = 64 * 1024  # bodies up to this size are scored on the event loop
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    model_uri: str = ""
+    max_body_bytes: int = 50 * 1024 * 1024
+    metrics_multiprocess_dir: str | None = None
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise _TooLarge(int(value))
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _TooLarge(-1) if size > limit else ConnectionError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(size)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _content_type(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return str(value.decode("latin-1"))
+    return None
+
+
+class InvocationsEndpoint:
+    """POST /invocations as a bare ASGI app: no per-request framework work beyond routing."""
+
+    def __init__(
+        self,
+        model: PyFuncModel,
+        config: ScoringConfig,
+        metrics: ScoringMetrics,
+        inference_logger: InferenceLogger | None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.metrics = metrics
+        self.inference_logger = inference_logger
+        self.schema = model.metadata.signature.inputs if model.metadata.signature else None
+        self._ok = metrics.requests.labels("invocations", "200")
+
+    def score(self, body: bytes, content_type: str | None) -> tuple[bytes, Any, Any]:
+        data, params = parse_request(body, content_type, self.schema)
+        prepared = self.model.prepare_input(data)
+        predictions = self.model.predict_prepared(prepared, params)
+        return encode_predictions(predictions), prepared, predictions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status, payload = 200, b""
+        try:
+            body = await _read_body(scope, receive, self.config.max_body_bytes)
+            content_type = _content_type(scope)
+            if len(body) <= INLINE_BODY_LIMIT:
+                payload, prepared, predictions = self.score(body, content_type)
+            else:
+                payload, prepared, predictions = await run_in_threadpool(self.score, body, content_type)
+        except ConnectionError:
+            return
+        except _TooLarge as exc:
+            size = f"of {exc.size} bytes " if exc.size >= 0 else ""
+            status, payload = self._fail("too_large", 400, "BAD_REQUEST",
+                                         f"request body {size}exceeds the limit of {self.config.max_body_bytes} bytes")
+        except UnsupportedContentType as exc:
+            status, payload = self._fail("content_type", 415, "BAD_REQUEST", exc.message)
+        except PayloadError as exc:
+            kind = "bad_json" if "not valid JSON" in exc.message else "bad_format"
+            status, payload = self._fail(kind, 400, "BAD_REQUEST", exc.message)
+        except InvalidInput as exc:
+            status, payload = self._fail("schema", 400, "INVALID_PARAMETER_VALUE", exc.message)
+        except Exception as exc:  # noqa: BLE001 - the model failed; the server must keep serving
+            logger.exception("model prediction failed")
+            status, payload = self._fail(
+                "model", 400, "BAD_REQUEST",
+                f"the model failed on this input ({type(exc).__name__}: {exc}); "
+                "check that it matches what the model was trained on",
+            )
+        else:
+            elapsed = time.perf_counter() - started
+            self.metrics.latency.observe(elapsed)
+            self._ok.inc()
+            self.metrics.rows.inc(_row_count(prepared))
+            if self.inference_logger is not None:
+                self.inference_logger.maybe_log(prepared, predictions, elapsed)
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        })
+        await send({"type": "http.response.body", "body": payload})
+
+    def _fail(self, kind: str, status: int, code: str, message: str) -> tuple[int, bytes]:
+        self.metrics.errors.labels(kind).inc()
+        self.metrics.requests.labels("invocations", str(status)).inc()
+        return status, orjson.dumps({"error_code": code, "message": message})
+
+
+def _row_count(data: Any) -> int:
+    if isinstance(data, dict):
+        return len(next(iter(data.values()), ()))
+    return len(data) if hasattr(data, "__len__") else 1
+
+
+def create_scoring_app(
+    model: PyFuncModel, config: ScoringConfig | None = None, inference_logger: InferenceLogger | None = None
+) -> FastAPI:
+    """The scoring app for a loaded model (each call builds an independent app and metrics)."""
+    config = config or ScoringConfig()
+    metrics = ScoringMetrics(config.metrics_multiprocess_dir)
+    version_text = trackflow_version()
+
+    app = FastAPI(title="trackflow scoring server", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.model = model
+    app.state.metrics = metrics
+    if inference_logger is not None:
+        app.router.on_shutdown.append(inference_logger.close)
+    # a Starlette Route whose endpoint is an ASGI class is called with (scope, receive, send) directly
+    app.router.routes.insert(
+        0, Route("/invocations", InvocationsEndpoint(model, config, metrics, inference_logger), methods=["POST"])
+    )
+
+    @app.get("/ping")
+    @app.get("/health")
+    async def ping() -> Response:
+        return Response(b"\n", media_type=JSON)
+
+    @app.get("/version")
+    async def version() -> Response:
+        return Response(version_text, media_type="text/plain")
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    return app

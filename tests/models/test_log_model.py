@@ -1,0 +1,56 @@
+"""log_model into a run's artifacts, model URIs, and registration, on every tracking backend."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+
+import trackflow.pyfunc
+import trackflow.sklearn
+from trackflow.errors import InvalidInput, NotFound
+from trackflow.models.uri import parse_models_uri
+
+
+def test_log_model_and_load_by_every_uri(fluent: Any, iris: Any, tmp_path: Any) -> None:
+    X, _, est = iris
+    name = f"iris-{uuid.uuid4().hex[:8]}"
+    with fluent.start_run() as run:
+        info = trackflow.sklearn.log_model(est, name="model", input_example=X[:2], registered_model_name=name)
+    run_id = run.info.run_id
+    assert info.model_uri == f"runs:/{run_id}/model" and info.registered_model_version == 1
+    client = fluent.get_client()
+    listed = {f.path for f in client.list_artifacts(run_id, "model")}
+    assert {"model/MLmodel", "model/model.pkl", "model/input_example.json"} <= listed
+    history = json.loads(client.get_run(run_id).data.tags["mlflow.log-model.history"])
+    assert history[-1]["artifact_path"] == "model" and history[-1]["run_id"] == run_id
+
+    from trackflow.registry.client import RegistryClient
+
+    RegistryClient(client.tracking_uri).set_registered_model_alias(name, "champion", 1)
+    expected = est.predict(X[:4])
+    for uri in (info.model_uri, f"models:/{name}/1", f"models:/{name}@champion", f"models:/{name}/latest"):
+        loaded = trackflow.pyfunc.load_model(uri)
+        np.testing.assert_array_equal(loaded.predict(X[:4]), expected)
+        assert loaded.metadata.run_id == run_id
+    np.testing.assert_array_equal(trackflow.sklearn.load_model(f"models:/{name}@champion").predict(X[:4]), expected)
+    with pytest.raises(NotFound, match="no alias 'nope'"):
+        trackflow.pyfunc.load_model(f"models:/{name}@nope")
+
+
+def test_log_model_starts_a_run_when_none_is_active(fluent: Any, iris: Any) -> None:
+    info = trackflow.sklearn.log_model(iris[2], name="m")
+    assert fluent.active_run() is not None and fluent.active_run().info.run_id == info.run_id
+    fluent.end_run()
+
+
+def test_models_uri_grammar() -> None:
+    assert parse_models_uri("models:/iris/3").version == "3"
+    assert parse_models_uri("models:/iris@champion").alias == "champion"
+    assert parse_models_uri("models:/iris/latest").latest
+    for bad in ("models:/", "models:/iris", "models:/iris/Production", "models:/@x"):
+        with pytest.raises(InvalidInput):
+            parse_models_uri(bad)

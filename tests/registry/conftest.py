@@ -1,0 +1,98 @@
+"""Registry fixtures: the store contract runs on SQLite, PostgreSQL and REST (a real server
+on a free port: the lead's create_app with the registry routers mounted if it lacks them)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def build_app(home: Path) -> Any:
+    from trackflow.config import Settings
+    from trackflow.server.app import create_app
+
+    settings = Settings(home=str(home), tracking_uri=f"sqlite:///{home / 'server.db'}",
+                        artifacts_destination=str(home / "artifacts"))
+    app = create_app(settings)
+    paths = {getattr(r, "path", "") for r in app.router.routes}
+    if "/api/v1/registered-models" not in paths:
+        from trackflow.server.api_v1.inference import router as v1_inference
+        from trackflow.server.api_v1.registry import router as v1_registry
+        from trackflow.server.mlflow_compat.registry import router as mlflow_registry
+
+        app.include_router(v1_registry, prefix="/api/v1")
+        app.include_router(v1_inference, prefix="/api/v1")
+        for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
+            app.include_router(mlflow_registry, prefix=prefix)
+    return app
+
+
+class ThreadServer:
+    """uvicorn serving an app on a free port from a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"server on {self.url} did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("registry-server")
+    with ThreadServer(build_app(home)) as server:
+        assert requests.get(f"{server.url}/health", timeout=5).status_code == 200
+        yield server.url
+
+
+@pytest.fixture(params=["sqlite", "postgres", "rest"])
+def registry_env(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """(registry store, tracking client) on one backend."""
+    from trackflow.config import Settings
+    from trackflow.registry.client import RegistryClient
+
+    if request.param == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'reg.db'}"
+    elif request.param == "postgres":
+        uri = request.getfixturevalue("postgres_uri")
+    else:
+        uri = request.getfixturevalue("registry_server")
+    client = RegistryClient(uri, settings=Settings(home=str(tmp_path), artifacts_destination=str(tmp_path / "a")))
+    return client
+
+
+@pytest.fixture(scope="session")
+def iris() -> Any:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    return X, y, LogisticRegression(max_iter=300).fit(X, y)
