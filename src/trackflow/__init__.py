@@ -45,7 +45,20 @@ _EXPORTS: dict[str, str] = {
     "ActiveRun": "trackflow.tracking.fluent",
     **{
         name: "trackflow.pipelines.authoring"
-        for name in ("dag", "task", "DAG", "TaskGroup", "Param", "chain", "get_current_context", "TriggerRule")
+        for name in (
+            "dag",
+            "task",
+            "task_group",
+            "DAG",
+            "TaskGroup",
+            "Param",
+            "chain",
+            "get_current_context",
+            "TriggerRule",
+            "AirflowException",
+            "AirflowSkipException",
+            "AirflowFailException",
+        )
     },
 }
 _SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "entities", "errors", "models"}

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "runs": "trackflow.cli.tracking:runs",
     "gc": "trackflow.cli.gc:gc",
     "models": "trackflow.cli.models:models",
+    "dags": "trackflow.cli.dags:dags",
+    "scheduler": "trackflow.cli.scheduler:scheduler",
 }
 
 

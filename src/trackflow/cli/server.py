@@ -35,6 +35,6 @@ def server(
         artifacts_destination=artifacts_destination,
         dags_folder=dags_folder,
     )
-    app = create_app(settings)
+    app = create_app(settings, run_scheduler=True)
     click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

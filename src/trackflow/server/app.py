@@ -17,16 +17,28 @@ from trackflow.server.services import Services
 MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(settings: Settings, services: Services | None = None, run_scheduler: bool = False) -> FastAPI:
+    """The ASGI app. With ``run_scheduler`` the pipeline scheduler and local executor run in
+    the background of this process (``trackflow server``); start it in one process only."""
     from trackflow.server.api_v1.inference import router as v1_inference
+    from trackflow.server.api_v1.pipelines import SERVICE_KEY
+    from trackflow.server.api_v1.pipelines import router as v1_pipelines
     from trackflow.server.api_v1.registry import router as v1_registry
     from trackflow.server.api_v1.tracking import router as v1_tracking
     from trackflow.server.mlflow_compat.artifacts import router as mlflow_artifacts
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
+    from trackflow.server.ui import install_ui
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if run_scheduler:
+            from trackflow.pipelines.service import PipelineService
+
+            service = PipelineService(settings, app.state.services.db)
+            app.state.services.extras[SERVICE_KEY] = service  # trigger/clear routes wake it
+            service.start()
+            app.state.shutdown_hooks.append(service.stop)
         yield
         for hook in app.state.shutdown_hooks:
             hook()
@@ -48,10 +60,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(v1_tracking, prefix="/api/v1")
     app.include_router(v1_registry, prefix="/api/v1")
     app.include_router(v1_inference, prefix="/api/v1")
+    app.include_router(v1_pipelines, prefix="/api/v1")
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)
         app.include_router(mlflow_registry, prefix=prefix)
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
+    install_ui(app)  # web UI pages, /api/v1/ui, /static/ui
 
     @app.get("/health", include_in_schema=False)
     def health() -> PlainTextResponse:

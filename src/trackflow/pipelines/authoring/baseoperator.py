@@ -1,0 +1,316 @@
+"""BaseOperator: a task's identity, retry/timeout/pool settings, dependencies and templating.
+
+Operators take keyword arguments only. Values missing from a call are taken from the
+DAG's (and enclosing task groups', and the call's own) ``default_args`` for every argument
+the operator's ``__init__`` accepts, as in Airflow.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from trackflow.errors import InvalidInput
+from trackflow.pipelines.authoring.dag import current_dag
+from trackflow.pipelines.authoring.dependencies import DependencyMixin
+from trackflow.pipelines.authoring.params import ParamsDict
+from trackflow.pipelines.authoring.trigger_rules import TriggerRule
+from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
+
+if TYPE_CHECKING:
+    from trackflow.pipelines.authoring.dag import DAG
+    from trackflow.pipelines.authoring.taskgroup import TaskGroup
+
+TASK_ID_RE = re.compile(r"^[\w.-]{1,250}$")
+
+# Airflow arguments accepted for compatibility that trackflow does not act on.
+_IGNORED_ARGS = {
+    "email", "email_on_failure", "email_on_retry", "depends_on_past", "wait_for_downstream", "sla",
+    "start_date", "end_date", "run_as_user", "executor_config", "resources", "inlets", "outlets",
+    "executor", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "ignore_first_depends_on_past",
+    "task_concurrency", "do_xcom_push_on_failure", "allow_nested_operators", "task_display_name",
+    "logger_name", "map_index_template", "on_skipped_callback", "weight_rule_class",
+}
+
+Callback = Callable[[dict[str, Any]], Any]
+
+
+class _Mapped:
+    """Placeholder for an argument given through ``.expand()``; replaced per map index."""
+
+    def __repr__(self) -> str:
+        return "<mapped>"
+
+
+MAPPED = _Mapped()
+
+
+def _to_timedelta(name: str, value: Any) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    raise InvalidInput(f"{name} must be a timedelta or a number of seconds, got {value!r}")
+
+
+def _callbacks(value: Callback | list[Callback] | None) -> list[Callback]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _init_params(cls: type) -> set[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        init = getattr(init, "__wrapped__", init)
+        names.update(inspect.signature(init).parameters)
+    return names
+
+
+def _apply_defaults(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    dag = kwargs.get("dag") or current_dag()
+    group = kwargs.get("task_group") or (dag.current_group if dag is not None else None)
+    defaults: dict[str, Any] = {}
+    if dag is not None:
+        defaults.update(dag.default_args)
+    if group is not None:
+        defaults.update(group.all_default_args())
+    defaults.update(kwargs.get("default_args") or {})
+    if not defaults:
+        return kwargs
+    accepted = _init_params(cls)
+    merged = dict(kwargs)
+    for key, value in defaults.items():
+        if key in accepted and key not in merged:
+            merged[key] = value
+    if "params" in defaults and "params" in kwargs:
+        merged["params"] = {**defaults["params"], **kwargs["params"]}
+    return merged
+
+
+def _wrap_init(init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
+        if args:
+            raise InvalidInput(f"{type(self).__name__} takes keyword arguments only, got positional {args!r}")
+        if not self.__dict__.get("_defaults_applied"):
+            self.__dict__["_defaults_applied"] = True
+            kwargs = _apply_defaults(type(self), kwargs)
+        init(self, **kwargs)
+
+    wrapper._applies_defaults = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class BaseOperator(DependencyMixin):
+    """A unit of work in a DAG. Subclasses implement :meth:`execute`."""
+
+    template_fields: tuple[str, ...] = ()
+    template_ext: tuple[str, ...] = ()
+    ui_color = "#fff"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_applies_defaults", False):
+            cls.__init__ = _wrap_init(init)  # type: ignore[method-assign]
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        owner: str = "airflow",
+        retries: int | None = 0,
+        retry_delay: timedelta | float = timedelta(seconds=300),
+        retry_exponential_backoff: bool = False,
+        max_retry_delay: timedelta | float | None = None,
+        execution_timeout: timedelta | float | None = None,
+        trigger_rule: str | TriggerRule = TriggerRule.ALL_SUCCESS,
+        pool: str | None = None,
+        pool_slots: int = 1,
+        priority_weight: int = 1,
+        weight_rule: str = "downstream",
+        queue: str = "default",
+        params: dict[str, Any] | None = None,
+        default_args: dict[str, Any] | None = None,
+        dag: DAG | None = None,
+        task_group: TaskGroup | None = None,
+        do_xcom_push: bool = True,
+        multiple_outputs: bool = False,
+        doc: str | None = None,
+        doc_md: str | None = None,
+        on_execute_callback: Callback | list[Callback] | None = None,
+        on_success_callback: Callback | list[Callback] | None = None,
+        on_failure_callback: Callback | list[Callback] | None = None,
+        on_retry_callback: Callback | list[Callback] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - _IGNORED_ARGS
+        if unknown:
+            raise InvalidInput(
+                f"invalid arguments passed to {type(self).__name__} (task_id {task_id!r}): {', '.join(sorted(unknown))}"
+            )
+        if not isinstance(task_id, str) or not TASK_ID_RE.match(task_id):
+            raise InvalidInput(
+                f"invalid task_id {task_id!r}: use up to 250 letters, digits, '_', '-' and '.'"
+            )
+        dag = dag or current_dag()
+        group = task_group or (dag.current_group if dag is not None else None)
+        self.task_group = group
+        self.task_id = group.child_id(task_id) if group is not None else task_id
+        self.owner = owner
+        self.retries = int(retries or 0)
+        if self.retries < 0:
+            raise InvalidInput(f"retries of task {self.task_id!r} must be >= 0, got {retries}")
+        self.retry_delay = _to_timedelta("retry_delay", retry_delay) or timedelta(0)
+        self.retry_exponential_backoff = bool(retry_exponential_backoff)
+        self.max_retry_delay = _to_timedelta("max_retry_delay", max_retry_delay)
+        self.execution_timeout = _to_timedelta("execution_timeout", execution_timeout)
+        self.trigger_rule = TriggerRule.parse(trigger_rule)
+        self.pool = pool or "default_pool"
+        if pool_slots < 1:
+            raise InvalidInput(f"pool_slots of task {self.task_id!r} must be >= 1, got {pool_slots}")
+        self.pool_slots = pool_slots
+        self.priority_weight = int(priority_weight)
+        if weight_rule not in ("downstream", "upstream", "absolute"):
+            raise InvalidInput(f"invalid weight_rule {weight_rule!r}: use downstream, upstream or absolute")
+        self.weight_rule = weight_rule
+        self.queue = queue
+        self.params = ParamsDict(params)
+        self.do_xcom_push = do_xcom_push
+        self.multiple_outputs = multiple_outputs
+        self.doc = doc or doc_md
+        self.on_execute_callback = _callbacks(on_execute_callback)
+        self.on_success_callback = _callbacks(on_success_callback)
+        self.on_failure_callback = _callbacks(on_failure_callback)
+        self.on_retry_callback = _callbacks(on_retry_callback)
+        self.upstream_task_ids: set[str] = set()
+        self.downstream_task_ids: set[str] = set()
+        self.expand_input: dict[str, Any] = {}  # set by .expand(): name -> list/dict/XComArg
+        self.expand_target = "operator"  # or "op_kwargs" for TaskFlow tasks
+        self.dag: DAG | None = None
+        if dag is not None:
+            dag.add_task(self)
+
+    # Execution -----------------------------------------------------------------------------
+    def execute(self, context: dict[str, Any]) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    def pre_execute(self, context: dict[str, Any]) -> None:
+        """Called right before execute()."""
+
+    def post_execute(self, context: dict[str, Any], result: Any = None) -> None:
+        """Called right after execute() returned."""
+
+    def on_kill(self) -> None:
+        """Called when the task is stopped (timeout or external kill)."""
+
+    def render_template_fields(self, context: dict[str, Any]) -> None:
+        """Render every attribute named in ``template_fields`` in place."""
+        if not self.template_fields:
+            return
+        from trackflow.pipelines.authoring import templating  # jinja2 is loaded only when rendering
+
+        env = templating.template_env(self.dag)
+        for name in self.template_fields:
+            value = getattr(self, name, None)
+            if value is not None:
+                setattr(self, name, templating.render(value, context, env, self.template_ext))
+
+    # Dependencies --------------------------------------------------------------------------
+    @property
+    def roots(self) -> list[BaseOperator]:
+        return [self]
+
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        return [self]
+
+    @property
+    def output(self) -> XComArg:
+        return XComArg(self)
+
+    @property
+    def is_mapped(self) -> bool:
+        return bool(self.expand_input)
+
+    @property
+    def upstream_list(self) -> list[BaseOperator]:
+        assert self.dag is not None
+        return [self.dag.task_dict[t] for t in sorted(self.upstream_task_ids)]
+
+    @property
+    def downstream_list(self) -> list[BaseOperator]:
+        assert self.dag is not None
+        return [self.dag.task_dict[t] for t in sorted(self.downstream_task_ids)]
+
+    def get_direct_relative_ids(self, upstream: bool = False) -> set[str]:
+        return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
+
+    def _link_xcom_args(self, values: Iterable[Any]) -> None:
+        for value in values:
+            for arg in find_xcom_args(value):
+                arg.operator.set_downstream(self)
+
+    # Mapping -------------------------------------------------------------------------------
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """``Op.partial(task_id=..., fixed=1).expand(mapped=[...])``: one task instance per value."""
+        if "task_id" not in kwargs:
+            raise InvalidInput(f"{cls.__name__}.partial() needs a task_id")
+        return OperatorPartial(cls, kwargs)
+
+    def unmap(self, values: dict[str, Any]) -> BaseOperator:
+        """A copy of this mapped task with the expanded arguments set for one map index."""
+        clone = copy.copy(self)
+        clone.expand_input = {}
+        if self.expand_target == "op_kwargs":
+            clone.op_kwargs = {**clone.op_kwargs, **values}  # type: ignore[attr-defined]
+        else:
+            for name, value in values.items():
+                setattr(clone, name, value)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"<Task({type(self).__name__}): {self.task_id}>"
+
+
+class OperatorPartial:
+    """The result of ``Op.partial(...)``: call ``.expand(...)`` to create the mapped task."""
+
+    def __init__(self, operator_class: type[BaseOperator], kwargs: dict[str, Any]) -> None:
+        self.operator_class = operator_class
+        self.kwargs = kwargs
+
+    def expand(self, **mapped: Any) -> BaseOperator:
+        validate_expand_input(self.kwargs.get("task_id", "?"), mapped)
+        clash = set(mapped) & set(self.kwargs)
+        if clash:
+            raise InvalidInput(f"arguments given to both partial() and expand(): {', '.join(sorted(clash))}")
+        placeholders: dict[str, Any] = {name: MAPPED for name in mapped}
+        operator = self.operator_class(**self.kwargs, **placeholders)
+        operator.expand_input = dict(mapped)
+        operator._link_xcom_args(mapped.values())
+        return operator
+
+
+def validate_expand_input(task_id: str, mapped: dict[str, Any]) -> None:
+    if not mapped:
+        raise InvalidInput(f"expand() of task {task_id!r} needs at least one argument")
+    for name, value in mapped.items():
+        if not isinstance(value, (list, tuple, dict, XComArg)):
+            raise InvalidInput(
+                f"expand() argument {name!r} of task {task_id!r} must be a list, a dict or a task output, "
+                f"got {type(value).__name__}"
+            )
+
+
+BaseOperator.__init__ = _wrap_init(BaseOperator.__init__)  # type: ignore[method-assign]

@@ -1,0 +1,191 @@
+"""What the CLI, the REST API and the UI do with pipelines: each function returns data.
+
+:class:`Pipelines` bundles the store and the tracking link for one deployment (Settings).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trackflow.config import Settings
+from trackflow.entities.pipelines import DagRecord, DagRun, ImportErrorRecord, TaskInstance, TaskTry
+from trackflow.errors import InvalidInput, NotFound
+from trackflow.pipelines import runs as run_ops
+from trackflow.pipelines.dagbag import ParseResult, list_dag_files, parse_folder
+from trackflow.pipelines.runtime import logs
+from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
+from trackflow.pipelines.runtime.task_runner import open_db
+from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.scheduler.timetables import as_aware, deserialize_timetable
+from trackflow.pipelines.spec import DagSpec
+from trackflow.store.sql.database import Database
+from trackflow.store.sql.pipeline_store import SqlPipelineStore
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_date(value: str, name: str = "date") -> datetime:
+    """ISO 8601 date or datetime; naive values are UTC."""
+    try:
+        return as_aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise InvalidInput(f"invalid {name} {value!r}: use ISO 8601, e.g. 2025-01-31 or 2025-01-31T06:00:00+00:00") \
+            from None
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: DagRun
+    task_instances: list[TaskInstance]
+
+
+class Pipelines:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        self.settings = settings
+        if db is None:
+            db = open_db(pipeline_db_uri(settings))
+        self.db = db
+        self.store = SqlPipelineStore(db)
+        self.tracking = run_ops.RunTracking(settings)
+
+    # DAGs ---------------------------------------------------------------------------------
+    def sync_folder(self, folder: str | None = None) -> ParseResult:
+        """Parse the dags folder in a child process and record DAGs and import errors."""
+        folder = folder or self.settings.resolved_dags_folder
+        if not Path(folder).exists():
+            return ParseResult()
+        result = parse_folder(folder)
+        self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
+        return result
+
+    def list_dags(self) -> list[DagRecord]:
+        return self.store.list_dags()
+
+    def import_errors(self) -> list[ImportErrorRecord]:
+        return self.store.list_import_errors()
+
+    def get_dag(self, dag_id: str) -> DagRecord:
+        return self.store.get_dag(dag_id)
+
+    def spec(self, dag_id: str) -> DagSpec:
+        return DagSpec.from_dict(self.store.get_dag(dag_id).spec)
+
+    def set_paused(self, dag_id: str, paused: bool) -> DagRecord:
+        return self.store.set_paused(dag_id, paused)
+
+    # Runs ---------------------------------------------------------------------------------
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: datetime | None = None,
+                run_id: str | None = None) -> DagRun:
+        spec = self.spec(dag_id)
+        return run_ops.create_dag_run(self.store, self.tracking, spec, "manual", utcnow(),
+                                      logical_date=logical_date, conf=conf, run_id=run_id)
+
+    def list_runs(self, dag_id: str | None = None, state: str | None = None, limit: int = 100,
+                  offset: int = 0) -> list[DagRun]:
+        if dag_id is not None:
+            self.store.get_dag(dag_id)
+        if state is not None and state not in decisions.RUN_STATES:
+            raise InvalidInput(f"invalid run state {state!r}: use one of {', '.join(decisions.RUN_STATES)}")
+        return self.store.list_dag_runs(dag_id, [state] if state else None, limit=limit, offset=offset)
+
+    def run_detail(self, dag_id: str, run_id: str) -> RunDetail:
+        return RunDetail(self.store.get_dag_run(dag_id, run_id), self.store.list_task_instances(dag_id, run_id))
+
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
+        self.store.get_dag_run(dag_id, run_id)
+        return run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream)
+
+    def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
+             include_downstream: bool = False) -> list[str]:
+        self.store.get_dag_run(dag_id, run_id)
+        return run_ops.mark_tasks(self.store, self.spec(dag_id), run_id, task_ids, state, utcnow(),
+                                  include_downstream)
+
+    def backfill_plan(self, dag_id: str, start: datetime, end: datetime) -> list[datetime]:
+        if end < start:
+            raise InvalidInput(f"backfill end date {end.isoformat()} is before start date {start.isoformat()}")
+        spec = self.spec(dag_id)
+        timetable = deserialize_timetable(spec.timetable)
+        if not timetable.periodic and timetable.kind != "once":
+            raise InvalidInput(f"DAG {dag_id!r} has no schedule (schedule=None): there is nothing to backfill")
+        return [info.logical_date for info in timetable.iter_between(start, end)]
+
+    def create_backfill(self, dag_id: str, start: datetime, end: datetime, conf: dict[str, Any] | None = None,
+                        on_created: Callable[[DagRun | None, datetime], None] | None = None) -> list[DagRun]:
+        """Create one backfill run per scheduled logical date in [start, end]; dates that already
+        have a scheduled or backfill run are skipped."""
+        spec = self.spec(dag_id)
+        run_ops.validate_conf(spec, conf)
+        timetable = deserialize_timetable(spec.timetable)
+        created = []
+        for date in self.backfill_plan(dag_id, start, end):
+            info = timetable.manual_info(date)
+            try:
+                run = run_ops.create_dag_run(self.store, self.tracking, spec, "backfill", utcnow(), conf=conf,
+                                             info=info)
+                created.append(run)
+            except Exception as exc:  # AlreadyExists: that date is covered
+                if type(exc).__name__ != "AlreadyExists":
+                    raise
+                run = None
+            if on_created is not None:
+                on_created(run, date)
+        return created
+
+    # Logs ---------------------------------------------------------------------------------
+    def tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[TaskTry]:
+        self.store.get_task_instance(dag_id, run_id, task_id, map_index)
+        return self.store.list_tries(dag_id, run_id, task_id, map_index)
+
+    def read_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1,
+                 try_number: int | None = None) -> tuple[TaskTry, str]:
+        """The log text of one try (the latest by default): from the local file while it is
+        being written, else from the try's tracked run artifacts."""
+        tries = self.tries(dag_id, run_id, task_id, map_index)
+        if not tries:
+            raise NotFound(f"task {task_id!r} of run {run_id!r} has not started yet: no log")
+        if try_number is None:
+            chosen = tries[-1]
+        else:
+            matching = [t for t in tries if t.try_number == try_number]
+            if not matching:
+                raise NotFound(f"task {task_id!r} of run {run_id!r} has no try {try_number}")
+            chosen = matching[0]
+        text = logs.read_local(chosen.log_path) if chosen.log_path else None
+        if text is None and chosen.tracking_run_id:
+            try:
+                data = self.tracking.client.artifact_repository(chosen.tracking_run_id).open_read(
+                    f"logs/{logs.artifact_name(chosen.try_number)}")
+                text = b"".join(data).decode("utf-8", errors="replace")
+            except Exception:
+                text = None
+        if text is None:
+            raise NotFound(f"the log of try {chosen.try_number} of task {task_id!r} is not available")
+        return chosen, text
+
+
+def find_dag_file(folder: str, dag_id: str, known: str | None = None) -> list[str]:
+    """Files likely to define ``dag_id``, best first: the recorded fileloc, then files that
+    mention the id, then every other DAG file."""
+    files = list_dag_files(folder)
+    pattern = re.compile(re.escape(dag_id).encode())
+    mention = []
+    for path in files:
+        try:
+            if pattern.search(Path(path).read_bytes()):
+                mention.append(path)
+        except OSError:
+            continue
+    ordered = ([known] if known and Path(known).exists() else []) + mention + files
+    seen: list[str] = []
+    for path in ordered:
+        if path not in seen:
+            seen.append(path)
+    return seen

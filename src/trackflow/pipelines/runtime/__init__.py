@@ -1,0 +1,1 @@
+"""Running one task try: its context, inputs, logs, tracked run and outputs."""

@@ -1,0 +1,323 @@
+"""Runs one task try in the current process: the body of every task process.
+
+Steps: capture logs; create the try's tracked run; claim the try in the store (compare-and-
+set on the executor's token, so a try never runs twice); heartbeat in a thread; load the DAG
+(unless the caller has it already); resolve inputs from upstream outputs (recording lineage);
+render templates; execute with the execution_timeout enforced by SIGALRM; store outputs;
+record the final state (up_for_retry/failed from the retry policy) together with any
+downstream skips a branch asked for; run callbacks; upload the log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from trackflow.config import Settings
+from trackflow.entities.pipelines import DagRun, TaskInstance
+from trackflow.errors import Conflict, InvalidInput
+from trackflow.pipelines.authoring import templating  # noqa: F401 - loaded before forking, not per task
+from trackflow.pipelines.authoring.baseoperator import BaseOperator
+from trackflow.pipelines.authoring.context import set_current_context
+from trackflow.pipelines.authoring.dag import DAG
+from trackflow.pipelines.authoring.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    AirflowTaskTimeout,
+)
+from trackflow.pipelines.authoring.xcom_arg import XComArg, resolve_xcom_args
+from trackflow.pipelines.dagbag import load_dag
+from trackflow.pipelines.executors.base import TaskWorkload
+from trackflow.pipelines.runtime import logs
+from trackflow.pipelines.runtime.context import TaskInstanceHandle, build_context
+from trackflow.pipelines.runtime.outputs import Outputs
+from trackflow.pipelines.runtime.tracked import TrackedTry
+from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.spec import TaskSpec
+from trackflow.store.sql.database import Database
+from trackflow.store.sql.pipeline_store import SqlPipelineStore
+from trackflow.tracking import backend, fluent
+
+
+class TaskTerminated(AirflowException):
+    """The task process was asked to stop (SIGTERM): killed, cleared or marked meanwhile."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_db(uri: str) -> Database:
+    """The process's Database for ``uri`` (shared with the tracking client when they match)."""
+    return backend.open_database(uri)
+
+
+def reset_after_fork() -> None:
+    """In a forked child: drop pooled connections inherited from the parent (they belong to
+    it), and any fluent tracking state."""
+    for db in list(getattr(backend, "_databases", {}).values()):
+        db.engine.dispose(close=False)
+    active = getattr(fluent, "_active_runs", None)
+    if isinstance(active, list):
+        active.clear()
+
+
+def task_spec_of(task: BaseOperator) -> TaskSpec:
+    return TaskSpec(
+        task_id=task.task_id, operator=type(task).__name__, retries=task.retries,
+        retry_delay=task.retry_delay.total_seconds(), retry_exponential_backoff=task.retry_exponential_backoff,
+        max_retry_delay=task.max_retry_delay.total_seconds() if task.max_retry_delay else None,
+    )
+
+
+def unmap(task: BaseOperator, map_index: int, outputs: Outputs) -> BaseOperator:
+    """The concrete task for one map index: the index walks the cartesian product of the
+    expanded arguments, the last argument varying fastest (as Airflow)."""
+    collections: list[tuple[str, list[Any]]] = []
+    for name, value in task.expand_input.items():
+        coll = outputs.get(value.operator.task_id, value.key) if isinstance(value, XComArg) else value
+        if isinstance(coll, dict):
+            coll = list(coll.items())
+        if not isinstance(coll, (list, tuple)):
+            raise AirflowFailException(f"cannot map task {task.task_id!r} over a {type(coll).__name__}")
+        collections.append((name, list(coll)))
+    values: dict[str, Any] = {}
+    index = map_index
+    for name, coll in reversed(collections):
+        if not coll:
+            raise AirflowFailException(f"expand() argument {name!r} of task {task.task_id!r} is empty")
+        values[name] = coll[index % len(coll)]
+        index //= len(coll)
+    return task.unmap(values)
+
+
+@dataclass
+class TryResult:
+    state: str
+    next_retry_at: datetime | None = None
+    note: str | None = None
+    skip: list[str] = field(default_factory=list)
+    exception: BaseException | None = None
+
+
+class Heartbeat(threading.Thread):
+    """Beats every ``interval`` s; if the store says the try is no longer ours (cleared,
+    marked, re-queued), the task process stops itself with SIGTERM."""
+
+    def __init__(self, store: SqlPipelineStore, workload: TaskWorkload) -> None:
+        super().__init__(daemon=True, name="trackflow-heartbeat")
+        self.store = store
+        self.workload = workload
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        w = self.workload
+        while not self.stopped.wait(w.heartbeat_interval):
+            try:
+                alive = self.store.heartbeat(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow())
+            except Exception:  # a transient database error: try again at the next beat
+                continue
+            if not alive and not self.stopped.is_set():
+                print("The task instance was changed from outside (cleared or marked): stopping.", flush=True)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class TryRunner:
+    def __init__(self, workload: TaskWorkload, settings: Settings, store: SqlPipelineStore, log_path: str,
+                 dag: DAG | None = None) -> None:
+        self.w = workload
+        self.settings = settings
+        self.store = store
+        self.log_path = log_path
+        self.dag = dag
+        self.tracked: TrackedTry | None = None
+        self.task: BaseOperator | None = None
+
+    def run(self) -> tuple[TryResult | None, TaskInstance | None]:
+        """Claim and execute the try; the caller records the result with :meth:`record`."""
+        w = self.w
+        run = self.store.get_dag_run(w.dag_id, w.run_id)
+        try:
+            self.tracked = TrackedTry.create(self.settings, run, w.task_id, w.map_index, w.try_number)
+        except Exception as exc:  # tracking is best effort: the task still runs
+            print(f"WARNING: could not create the tracked run of this try: {exc}", flush=True)
+        try:
+            ti = self.store.start_try(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow(),
+                                      socket.gethostname(), os.getpid(), self.log_path,
+                                      self.tracked.run_id if self.tracked else None)
+        except Conflict as exc:
+            print(f"Not running: {exc.message}", flush=True)
+            if self.tracked:
+                self.tracked.client.set_terminated(self.tracked.run_id, "KILLED")
+                self.tracked = None
+            return None, None
+        print(f"Starting {w.dag_id}.{w.task_id}{'' if w.map_index < 0 else f'[{w.map_index}]'} run {w.run_id} "
+              f"try {ti.try_number}/{ti.max_tries + 1} on {socket.gethostname()} pid {os.getpid()}", flush=True)
+        heartbeat = Heartbeat(self.store, w)
+        heartbeat.start()
+        try:
+            result = self.execute(run, ti)
+        finally:
+            heartbeat.stop()
+        print(f"Task finished with state {result.state}"
+              + (f", next try after {result.next_retry_at.isoformat()}" if result.next_retry_at else ""), flush=True)
+        self.run_callbacks(result)
+        return result, ti
+
+    def record(self, result: TryResult) -> None:
+        """Record the final state (last, so the scheduler moves on as soon as the process exits)."""
+        w = self.w
+        owned = self.store.finish_try(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, result.state, utcnow(),
+                                      result.next_retry_at, result.skip, result.note)
+        if not owned:
+            print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
+                  "its result is discarded.", file=sys.stderr, flush=True)
+
+    def run_callbacks(self, result: TryResult) -> None:
+        task = self.task
+        if task is None or self.context is None:
+            return
+        callbacks = {"success": task.on_success_callback, "failed": task.on_failure_callback,
+                     "up_for_retry": task.on_retry_callback}.get(result.state, [])
+        context = {**self.context, "exception": result.exception}
+        for callback in callbacks:
+            try:
+                callback(context)
+            except Exception:
+                print(f"Error in {result.state} callback {getattr(callback, '__name__', callback)}:", flush=True)
+                traceback.print_exc()
+
+    context: dict[str, Any] | None = None
+
+    def failure(self, exc: BaseException, ti: TaskInstance, run: DagRun, allow_retry: bool = True) -> TryResult:
+        spec = task_spec_of(self.task) if self.task is not None else TaskSpec(task_id=self.w.task_id, operator="")
+        outcome = decisions.on_failure(spec, ti.try_number, ti.max_tries, utcnow(), self.w.dag_id,
+                                       run.logical_date, allow_retry=allow_retry)
+        note = f"{type(exc).__name__}: {exc}"[:2000]
+        return TryResult(outcome.state, outcome.next_retry_at, note, exception=exc)
+
+    def execute(self, run: DagRun, ti: TaskInstance) -> TryResult:
+        w = self.w
+        try:
+            dag = self.dag or load_dag(w.fileloc, w.dag_id)
+            task = dag.get_task(w.task_id)
+        except Exception as exc:
+            traceback.print_exc()
+            return self.failure(exc, ti, run)
+        self.task = task
+        reader = self.tracked.read_artifact if self.tracked else None
+        writer = self.tracked.write_artifact if self.tracked else None
+        outputs = Outputs(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), reader, writer)
+        handle: TaskInstanceHandle | None = None
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            raise TaskTerminated(f"task received signal {signum}")
+
+        def on_alarm(signum: int, frame: FrameType | None) -> None:
+            raise AirflowTaskTimeout(f"task {w.task_id!r} exceeded its execution_timeout of {task.execution_timeout}")
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGALRM, on_alarm)
+        try:
+            if task.is_mapped:
+                task = unmap(task, w.map_index, outputs)
+                self.task = task
+            try:
+                params = dag.params.merged(task.params).resolve(run.conf)
+            except InvalidInput as exc:
+                raise AirflowFailException(exc.message) from None
+            handle = TaskInstanceHandle(w.dag_id, w.run_id, w.task_id, w.map_index, ti.try_number, ti.max_tries,
+                                        task, outputs, run.logical_date, self.tracked.run_id if self.tracked else None)
+            context = build_context(dag, task, run, handle, params)
+            self.context = context
+            fetch = lambda arg: outputs.get(arg.operator.task_id, arg.key)  # noqa: E731
+            for name in task.template_fields:
+                value = getattr(task, name, None)
+                if value is not None:
+                    setattr(task, name, resolve_xcom_args(value, fetch))
+            outputs.flush_lineage()
+            if self.tracked:
+                self.tracked.activate()
+            with set_current_context(context):
+                task.render_template_fields(context)
+                for callback in task.on_execute_callback:
+                    callback(context)
+                if task.execution_timeout is not None:
+                    signal.setitimer(signal.ITIMER_REAL, max(task.execution_timeout.total_seconds(), 0.001))
+                try:
+                    task.pre_execute(context)
+                    result = task.execute(context)
+                    task.post_execute(context, result)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            outputs.flush_lineage()
+            if task.do_xcom_push and result is not None:
+                outputs.put(w.task_id, w.map_index, "return_value", result, handle.tracking_run_id)
+                if task.multiple_outputs and isinstance(result, dict):
+                    for key, value in result.items():
+                        outputs.put(w.task_id, w.map_index, str(key), value, handle.tracking_run_id)
+            return TryResult("success", skip=handle.skip_requests)
+        except AirflowSkipException as exc:
+            print(f"Skipping: {exc}", flush=True)
+            return TryResult("skipped", note=str(exc) or None, skip=handle.skip_requests if handle else [])
+        except (AirflowTaskTimeout, TaskTerminated) as exc:
+            traceback.print_exc()
+            try:
+                task.on_kill()
+            except Exception:
+                traceback.print_exc()
+            return self.failure(exc, ti, run, allow_retry=not isinstance(exc, TaskTerminated))
+        except AirflowFailException as exc:
+            traceback.print_exc()
+            return self.failure(exc, ti, run, allow_retry=False)
+        except BaseException as exc:  # user code may raise anything, SystemExit included
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            traceback.print_exc()
+            return self.failure(exc, ti, run)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def run_workload(workload: TaskWorkload, dag: DAG | None = None) -> int:
+    """Run one try; return the process exit code (0 success/skipped, 1 otherwise)."""
+    settings = Settings(**workload.settings)
+    store = SqlPipelineStore(open_db(workload.db_uri))
+    path = logs.log_path(str(settings.home_path / "logs"), workload.dag_id, workload.run_id, workload.task_id,
+                         workload.map_index, workload.try_number)
+    runner = TryRunner(workload, settings, store, path, dag)
+    result: TryResult | None = None
+    with logs.capture(path):
+        try:
+            result, ti = runner.run()
+        except Exception:  # e.g. the database went away: the scheduler sees the exit code
+            traceback.print_exc()
+            ti = None
+        if runner.tracked is not None and ti is not None:
+            try:
+                runner.tracked.finish(result.state if result else "failed")
+            except Exception:
+                traceback.print_exc()
+    if runner.tracked is not None and ti is not None:
+        try:  # found again from the try's tracking_run_id; the local file stays readable anyway
+            runner.tracked.upload_log(path)
+        except Exception:
+            pass
+    if result is None:
+        return 0 if ti is None else 1  # not claimed (someone else's try), or crashed
+    runner.record(result)
+    return 0 if result.state in ("success", "skipped") else 1

@@ -1,0 +1,70 @@
+"""The tracked run of one task try: a child of the DAG run's run, active while the task runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trackflow.config import Settings
+from trackflow.entities.pipelines import DagRun
+from trackflow.tracking import fluent
+from trackflow.tracking.client import Client
+
+PARENT_RUN_TAG = "mlflow.parentRunId"
+
+
+def try_run_name(task_id: str, map_index: int, try_number: int) -> str:
+    suffix = "" if map_index < 0 else f"[{map_index}]"
+    return f"{task_id}{suffix} try {try_number}"
+
+
+class TrackedTry:
+    """Creates the try's run and makes it the active fluent run of this process, so
+    ``trackflow.log_metric(...)`` inside the task logs to it without ``start_run``."""
+
+    def __init__(self, client: Client, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.active = False
+
+    @classmethod
+    def create(cls, settings: Settings, run: DagRun, task_id: str, map_index: int, try_number: int) -> TrackedTry:
+        client = Client(settings.resolved_tracking_uri, settings)
+        tags: dict[str, Any] = {
+            "dag_id": run.dag_id,
+            "run_id": run.run_id,
+            "task_id": task_id,
+            "try_number": try_number,
+            "map_index": map_index,
+            "trackflow.kind": "task_try",
+        }
+        if run.tracking_run_id:
+            tags[PARENT_RUN_TAG] = run.tracking_run_id
+        created = client.create_run(run.experiment_id or "0", tags=tags,
+                                    run_name=try_run_name(task_id, map_index, try_number))
+        return cls(client, created.info.run_id)
+
+    def activate(self) -> None:
+        fluent.set_tracking_uri(self.client.tracking_uri)
+        fluent.start_run(run_id=self.run_id)
+        self.active = True
+
+    def finish(self, state: str) -> None:
+        status = {"success": "FINISHED", "skipped": "FINISHED"}.get(state, "FAILED")
+        if state != "success":
+            self.client.set_tag(self.run_id, "trackflow.task_state", state)
+        if self.active:
+            while fluent.active_run() is not None:  # the task may have left nested runs open
+                fluent.end_run(status)
+            self.active = False
+        else:
+            self.client.set_terminated(self.run_id, status)
+
+    def write_artifact(self, run_id: str, path: str, data: bytes) -> None:
+        self.client.artifact_repository(run_id).put_bytes(data, path)
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        return b"".join(self.client.artifact_repository(run_id).open_read(path))
+
+    def upload_log(self, local_path: str) -> str:
+        self.client.log_artifact(self.run_id, local_path, "logs")
+        return f"{self.run_id}:logs/{local_path.rsplit('/', 1)[-1]}"

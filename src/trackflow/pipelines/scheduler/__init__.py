@@ -1,0 +1,1 @@
+"""Scheduling: pure decisions, timetables, and the loop that reads, locks and writes."""

@@ -1,0 +1,338 @@
+"""The scheduler loop: reads state, calls the pure decisions, writes what they return.
+
+One :meth:`SchedulerLoop.tick`:
+1. reconcile executor events (a task process that ended without recording a result failed
+   its try: up_for_retry or failed by its retry policy);
+2. fail tries whose heartbeat stopped (their process died, possibly with a previous
+   scheduler that was SIGKILLed) and stop tries that overran execution_timeout;
+3. create runs that are due (schedules, catchup, start/end date) and start queued runs
+   within max_active_runs;
+4. for each running run: decide, expand mapped tasks, write skips/upstream failures, end
+   the run when it is over;
+5. queue what is ready, by priority_weight, within pools, max_active_tasks and the
+   executor's parallelism, and hand the workloads to the executor.
+``dags test`` drives the same loop over a single run with an executor of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from trackflow.config import Settings
+from trackflow.entities.pipelines import DagRun, TaskInstance
+from trackflow.errors import AlreadyExists
+from trackflow.pipelines import runs as run_ops
+from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload
+from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.scheduler.timetables import Restriction, deserialize_timetable
+from trackflow.pipelines.spec import DagSpec
+from trackflow.store.pipeline_base import Transition
+from trackflow.store.sql.pipeline_store import SqlPipelineStore
+
+log = logging.getLogger("trackflow.scheduler")
+
+StateListener = Callable[[TaskInstance | None, str, str | None], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _views(tis: Iterable[TaskInstance]) -> dict[tuple[str, int], decisions.TIView]:
+    return {
+        (t.task_id, t.map_index): decisions.TIView(t.task_id, t.map_index, t.state, t.try_number, t.max_tries,
+                                                   t.next_retry_at)
+        for t in tis
+    }
+
+
+class SchedulerLoop:
+    def __init__(
+        self,
+        store: SqlPipelineStore,
+        executor: BaseExecutor,
+        settings: Settings,
+        db_uri: str,
+        tracking: run_ops.RunTracking | None = None,
+        heartbeat_interval: float = 5.0,
+        heartbeat_timeout: float = 60.0,
+        queued_timeout: float = 120.0,
+        only_runs: set[tuple[str, str]] | None = None,
+        schedule_runs: bool = True,
+        on_state: StateListener | None = None,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.settings = settings
+        self.db_uri = db_uri
+        self.tracking = tracking
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = timedelta(seconds=heartbeat_timeout)
+        self.queued_timeout = timedelta(seconds=queued_timeout)
+        self.only_runs = only_runs
+        self.schedule_runs = schedule_runs
+        self.on_state = on_state
+        self.specs: dict[str, tuple[str, DagSpec]] = {}  # dag_id -> (spec hash, spec) cache
+        self.last_liveness_check = datetime.min.replace(tzinfo=UTC)
+        self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
+
+    # Specs ------------------------------------------------------------------------------------
+    def spec(self, dag_id: str) -> DagSpec:
+        record = self.store.get_dag(dag_id)
+        return DagSpec.from_dict(record.spec)
+
+    def _mine(self, dag_id: str, run_id: str, run_type: str | None = None) -> bool:
+        """Runs this loop handles: the given ones, or (the service's loop) all but ``dags test`` runs."""
+        if self.only_runs is not None:
+            return (dag_id, run_id) in self.only_runs
+        return run_type != "test" and not run_id.startswith("test__")
+
+    def _notify(self, ti: TaskInstance | None, state: str, note: str | None = None) -> None:
+        if self.on_state is not None:
+            self.on_state(ti, state, note)
+
+    # One tick ---------------------------------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> bool:
+        """One pass; True if anything changed (so the caller may tick again at once)."""
+        now = now or utcnow()
+        busy = self.handle_events(self.executor.poll(), now)
+        if now - self.last_liveness_check >= timedelta(seconds=min(5.0, self.heartbeat_interval)):
+            self.last_liveness_check = now
+            busy |= self.check_liveness(now)
+        if self.schedule_runs:
+            busy |= self.create_due_runs(now)
+        specs: dict[str, DagSpec] = {}
+        busy |= self.start_queued_runs(now, specs)
+        candidates: list[tuple[decisions.Candidate, TaskInstance, DagSpec]] = []
+        for run in self.store.list_dag_runs(states=[decisions.RUN_RUNNING], limit=10_000, newest_first=False):
+            if not self._mine(run.dag_id, run.run_id, run.run_type):
+                continue
+            spec = specs.get(run.dag_id) or self.spec(run.dag_id)
+            specs[run.dag_id] = spec
+            changed, ready = self.process_run(run, spec, now)
+            busy |= changed
+            candidates.extend(ready)
+        busy |= self.queue_ready(candidates, specs, now)
+        return busy
+
+    def handle_events(self, events: list[ExecutorEvent], now: datetime) -> bool:
+        for event in events:
+            dag_id, run_id, task_id, map_index = event.key
+            try:
+                ti = self.store.get_task_instance(dag_id, run_id, task_id, map_index)
+            except Exception:
+                continue
+            if ti.token != event.token or ti.state not in (decisions.QUEUED, decisions.RUNNING):
+                continue  # the process recorded its result itself (the normal case)
+            self.fail_try(ti, now, f"the task process exited with code {event.exit_code} without recording a result")
+        return bool(events)
+
+    def fail_try(self, ti: TaskInstance, now: datetime, note: str) -> None:
+        spec = self.spec(ti.dag_id)
+        task = spec.task_map.get(ti.task_id)
+        run = self.store.get_dag_run(ti.dag_id, ti.run_id)
+        if task is None:
+            outcome = decisions.FailureOutcome(decisions.FAILED, None)
+        else:
+            outcome = decisions.on_failure(task, ti.try_number, ti.max_tries, now, ti.dag_id, run.logical_date)
+        moved = self.store.apply_transitions(ti.dag_id, ti.run_id, [
+            Transition((ti.task_id, ti.map_index), ti.state, outcome.state, outcome.next_retry_at, note)], now)
+        if moved:
+            log.info("%s.%s (%s) try %s: %s -> %s", ti.dag_id, ti.task_id, ti.run_id, ti.try_number, note,
+                        outcome.state)
+            if self.tracking is not None:
+                self.tracking.fail_try(ti.tracking_run_id)
+            self._notify(dataclasses.replace(ti, state=outcome.state), outcome.state, note)
+            self.seen[(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)] = outcome.state
+
+    def check_liveness(self, now: datetime) -> bool:
+        changed = False
+        known = self.executor.running()
+        specs: dict[str, DagSpec] = {}
+        for ti in self.store.list_task_instances_in_states([decisions.RUNNING, decisions.QUEUED]):
+            if not self._mine(ti.dag_id, ti.run_id):
+                continue
+            if ti.state == decisions.RUNNING:
+                if decisions.is_stale(ti.heartbeat_at, now, self.heartbeat_timeout):
+                    self.executor.kill(ti.key)
+                    self.fail_try(ti, now, f"no heartbeat for more than {self.heartbeat_timeout.total_seconds():g} s "
+                                  "(the task process died)")
+                    changed = True
+                    continue
+                if ti.dag_id not in specs:
+                    specs[ti.dag_id] = self.spec(ti.dag_id)
+                task = specs[ti.dag_id].task_map.get(ti.task_id)
+                if task is not None and decisions.is_timed_out(ti.start_date, task.execution_timeout, now):
+                    self.executor.kill(ti.key)
+                    self.fail_try(ti, now, f"exceeded execution_timeout of {task.execution_timeout:g} s")
+                    changed = True
+            elif ti.key not in known and ti.queued_at is not None and now - ti.queued_at > self.queued_timeout:
+                # Queued by a scheduler that went away before its executor started the
+                # process: queue it again. A late process can't start it (its token is stale).
+                self.store.apply_transitions(ti.dag_id, ti.run_id, [
+                    Transition((ti.task_id, ti.map_index), decisions.QUEUED, decisions.SCHEDULED,
+                               note="re-queued: its process never started")], now)
+                changed = True
+        return changed
+
+    # Runs -------------------------------------------------------------------------------------
+    def create_due_runs(self, now: datetime) -> bool:
+        created = False
+        for record in self.store.list_dags():
+            if record.is_paused:
+                continue
+            timetable_data = record.spec.get("timetable") or {}
+            if timetable_data.get("kind", "none") == "none":
+                continue
+            spec = DagSpec.from_dict(record.spec)
+            timetable = deserialize_timetable(spec.timetable)
+            restriction = Restriction(
+                earliest=datetime.fromisoformat(spec.start_date) if spec.start_date else None,
+                latest=datetime.fromisoformat(spec.end_date) if spec.end_date else None,
+                catchup=spec.catchup,
+            )
+            for _ in range(100):  # catch up in bounded steps per tick
+                last = self.store.last_automated_run(spec.dag_id)
+                info = timetable.next_dagrun_info(last.logical_date if last else None, restriction, now)
+                if info is None or info.run_after > now:
+                    break
+                active = self.store.list_dag_runs(spec.dag_id, states=[decisions.RUN_QUEUED, decisions.RUN_RUNNING],
+                                                  limit=spec.max_active_runs + 1)
+                if len(active) >= spec.max_active_runs:
+                    break
+                try:
+                    run_ops.create_dag_run(self.store, self.tracking, spec, "scheduled", now, info=info)
+                    created = True
+                except AlreadyExists:
+                    break
+        return created
+
+    def start_queued_runs(self, now: datetime, specs: dict[str, DagSpec]) -> bool:
+        queued = self.store.list_dag_runs(states=[decisions.RUN_QUEUED], limit=10_000, newest_first=False)
+        if not queued:
+            return False
+        started = False
+        running = self.store.list_dag_runs(states=[decisions.RUN_RUNNING], limit=10_000)
+        active_by_dag: dict[str, int] = {}
+        for run in running:
+            active_by_dag[run.dag_id] = active_by_dag.get(run.dag_id, 0) + 1
+        for run in queued:
+            if not self._mine(run.dag_id, run.run_id, run.run_type):
+                continue
+            try:
+                record = self.store.get_dag(run.dag_id)
+            except Exception:
+                continue
+            if record.is_paused and run.run_type not in ("test", "backfill"):
+                continue
+            spec = specs.get(run.dag_id) or DagSpec.from_dict(record.spec)
+            specs[run.dag_id] = spec
+            if active_by_dag.get(run.dag_id, 0) >= spec.max_active_runs and run.run_type != "test":
+                continue
+            self.store.update_dag_run(run.dag_id, run.run_id, decisions.RUN_RUNNING, now)
+            active_by_dag[run.dag_id] = active_by_dag.get(run.dag_id, 0) + 1
+            started = True
+        return started
+
+    def process_run(self, run: DagRun, spec: DagSpec, now: datetime) -> tuple[
+            bool, list[tuple[decisions.Candidate, TaskInstance, DagSpec]]]:
+        changed = False
+        for _ in range(len(spec.tasks) + 2):  # expansions may unlock further decisions
+            tis = self.store.list_task_instances(run.dag_id, run.run_id)
+            by_key = {(t.task_id, t.map_index): t for t in tis}
+            if self.on_state is not None:
+                for t in tis:
+                    if t.state is not None and self.seen.get(t.key) != t.state:
+                        self.seen[t.key] = t.state
+                        self._notify(t, t.state, t.note if t.state in ("failed", "up_for_retry") else None)
+            decision = decisions.decide_run(spec, _views(tis), now)
+            if decision.to_expand:
+                lengths = self.store.output_lengths(run.dag_id, run.run_id)
+                for task_id in decision.to_expand:
+                    length = decisions.map_length(spec.task_map[task_id], lengths)
+                    self.store.expand_task(run.dag_id, run.run_id, task_id, length)
+                changed = True
+                continue
+            if decision.changes:
+                transitions = [Transition(k, by_key[k].state, s) for k, s in decision.changes.items()]
+                moved = self.store.apply_transitions(run.dag_id, run.run_id, transitions, now)
+                changed |= bool(moved)
+                for k in moved:
+                    self.seen[by_key[k].key] = decision.changes[k]
+                    self._notify(dataclasses.replace(by_key[k], state=decision.changes[k]), decision.changes[k])
+            if decision.run_state is not None:
+                if decision.run_state == decisions.RUN_FAILED and any(
+                        t.state in (decisions.QUEUED, decisions.RUNNING) for t in tis):
+                    break  # deadlock verdicts wait for in-flight tries
+                self.store.update_dag_run(run.dag_id, run.run_id, decision.run_state, now)
+                if self.tracking is not None:
+                    self.tracking.finish(run.tracking_run_id, decision.run_state)
+                self._notify(None, decision.run_state, run.run_id)
+                return True, []
+            ready = []
+            tasks = spec.task_map
+            for key in decision.to_schedule:
+                ti = by_key[key]
+                task = tasks[key[0]]
+                ready.append((decisions.Candidate(run.dag_id, run.run_id, key[0], key[1], task.priority_weight,
+                                                  task.pool, task.pool_slots,
+                                                  (run.logical_date.isoformat(), run.run_id)), ti, spec))
+            for ti in tis:
+                if ti.state == decisions.SCHEDULED:
+                    waiting = tasks.get(ti.task_id)
+                    if waiting is not None:
+                        ready.append((decisions.Candidate(run.dag_id, run.run_id, ti.task_id, ti.map_index,
+                                                          waiting.priority_weight, waiting.pool, waiting.pool_slots,
+                                                          (run.logical_date.isoformat(), run.run_id)), ti, spec))
+            return changed, ready
+        return changed, []
+
+    def queue_ready(self, ready: list[tuple[decisions.Candidate, TaskInstance, DagSpec]],
+                    specs: dict[str, DagSpec], now: datetime) -> bool:
+        if not ready:
+            return False
+        pool_used, run_used = self.store.active_counts()
+        pool_open = {name: slots - pool_used.get(name, 0) for name, slots in self.store.pool_slots().items()}
+        run_open = {}
+        for cand, _, spec in ready:
+            run_key = (cand.dag_id, cand.run_id)
+            run_open[run_key] = spec.max_active_tasks - run_used.get(run_key, 0)
+        chosen = decisions.select_to_queue([c for c, _, _ in ready], pool_open, run_open, self.executor.open_slots())
+        chosen_keys = {(c.dag_id, c.run_id, c.task_id, c.map_index) for c in chosen}
+        by_run: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for cand in chosen:
+            by_run.setdefault((cand.dag_id, cand.run_id), []).append((cand.task_id, cand.map_index))
+        # What can't go yet waits as "scheduled".
+        waiting: dict[tuple[str, str], list[Transition]] = {}
+        for cand, ti, _ in ready:
+            if (cand.dag_id, cand.run_id, cand.task_id, cand.map_index) not in chosen_keys and ti.state != "scheduled":
+                waiting.setdefault((cand.dag_id, cand.run_id), []).append(
+                    Transition((cand.task_id, cand.map_index), ti.state, decisions.SCHEDULED))
+        for (dag_id, run_id), transitions in waiting.items():
+            self.store.apply_transitions(dag_id, run_id, transitions, now)
+        fileloc = {spec.dag_id: spec.fileloc for _, _, spec in ready}
+        for (dag_id, run_id), keys in by_run.items():
+            for ti in self.store.queue_task_instances(dag_id, run_id, keys, now):
+                workload = TaskWorkload(
+                    dag_id=dag_id, run_id=run_id, task_id=ti.task_id, map_index=ti.map_index,
+                    try_number=ti.try_number, token=ti.token or "", fileloc=fileloc[dag_id], db_uri=self.db_uri,
+                    settings=dataclasses.asdict(self.settings), heartbeat_interval=self.heartbeat_interval,
+                    pool=ti.pool, priority_weight=ti.priority_weight,
+                )
+                self.seen[ti.key] = decisions.QUEUED
+                self._notify(ti, decisions.QUEUED)
+                self.executor.queue_workload(workload)
+        return bool(chosen) or bool(waiting)
+
+    def run_until_done(self, dag_id: str, run_id: str, poll: float = 0.05) -> str:
+        """Tick until the run ends; returns its final state (used by ``dags test`` and backfills)."""
+        while True:
+            busy = self.tick()
+            run = self.store.get_dag_run(dag_id, run_id)
+            if run.state in (decisions.RUN_SUCCESS, decisions.RUN_FAILED) and not self.executor.running():
+                return run.state
+            if not busy:
+                self.executor.wait(poll)

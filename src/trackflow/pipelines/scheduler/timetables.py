@@ -1,0 +1,264 @@
+"""Timetables: when runs of a DAG are due, with Airflow 3's trigger semantics.
+
+A scheduled run's ``logical_date`` is the moment it is due (cron or timedelta trigger
+time) and its data interval is that single instant, as in Airflow 3's
+``CronTriggerTimetable`` / ``DeltaTriggerTimetable`` (the Airflow 3 defaults). Cron
+expressions are evaluated in the DAG's time zone (that of ``start_date``; UTC when naive),
+so ``0 9 * * *`` stays at 09:00 local time across DST changes. All returned datetimes are
+timezone-aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
+
+from trackflow.errors import InvalidInput
+
+PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+@dataclass(frozen=True)
+class DagRunInfo:
+    """When a run is due and which logical date / data interval it covers."""
+
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    run_after: datetime
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """Limits from the DAG: earliest = start_date, latest = end_date, catchup."""
+
+    earliest: datetime | None
+    latest: datetime | None
+    catchup: bool
+
+
+def as_aware(value: datetime, tz: tzinfo = UTC) -> datetime:
+    """Naive datetimes are taken to be in ``tz`` (UTC by default), like Airflow."""
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def tz_name(tz: tzinfo) -> str:
+    key = getattr(tz, "key", None)
+    if key:
+        return str(key)
+    return "UTC" if tz.utcoffset(None) in (None, timedelta(0)) else str(tz)
+
+
+def parse_tz(name: str) -> tzinfo:
+    if name in ("UTC", "utc", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        raise InvalidInput(f"unknown time zone {name!r}") from None
+
+
+class Timetable:
+    """Base: a timetable that never schedules anything on its own."""
+
+    kind = "none"
+    summary = "None"
+    periodic = False
+
+    def next_dagrun_info(
+        self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
+    ) -> DagRunInfo | None:
+        """The next automatic run after the one at ``last_logical_date`` (None: no run yet),
+        or None when there is none. The caller creates it once ``run_after <= now``."""
+        return None
+
+    def manual_info(self, logical_date: datetime) -> DagRunInfo:
+        return DagRunInfo(logical_date, logical_date, logical_date, logical_date)
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        """Every scheduled run with ``start <= logical_date <= end`` (for backfills)."""
+        raise InvalidInput(f"schedule {self.summary!r} has no periodic runs to backfill")
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": self.kind}
+
+
+class NullTimetable(Timetable):
+    """``schedule=None``: manual runs only."""
+
+
+class OnceTimetable(Timetable):
+    """``@once``: one run at start_date."""
+
+    kind = "once"
+    summary = "@once"
+
+    def next_dagrun_info(
+        self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
+    ) -> DagRunInfo | None:
+        if last_logical_date is not None or restriction.earliest is None:
+            return None
+        if restriction.latest is not None and restriction.earliest > restriction.latest:
+            return None
+        return self.manual_info(restriction.earliest)
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        yield self.manual_info(start)
+
+
+class _TriggerTimetable(Timetable):
+    periodic = True
+
+    def _next(self, current: datetime) -> datetime:
+        raise NotImplementedError
+
+    def _prev(self, current: datetime) -> datetime:
+        raise NotImplementedError
+
+    def _align_next(self, current: datetime) -> datetime:
+        raise NotImplementedError
+
+    def _align_prev(self, current: datetime) -> datetime:
+        raise NotImplementedError
+
+    def next_dagrun_info(
+        self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
+    ) -> DagRunInfo | None:
+        if restriction.catchup:
+            if last_logical_date is None:
+                if restriction.earliest is None:
+                    return None
+                start = self._align_next(restriction.earliest)
+            else:
+                start = self._next(last_logical_date)
+        else:
+            candidates = [self._align_prev(now)]
+            if last_logical_date is not None:
+                candidates.append(self._next(last_logical_date))
+            if restriction.earliest is not None:
+                candidates.append(self._align_next(restriction.earliest))
+            start = max(candidates)
+        if restriction.latest is not None and start > restriction.latest:
+            return None
+        return self.manual_info(start)
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        current = self._align_next(start)
+        while current <= end:
+            yield self.manual_info(current)
+            current = self._next(current)
+
+
+class CronTriggerTimetable(_TriggerTimetable):
+    """A cron expression (or preset) evaluated in a time zone."""
+
+    kind = "cron"
+
+    def __init__(self, expression: str, tz: tzinfo = UTC) -> None:
+        expr = PRESETS.get(expression, expression)
+        if expression.startswith("@") and expression not in PRESETS:
+            raise InvalidInput(
+                f"invalid schedule {expression!r}: presets are @once, {', '.join(PRESETS)}"
+            )
+        try:
+            valid = croniter.is_valid(expr)
+        except Exception:  # croniter raises assorted errors for garbage
+            valid = False
+        if not valid:
+            raise InvalidInput(f"invalid cron expression {expression!r}")
+        self.expression = expression
+        self.cron = expr
+        self.tz = tz
+        self.summary = expression
+
+    def _iter(self, current: datetime) -> croniter:
+        try:
+            return croniter(self.cron, as_aware(current).astimezone(self.tz))
+        except (CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError) as exc:
+            raise InvalidInput(f"invalid cron expression {self.expression!r}: {exc}") from None
+
+    def _next(self, current: datetime) -> datetime:
+        return self._iter(current).get_next(datetime).astimezone(UTC)
+
+    def _prev(self, current: datetime) -> datetime:
+        return self._iter(current).get_prev(datetime).astimezone(UTC)
+
+    def _align_next(self, current: datetime) -> datetime:
+        current = as_aware(current)
+        return current.astimezone(UTC) if croniter.match(self.cron, current.astimezone(self.tz)) and \
+            current.second == 0 and current.microsecond == 0 else self._next(current)
+
+    def _align_prev(self, current: datetime) -> datetime:
+        current = as_aware(current)
+        return current.astimezone(UTC) if croniter.match(self.cron, current.astimezone(self.tz)) and \
+            current.second == 0 and current.microsecond == 0 else self._prev(current)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": self.kind, "expression": self.expression, "tz": tz_name(self.tz)}
+
+
+class DeltaTriggerTimetable(_TriggerTimetable):
+    """A fixed ``timedelta`` between runs, counted from start_date."""
+
+    kind = "delta"
+
+    def __init__(self, delta: timedelta) -> None:
+        if delta <= timedelta(0):
+            raise InvalidInput(f"schedule timedelta must be positive, got {delta}")
+        self.delta = delta
+        self.summary = str(delta)
+
+    def _next(self, current: datetime) -> datetime:
+        return as_aware(current) + self.delta
+
+    def _prev(self, current: datetime) -> datetime:
+        return as_aware(current) - self.delta
+
+    def _align_next(self, current: datetime) -> datetime:
+        return as_aware(current)
+
+    def _align_prev(self, current: datetime) -> datetime:
+        return as_aware(current)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": self.kind, "seconds": self.delta.total_seconds()}
+
+
+def timetable_from_schedule(schedule: Any, tz: tzinfo = UTC) -> Timetable:
+    """Build a timetable from a DAG's ``schedule``; InvalidInput naming a bad value."""
+    if schedule is None:
+        return NullTimetable()
+    if isinstance(schedule, Timetable):
+        return schedule
+    if isinstance(schedule, timedelta):
+        return DeltaTriggerTimetable(schedule)
+    if isinstance(schedule, str):
+        if schedule == "@once":
+            return OnceTimetable()
+        return CronTriggerTimetable(schedule, tz)
+    raise InvalidInput(f"unsupported schedule {schedule!r}: use a cron string, a preset, a timedelta or None")
+
+
+def deserialize_timetable(data: dict[str, Any]) -> Timetable:
+    kind = data.get("kind", "none")
+    if kind == "cron":
+        return CronTriggerTimetable(data["expression"], parse_tz(data.get("tz", "UTC")))
+    if kind == "delta":
+        return DeltaTriggerTimetable(timedelta(seconds=data["seconds"]))
+    if kind == "once":
+        return OnceTimetable()
+    return NullTimetable()

@@ -1,0 +1,244 @@
+"""Data of the tracking pages: one function per page, shared by the HTML view and its
+/api/v1/ui JSON twin. Each returns a page-context dataclass and raises trackflow errors
+(NotFound for an unknown id, InvalidInput for a bad query)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from trackflow.entities import Experiment, Metric, Run, ViewType
+from trackflow.errors import InvalidInput
+from trackflow.server.services import Services
+from trackflow.server.ui.downsample import lttb
+
+EXPERIMENTS_PER_PAGE = 50
+RUNS_PER_PAGE = 25
+# Run counts come from a capped search (the store has no count query): "100+" beyond this.
+RUN_COUNT_CAP = 100
+# Runs-table columns: only keys present on the page's runs, at most this many of each kind.
+MAX_KEY_COLUMNS = 20
+# A chart never gets more points than this, whatever the history's length.
+MAX_CHART_POINTS = 500
+MAX_CHARTS = 12
+MAX_ARTIFACTS = 200
+MAX_CHILD_RUNS = 100
+
+
+def quote_literal(value: str) -> str:
+    """``value`` as a string literal of the filter grammar (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# Experiments list ----------------------------------------------------------------------------
+@dataclass
+class ExperimentRow:
+    experiment_id: str
+    name: str
+    creation_time: int | None
+    run_count: int
+    run_count_capped: bool  # True: there are more than run_count runs
+
+
+@dataclass
+class ExperimentsPage:
+    experiments: list[ExperimentRow]
+    page_token: str | None
+    next_page_token: str | None
+
+
+def experiments_page(services: Services, page_token: str | None = None) -> ExperimentsPage:
+    store = services.tracking
+    page = store.search_experiments(ViewType.ACTIVE_ONLY, EXPERIMENTS_PER_PAGE, None, None, page_token or None)
+    rows = []
+    for experiment in page:
+        runs = store.search_runs([experiment.experiment_id], max_results=RUN_COUNT_CAP)
+        rows.append(
+            ExperimentRow(
+                experiment.experiment_id,
+                experiment.name,
+                experiment.creation_time,
+                len(runs),
+                runs.next_page_token is not None,
+            )
+        )
+    return ExperimentsPage(rows, page_token or None, page.next_page_token)
+
+
+# Experiment page: the runs table ------------------------------------------------------------
+@dataclass
+class RunQuery:
+    """What the filter form asks for: MLflow's filter grammar and one order-by clause."""
+
+    filter: str = ""
+    order_by: str = ""
+    page_token: str | None = None
+
+
+@dataclass
+class RunRow:
+    run_id: str
+    run_name: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    user_id: str
+    parent_run_id: str | None
+    metrics: dict[str, float]
+    params: dict[str, str]
+
+
+@dataclass
+class ExperimentPage:
+    experiment: Experiment
+    query: RunQuery
+    runs: list[RunRow]
+    metric_keys: list[str]
+    param_keys: list[str]
+    hidden_metric_keys: int  # keys present on this page but beyond MAX_KEY_COLUMNS
+    hidden_param_keys: int
+    next_page_token: str | None
+    error: str | None = None  # the filter or order-by was rejected: why
+
+
+def _row(run: Run) -> RunRow:
+    info = run.info
+    return RunRow(
+        info.run_id,
+        info.run_name,
+        str(info.status),
+        info.start_time,
+        info.end_time,
+        info.user_id,
+        run.parent_run_id,
+        dict(run.data.metrics),
+        dict(run.data.params),
+    )
+
+
+def _columns(keys: set[str]) -> tuple[list[str], int]:
+    ordered = sorted(keys)
+    return ordered[:MAX_KEY_COLUMNS], max(0, len(ordered) - MAX_KEY_COLUMNS)
+
+
+def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> ExperimentPage:
+    """NotFound for an unknown experiment. A rejected filter, order-by or page token does not
+    raise: the page carries ``error`` and no runs, so the form can show it next to the box."""
+    experiment = services.tracking.get_experiment(experiment_id)
+    order_by = [query.order_by.strip()] if query.order_by.strip() else None
+    try:
+        page = services.tracking.search_runs(
+            [experiment.experiment_id],
+            query.filter.strip(),
+            ViewType.ACTIVE_ONLY,
+            RUNS_PER_PAGE,
+            order_by,
+            query.page_token or None,
+        )
+    except InvalidInput as exc:
+        return ExperimentPage(experiment, query, [], [], [], 0, 0, None, error=exc.message)
+    rows = [_row(run) for run in page]
+    metric_keys, hidden_metrics = _columns({k for r in rows for k in r.metrics})
+    param_keys, hidden_params = _columns({k for r in rows for k in r.params})
+    return ExperimentPage(
+        experiment, query, rows, metric_keys, param_keys, hidden_metrics, hidden_params, page.next_page_token
+    )
+
+
+# Run page -------------------------------------------------------------------------------------
+@dataclass
+class MetricSeries:
+    """A metric's history reduced to at most ``max_points`` (x, value) points for a chart."""
+
+    key: str
+    x_label: str  # "step", or "seconds" when every value was logged at the same step
+    points: list[tuple[float, float]]
+    total_points: int  # length of the full history
+    non_finite_points: int = 0  # NaN/inf values, which a chart cannot place
+
+
+@dataclass
+class ArtifactEntry:
+    path: str
+    is_dir: bool
+    file_size: int | None
+    depth: int
+
+
+@dataclass
+class RunPage:
+    run: Run
+    experiment_name: str
+    children: list[RunRow]
+    latest_metrics: list[Metric]
+    params: list[tuple[str, str]]
+    tags: list[tuple[str, str]]
+    charts: list[MetricSeries]
+    uncharted_metrics: list[str]
+    artifacts: list[ArtifactEntry] = field(default_factory=list)
+    artifacts_truncated: bool = False
+    artifacts_error: str | None = None
+
+
+def metric_series(services: Services, run_id: str, key: str, max_points: int = MAX_CHART_POINTS) -> MetricSeries:
+    """The history of ``key`` downsampled (LTTB) on the server. NotFound for an unknown run;
+    InvalidInput if ``max_points`` is outside [3, MAX_CHART_POINTS]."""
+    if not 3 <= max_points <= MAX_CHART_POINTS:
+        raise InvalidInput(f"max_points must be between 3 and {MAX_CHART_POINTS}, got {max_points}")
+    history = services.tracking.get_metric_history(run_id, key).items
+    finite = [m for m in history if math.isfinite(m.value)]
+    by_time = len(finite) > 1 and all(m.step == finite[0].step for m in finite)
+    if by_time:
+        start = min(m.timestamp for m in finite)
+        raw = sorted(((m.timestamp - start) / 1000.0, m.value) for m in finite)
+    else:
+        raw = [(float(m.step), m.value) for m in finite]
+    return MetricSeries(
+        key, "seconds" if by_time else "step", lttb(raw, max_points), len(history), len(history) - len(finite)
+    )
+
+
+def _artifacts(services: Services, artifact_uri: str) -> tuple[list[ArtifactEntry], bool]:
+    """A breadth-first listing, at most MAX_ARTIFACTS entries (True when cut short)."""
+    repo = services.run_artifacts(artifact_uri)
+    entries: list[ArtifactEntry] = []
+    pending: deque[tuple[str | None, int]] = deque([(None, 0)])
+    while pending:
+        path, depth = pending.popleft()
+        for info in repo.list_artifacts(path):
+            if len(entries) >= MAX_ARTIFACTS:
+                return sorted(entries, key=lambda e: e.path), True
+            entries.append(ArtifactEntry(info.path, info.is_dir, info.file_size, depth))
+            if info.is_dir:
+                pending.append((info.path, depth + 1))
+    return sorted(entries, key=lambda e: e.path), False
+
+
+def run_page(services: Services, run_id: str) -> RunPage:
+    """NotFound for an unknown run. An unreachable artifact store shows as ``artifacts_error``."""
+    store = services.tracking
+    run = store.get_run(run_id)
+    experiment = store.get_experiment(run.info.experiment_id)
+    children = store.search_runs(
+        [run.info.experiment_id],
+        f"tags.mlflow.parentRunId = {quote_literal(run_id)}",
+        ViewType.ACTIVE_ONLY,
+        MAX_CHILD_RUNS,
+    )
+    keys = sorted(run.data.metrics)
+    page = RunPage(
+        run=run,
+        experiment_name=experiment.name,
+        children=[_row(child) for child in children],
+        latest_metrics=[run.data.latest_metrics.get(k) or Metric(k, run.data.metrics[k], 0) for k in keys],
+        params=sorted(run.data.params.items()),
+        tags=sorted(run.data.tags.items()),
+        charts=[metric_series(services, run_id, key) for key in keys[:MAX_CHARTS]],
+        uncharted_metrics=keys[MAX_CHARTS:],
+    )
+    try:
+        page.artifacts, page.artifacts_truncated = _artifacts(services, run.info.artifact_uri)
+    except Exception as exc:  # noqa: BLE001 - any backend failure (S3 down...) is shown, not a 500
+        page.artifacts_error = f"cannot list artifacts of {run.info.artifact_uri}: {exc}"
+    return page

@@ -1,0 +1,122 @@
+"""Rendering pages: the Jinja environment (autoescaping everything), its filters, and the
+route class that turns trackflow errors raised by a page into an HTML error page."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+
+from trackflow.errors import NotFound, TrackflowError
+from trackflow.server.ui.urls import Urls
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+ENV_STATE_KEY = "ui_templates"  # app.state attribute holding this app's Environment
+
+
+def _ms_time(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _dt(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.1f}s"
+    minutes, secs = divmod(int(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m {secs}s"
+
+
+def _run_duration(start_ms: int | None, end_ms: int | None) -> str:
+    if start_ms is None or end_ms is None:
+        return "—"
+    return _seconds((end_ms - start_ms) / 1000)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return f"{value:.6g}"
+
+
+def _filesize(size: int | None) -> str:
+    if size is None:
+        return ""
+    amount = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if amount < 1024 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} GB"
+
+
+def make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # every value is HTML-escaped unless explicitly marked safe
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["urls"] = Urls
+    env.filters.update(
+        ms_time=_ms_time, dt=_dt, seconds=_seconds, run_duration=_run_duration, num=_num, filesize=_filesize
+    )
+    return env
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    env: jinja2.Environment = getattr(request.app.state, ENV_STATE_KEY)
+    return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    titles = {404: "Not found", 400: "Bad request"}
+    return render(
+        request, "error.html", status_code, title=titles.get(status_code, "Error"), message=message, status=status_code
+    )
+
+
+class HtmlErrorRoute(APIRoute):
+    """A page route whose trackflow and validation errors become an HTML page (404 for
+    NotFound, 400 otherwise) instead of the JSON the API answers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def html_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except NotFound as exc:
+                return error_page(request, 404, exc.message)
+            except TrackflowError as exc:
+                return error_page(request, 400, exc.message)
+            except RequestValidationError as exc:
+                problems = [
+                    f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+                ]
+                return error_page(request, 400, "; ".join(problems) or "invalid request")
+
+        return html_errors

@@ -1,0 +1,79 @@
+"""Every URL the web UI links to, built in one place (datasette's url_builder idea).
+
+Path segments are percent-encoded, so ids holding ``:``, ``+``, spaces or quotes (DAG run ids,
+model names, metric keys) survive the round trip; query strings drop empty values.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+# The JSON twins of the pages live under this prefix (see ui/api.py).
+API_PREFIX = "/api/v1/ui"
+
+
+def _seg(value: str | int) -> str:
+    return quote(str(value), safe="")
+
+
+def _query(url: str, **params: str | int | None) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{url}?{urlencode(clean)}" if clean else url
+
+
+class Urls:
+    """URLs of UI pages, downloads and static files."""
+
+    @staticmethod
+    def static(name: str) -> str:
+        return f"/static/ui/{quote(name)}"
+
+    # Tracking ------------------------------------------------------------------------------
+    @staticmethod
+    def experiments(page_token: str | None = None) -> str:
+        return _query("/experiments", page_token=page_token)
+
+    @staticmethod
+    def experiment(
+        experiment_id: str, filter: str | None = None, order_by: str | None = None, page_token: str | None = None
+    ) -> str:
+        return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token)
+
+    @staticmethod
+    def run(run_id: str) -> str:
+        return f"/runs/{_seg(run_id)}"
+
+    @staticmethod
+    def artifact(run_id: str, path: str) -> str:
+        return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+
+    # Registry ------------------------------------------------------------------------------
+    @staticmethod
+    def models(page_token: str | None = None) -> str:
+        return _query("/models", page_token=page_token)
+
+    @staticmethod
+    def model(name: str, page_token: str | None = None) -> str:
+        return _query(f"/models/{_seg(name)}", page_token=page_token)
+
+    @staticmethod
+    def model_version(name: str, version: str) -> str:
+        return f"/models/{_seg(name)}/versions/{_seg(version)}"
+
+    # Pipelines -----------------------------------------------------------------------------
+    @staticmethod
+    def dags() -> str:
+        return "/dags"
+
+    @staticmethod
+    def dag(dag_id: str, offset: int = 0) -> str:
+        return _query(f"/dags/{_seg(dag_id)}", offset=offset or None)
+
+    @staticmethod
+    def dag_run(dag_id: str, run_id: str) -> str:
+        return f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}"
+
+    @staticmethod
+    def task_log(dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int | None = None) -> str:
+        url = f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}/tasks/{_seg(task_id)}/log"
+        return _query(url, map_index=map_index if map_index >= 0 else None, try_number=try_number)

@@ -1,0 +1,124 @@
+"""The web UI's pages: server-rendered HTML, one route per page, each a thin shell around
+its data function (ui/data.py, registry_data.py, pipelines_data.py)."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from trackflow.artifacts import safe_relative_path
+from trackflow.server.deps import get_services
+from trackflow.server.services import Services
+from trackflow.server.ui import data, pipelines_data, registry_data
+from trackflow.server.ui.charts import metric_chart_svg
+from trackflow.server.ui.templating import HtmlErrorRoute, render
+from trackflow.server.ui.urls import Urls
+
+router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
+
+# Artifacts the browser may display in place; anything else (HTML and SVG included, which
+# could run script on this origin) is sent as a download.
+_INLINE_TYPES = frozenset({"text/plain", "application/json", "image/png", "image/jpeg", "image/gif"})
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse(Urls.experiments(), status_code=302)
+
+
+# Tracking ----------------------------------------------------------------------------------
+@router.get("/experiments")
+def experiments(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "experiments.html", title="Experiments", page=data.experiments_page(s, page_token))
+
+
+@router.get("/experiments/{experiment_id}")
+def experiment(
+    request: Request,
+    experiment_id: str,
+    filter: str = "",
+    order_by: str = "",
+    page_token: str | None = None,
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
+    status = 400 if page.error else 200
+    return render(request, "experiment.html", status, title=page.experiment.name, page=page)
+
+
+@router.get("/runs/{run_id}")
+def run(request: Request, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = data.run_page(s, run_id)
+    charts = [(series, Markup(metric_chart_svg(series))) for series in page.charts]  # noqa: S704 - pygal output, no user text
+    return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts)
+
+
+@router.get("/runs/{run_id}/artifacts/{path:path}")
+async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) -> StreamingResponse:
+    relative = safe_relative_path(path)
+    found = await run_in_threadpool(s.tracking.get_run, run_id)
+    repo = s.run_artifacts(found.info.artifact_uri)
+    chunks = await run_in_threadpool(repo.open_read, relative)
+    media_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+    name = relative.rsplit("/", 1)[-1].replace('"', "")
+    inline = media_type in _INLINE_TYPES
+    headers = {
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
+
+
+# Registry ----------------------------------------------------------------------------------
+@router.get("/models")
+def models(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "models.html", title="Registered models", page=registry_data.models_page(s, page_token))
+
+
+@router.get("/models/{name}")
+def model(
+    request: Request, name: str, page_token: str | None = None, s: Services = Depends(get_services)
+) -> HTMLResponse:
+    page = registry_data.model_page(s, name, page_token)
+    return render(request, "model.html", title=name, page=page)
+
+
+@router.get("/models/{name}/versions/{version}")
+def model_version(request: Request, name: str, version: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = registry_data.model_version_page(s, name, version)
+    return render(request, "model_version.html", title=f"{name} v{version}", page=page)
+
+
+# Pipelines ---------------------------------------------------------------------------------
+@router.get("/dags")
+def dags(request: Request, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "dags.html", title="DAGs", page=pipelines_data.dags_page(s))
+
+
+@router.get("/dags/{dag_id}")
+def dag(request: Request, dag_id: str, offset: int = 0, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "dag.html", title=dag_id, page=pipelines_data.dag_page(s, dag_id, offset))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}")
+def dag_run(request: Request, dag_id: str, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = pipelines_data.dag_run_page(s, dag_id, run_id)
+    return render(request, "dag_run.html", title=f"{dag_id} · {run_id}", page=page, live=page.live)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log")
+def task_log(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = -1,
+    try_number: int | None = None,
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = pipelines_data.task_log_page(s, dag_id, run_id, task_id, map_index, try_number)
+    return render(request, "task_log.html", title=f"{task_id} log", page=page, live=page.live)

@@ -1,0 +1,158 @@
+"""The pipeline store interface: DAGs, runs, task instances, outputs, lineage, pools.
+
+Implemented by ``sql.pipeline_store.SqlPipelineStore``. Every method is one transaction.
+Task-instance transitions are compare-and-set: a method that moves a task instance names
+the state (and executor token) it expects, and reports whether the row really moved, so two
+schedulers, or a scheduler and a task process, never both act on the same try.
+Unknown ids raise NotFound, bad values InvalidInput, duplicates AlreadyExists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from trackflow.entities.pipelines import (
+    DagRecord,
+    DagRun,
+    ImportErrorRecord,
+    LineageEdge,
+    Pool,
+    TaskInstance,
+    TaskOutput,
+    TaskTry,
+)
+
+TIKey = tuple[str, int]  # (task_id, map_index) inside one DAG run
+
+
+@dataclass(frozen=True)
+class NewTaskInstance:
+    task_id: str
+    map_index: int = -1
+    max_tries: int = 0
+    priority_weight: int = 1
+    pool: str = "default_pool"
+    pool_slots: int = 1
+    operator: str = ""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Move ``key`` from ``expected`` to ``state`` (skipped if the row is no longer ``expected``)."""
+
+    key: TIKey
+    expected: str | None
+    state: str | None
+    next_retry_at: datetime | None = None
+    note: str | None = None
+
+
+class PipelineStore(Protocol):
+    # DAGs ---------------------------------------------------------------------------------
+    def sync_dags(self, specs: Sequence[Mapping[str, Any]], import_errors: Mapping[str, str],
+                  parsed_files: Sequence[str] | None, now: datetime, paused_by_default: bool = False) -> None:
+        """Upsert parsed DAGs (serialized specs) and the import errors of ``parsed_files``.
+
+        DAGs whose file is in ``parsed_files`` but that were not found are marked inactive;
+        errors of those files are replaced. ``parsed_files=None`` touches only the given DAGs.
+        """
+
+    def get_dag(self, dag_id: str) -> DagRecord:
+        """NotFound if the dag_id was never parsed."""
+
+    def list_dags(self, include_inactive: bool = False) -> list[DagRecord]: ...
+
+    def set_paused(self, dag_id: str, paused: bool) -> DagRecord: ...
+
+    def list_import_errors(self) -> list[ImportErrorRecord]: ...
+
+    # DAG runs -----------------------------------------------------------------------------
+    def create_dag_run(self, run: DagRun, task_instances: Sequence[NewTaskInstance]) -> DagRun:
+        """Insert a run and its task instances. AlreadyExists if the run_id is taken, or a
+        scheduled/backfill run already covers that logical date."""
+
+    def get_dag_run(self, dag_id: str, run_id: str) -> DagRun: ...
+
+    def list_dag_runs(self, dag_id: str | None = None, states: Sequence[str] | None = None,
+                      limit: int = 100, offset: int = 0, newest_first: bool = True) -> list[DagRun]: ...
+
+    def last_automated_run(self, dag_id: str) -> DagRun | None:
+        """The scheduled or backfill run with the latest logical date."""
+
+    def update_dag_run(self, dag_id: str, run_id: str, state: str, now: datetime,
+                       tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
+        """Set the state (start_date set on running, end_date on success/failed)."""
+
+    # Task instances -----------------------------------------------------------------------
+    def list_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]: ...
+
+    def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance: ...
+
+    def list_task_instances_in_states(self, states: Sequence[str]) -> list[TaskInstance]: ...
+
+    def apply_transitions(self, dag_id: str, run_id: str, transitions: Sequence[Transition],
+                          now: datetime) -> list[TIKey]:
+        """Apply compare-and-set transitions; return the keys that moved."""
+
+    def expand_task(self, dag_id: str, run_id: str, task_id: str, length: int | None) -> None:
+        """Replace a mapped task's placeholder (map_index -1) by ``length`` instances; 0 skips
+        it, None fails it."""
+
+    def queue_task_instances(self, dag_id: str, run_id: str, keys: Sequence[TIKey],
+                             now: datetime) -> list[TaskInstance]:
+        """scheduled -> queued with try_number + 1 and a fresh token; returns those moved."""
+
+    def start_try(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime, hostname: str,
+                  pid: int, log_path: str, tracking_run_id: str | None) -> TaskInstance:
+        """queued -> running for the holder of ``token``; Conflict otherwise (the try was
+        cleared, re-queued or taken by another process). Clears the outputs of earlier tries."""
+
+    def heartbeat(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime) -> bool:
+        """Record that the try holding ``token`` is alive; False if it no longer owns the row."""
+
+    def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: str, now: datetime,
+                   next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
+                   note: str | None = None) -> bool:
+        """running -> ``state`` for the holder of ``token`` and, in the same transaction,
+        skip the not-yet-started ``skip_task_ids`` (branching). False if the try no longer
+        owns the row."""
+
+    def set_log_artifact(self, dag_id: str, run_id: str, key: TIKey, try_number: int, location: str) -> None: ...
+
+    def list_tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[TaskTry]: ...
+
+    def clear_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str],
+                             retries: Mapping[str, int], now: datetime) -> list[str]:
+        """Reset the task instances of ``task_ids`` (a mapped task back to its placeholder)
+        so they run again with ``retries`` more tries; the run goes back to queued."""
+
+    def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: str,
+                            now: datetime) -> list[str]:
+        """Force a state (success/failed/skipped); a finished run goes back to running so the
+        scheduler recomputes its state."""
+
+    # Outputs and lineage ------------------------------------------------------------------
+    def put_output(self, output: TaskOutput, now: datetime) -> None: ...
+
+    def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
+        """All map indexes' outputs of a task for ``key``, ordered by map_index."""
+
+    def output_lengths(self, dag_id: str, run_id: str) -> dict[tuple[str, str], int | None]:
+        """(task_id, key) -> length of the stored value (summed over map indexes)."""
+
+    def record_lineage(self, edges: Sequence[LineageEdge]) -> None: ...
+
+    def get_lineage(self, dag_id: str, run_id: str) -> list[LineageEdge]: ...
+
+    # Pools and capacity -------------------------------------------------------------------
+    def set_pool(self, name: str, slots: int, description: str = "") -> Pool: ...
+
+    def list_pools(self) -> list[Pool]: ...
+
+    def delete_pool(self, name: str) -> None: ...
+
+    def active_counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+        """Slots used per pool and task instances per run, over queued and running ones."""

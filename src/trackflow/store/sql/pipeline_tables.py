@@ -1,0 +1,147 @@
+"""Pipeline tables (SQLAlchemy Core), on the shared ``metadata``. Times are epoch milliseconds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from trackflow.store.sql.tables import metadata
+
+ID = String(250)
+
+dags = Table(
+    "pl_dags",
+    metadata,
+    Column("dag_id", ID, primary_key=True),
+    Column("fileloc", Text, nullable=False, server_default=""),
+    Column("is_paused", Boolean, nullable=False, server_default="0"),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("last_parsed", BigInteger),
+    Column("spec_hash", String(64), nullable=False, server_default=""),
+    Column("spec", Text, nullable=False),
+)
+
+import_errors = Table(
+    "pl_import_errors",
+    metadata,
+    Column("fileloc", String(1000), primary_key=True),
+    Column("stacktrace", Text, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+)
+
+dag_runs = Table(
+    "pl_dag_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dag_id", ID, nullable=False),
+    Column("run_id", ID, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("run_type", String(20), nullable=False),
+    Column("logical_date", BigInteger, nullable=False),
+    Column("data_interval_start", BigInteger, nullable=False),
+    Column("data_interval_end", BigInteger, nullable=False),
+    Column("run_after", BigInteger, nullable=False),
+    Column("conf", Text, nullable=False, server_default="{}"),
+    Column("queued_at", BigInteger),
+    Column("start_date", BigInteger),
+    Column("end_date", BigInteger),
+    Column("tracking_run_id", String(32)),
+    Column("experiment_id", String(32)),
+    UniqueConstraint("dag_id", "run_id", name="uq_pl_dag_runs_dag_run"),
+    Index("ix_pl_dag_runs_state", "state"),
+    Index("ix_pl_dag_runs_dag_logical", "dag_id", "logical_date"),
+)
+
+task_instances = Table(
+    "pl_task_instances",
+    metadata,
+    Column("dag_id", ID, primary_key=True),
+    Column("run_id", ID, primary_key=True),
+    Column("task_id", ID, primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("state", String(20)),
+    Column("try_number", Integer, nullable=False, server_default="0"),
+    Column("max_tries", Integer, nullable=False, server_default="0"),
+    Column("priority_weight", Integer, nullable=False, server_default="1"),
+    Column("pool", String(256), nullable=False, server_default="default_pool"),
+    Column("pool_slots", Integer, nullable=False, server_default="1"),
+    Column("operator", String(100), nullable=False, server_default=""),
+    Column("queued_at", BigInteger),
+    Column("start_date", BigInteger),
+    Column("end_date", BigInteger),
+    Column("next_retry_at", BigInteger),
+    Column("heartbeat_at", BigInteger),
+    Column("hostname", String(256)),
+    Column("pid", Integer),
+    Column("token", String(32)),
+    Column("tracking_run_id", String(32)),
+    Column("note", Text),
+    Index("ix_pl_ti_state", "state"),
+)
+
+task_tries = Table(
+    "pl_task_tries",
+    metadata,
+    Column("dag_id", ID, primary_key=True),
+    Column("run_id", ID, primary_key=True),
+    Column("task_id", ID, primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("try_number", Integer, primary_key=True),
+    Column("state", String(20)),
+    Column("start_date", BigInteger),
+    Column("end_date", BigInteger),
+    Column("hostname", String(256)),
+    Column("pid", Integer),
+    Column("tracking_run_id", String(32)),
+    Column("log_path", Text),
+    Column("log_artifact", Text),
+)
+
+task_outputs = Table(
+    "pl_task_outputs",
+    metadata,
+    Column("dag_id", ID, primary_key=True),
+    Column("run_id", ID, primary_key=True),
+    Column("task_id", ID, primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("serializer", String(20), nullable=False),
+    Column("data", LargeBinary),
+    Column("uri", Text),
+    Column("size_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("length", Integer),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+task_lineage = Table(
+    "pl_task_lineage",
+    metadata,
+    Column("dag_id", ID, primary_key=True),
+    Column("run_id", ID, primary_key=True),
+    Column("producer_task_id", ID, primary_key=True),
+    Column("producer_map_index", Integer, primary_key=True),
+    Column("key", String(250), primary_key=True),
+    Column("consumer_task_id", ID, primary_key=True),
+    Column("consumer_map_index", Integer, primary_key=True),
+)
+
+pools = Table(
+    "pl_pools",
+    metadata,
+    Column("name", String(256), primary_key=True),
+    Column("slots", Integer, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+)
+
+__all__ = ["dag_runs", "dags", "import_errors", "pools", "task_instances", "task_lineage",
+           "task_outputs", "task_tries"]
