@@ -17,6 +17,7 @@ install: $(BIN)/python
 
 services:
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-chromium.sh
 
 lint: install
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

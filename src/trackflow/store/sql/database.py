@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DataError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DataError
 from sqlalchemy.pool import NullPool
 
 from trackflow.errors import InvalidInput
@@ -91,11 +91,24 @@ class Database:
                 yield conn
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision (idempotent)."""
+        """Bring the schema to the newest revision (idempotent; cheap when already current)."""
+        if self.is_current():
+            return
         from trackflow.store.migrations import upgrade  # alembic is only needed here
 
         with _upgrade_lock:
             upgrade(self.engine)
+
+    def is_current(self) -> bool:
+        """Whether every migration chain is at its newest revision."""
+        from trackflow.store.migrations import HEADS
+
+        try:
+            with self.read() as conn:
+                applied = {row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
+        except DBAPIError:
+            return False  # no alembic_version table yet
+        return applied == HEADS
 
     def dispose(self) -> None:
         self.engine.dispose()
