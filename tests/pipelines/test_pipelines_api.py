@@ -16,7 +16,7 @@ from test_scheduler_loop import FAST
 
 from trackflow.config import Settings
 from trackflow.pipelines.service import PipelineService
-from trackflow.server.api_v1.pipelines import SERVICE_KEY, router
+from trackflow.server.api_v1.pipelines import SERVICE_KEY
 from trackflow.server.app import create_app
 from trackflow.server.services import Services
 
@@ -33,7 +33,6 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     settings = Settings(home=str(tmp_path / "home"), dags_folder=str(dags), parallelism=4)
     services = Services.from_settings(settings)
     app = create_app(settings, services)
-    app.include_router(router, prefix="/api/v1")
     service = PipelineService(settings, services.db, options=FAST)
     services.extras[SERVICE_KEY] = service
     service.start()

@@ -27,16 +27,6 @@ def build_app(home: Path) -> Any:
     settings = Settings(home=str(home), tracking_uri=f"sqlite:///{home / 'server.db'}",
                         artifacts_destination=str(home / "artifacts"))
     app = create_app(settings)
-    paths = {getattr(r, "path", "") for r in app.router.routes}
-    if "/api/v1/registered-models" not in paths:
-        from trackflow.server.api_v1.inference import router as v1_inference
-        from trackflow.server.api_v1.registry import router as v1_registry
-        from trackflow.server.mlflow_compat.registry import router as mlflow_registry
-
-        app.include_router(v1_registry, prefix="/api/v1")
-        app.include_router(v1_inference, prefix="/api/v1")
-        for prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
-            app.include_router(mlflow_registry, prefix=prefix)
     return app
 
 

@@ -64,8 +64,11 @@ class Backend:
 
 
 def resolve_backend(tracking_uri: str | None = None, settings: Settings | None = None) -> Backend:
-    settings = settings or load_settings()
-    uri = tracking_uri or _default_tracking_uri[0] or settings.resolved_tracking_uri
+    if settings is None:  # no explicit settings: set_tracking_uri() wins over the configured URI
+        settings = load_settings()
+        uri = tracking_uri or _default_tracking_uri[0] or settings.resolved_tracking_uri
+    else:
+        uri = tracking_uri or settings.resolved_tracking_uri
     if uri.startswith(("http://", "https://")):
         from trackflow.store.rest import RestTrackingStore
 

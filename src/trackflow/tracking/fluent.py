@@ -64,6 +64,7 @@ def set_tracking_uri(uri: str) -> None:
     with _lock:
         _state["tracking_uri"] = uri
         _state["client"] = None
+        _state["experiment_id"] = None  # an experiment id means nothing in another store
         set_default_tracking_uri(uri)
 
 
