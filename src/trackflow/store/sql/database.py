@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DataError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError
 from sqlalchemy.pool import NullPool
 
 from trackflow.errors import InvalidInput
