@@ -27,6 +27,13 @@ def _conf(value: str | None) -> dict[str, Any] | None:
 def _pipelines(settings: Settings) -> Any:
     from trackflow.pipelines.operations import Pipelines
 
+    if settings.resolved_tracking_uri.startswith(("http://", "https://")):
+        # Pipeline state lives in the server's database; these commands work on that database
+        # directly, so a server URL would silently act on a different, local one.
+        raise click.UsageError(
+            "this command needs the server's database URI (--tracking-uri sqlite:///... or postgresql://...), "
+            "not a server URL; remotely, use the REST API: /api/v1/dags/..."
+        )
     return Pipelines(settings)
 
 
