@@ -28,7 +28,14 @@ from trackflow.models.format import (
     pyfunc_flavor_conf,
     write_environment,
 )
-from trackflow.models.signature import ModelSignature, enforce_params, enforce_schema, infer_signature
+from trackflow.models.signature import (
+    ArrayPlan,
+    ModelSignature,
+    PositionalRows,
+    enforce_params,
+    enforce_schema,
+    infer_signature,
+)
 
 PYTHON_MODEL_FILE = "python_model.pkl"
 ARTIFACTS_DIR = "artifacts"
@@ -61,6 +68,13 @@ class PyFuncModel:
         signature = metadata.signature
         self._input_schema = signature.inputs if signature else None
         self._param_specs = signature.params if signature else None
+        # Flavors that take numeric rows as a plain array offer array_columns + predict_array;
+        # the scoring server then builds no DataFrame for such requests (see ArrayPlan).
+        columns = getattr(impl, "array_columns", None)
+        self._predict_array = getattr(impl, "predict_array", None)
+        self.array_plan: ArrayPlan | None = (
+            ArrayPlan.for_model(self._input_schema, columns) if columns and self._predict_array else None
+        )
 
     @property
     def loader_module(self) -> str:
@@ -82,6 +96,12 @@ class PyFuncModel:
     def predict_prepared(self, prepared: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict on input already passed through :meth:`prepare_input`."""
         return self._impl.predict(prepared, enforce_params(self._param_specs, params))
+
+    def predict_rows(self, rows: PositionalRows, params: dict[str, Any] | None = None) -> Any:
+        """Predict on rows made by ``self.array_plan`` (already conforming to the signature)."""
+        if self._predict_array is None or self.array_plan is None or rows.columns != self.array_plan.columns:
+            return self.predict(rows.to_frame(), params)
+        return self._predict_array(rows.array, enforce_params(self._param_specs, params))
 
     def unwrap_python_model(self) -> Any:
         """The user's PythonModel instance (custom models only)."""

@@ -389,3 +389,71 @@ def enforce_params(specs: list[dict[str, Any]] | None, params: dict[str, Any] | 
     merged = {name: spec.get("default") for name, spec in declared.items()}
     merged.update(params or {})
     return merged
+
+
+# The scoring server's fast path ------------------------------------------------------------
+
+# Signature types whose values arrive from JSON without loss as float64 / int64 arrays.
+_ARRAY_DTYPES = {"double": np.dtype("float64"), "long": np.dtype("int64")}
+
+
+@dataclass(frozen=True)
+class PositionalRows:
+    """Numeric rows already in the model's column order, as one 2-D array (see ArrayPlan)."""
+
+    array: np.ndarray
+    columns: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.array, columns=list(self.columns))
+
+
+@dataclass(frozen=True)
+class ArrayPlan:
+    """How a table of plain numbers becomes the 2-D array of a model that only uses column
+    positions (a stock sklearn estimator), without building a DataFrame.
+
+    :meth:`from_rows` gives exactly what :func:`enforce_schema` followed by
+    ``DataFrame.to_numpy()`` would, or None whenever the input is not that simple case (a
+    string, a null, a fractional value in an integer column...): the caller then takes the
+    general path, which converts what it can and names what it cannot.
+    """
+
+    columns: tuple[str, ...]
+    dtype: np.dtype | None  # None: no signature, the array passes as JSON made it
+    integer_positions: tuple[int, ...] = ()
+
+    @classmethod
+    def for_model(cls, schema: Schema | None, columns: list[str]) -> ArrayPlan | None:
+        """The plan for a model taking ``columns`` by position, under its input ``schema``."""
+        if schema is None:
+            return cls(tuple(columns), None)
+        specs = [s for s in schema.specs if isinstance(s, ColSpec) and s.raw is None and s.type in _ARRAY_DTYPES]
+        if len(specs) != len(schema.specs) or schema.names != list(columns):
+            return None
+        types = [spec.type for spec in specs]
+        dtype = _ARRAY_DTYPES["double"] if "double" in types else _ARRAY_DTYPES["long"]
+        return cls(tuple(columns), dtype, tuple(i for i, t in enumerate(types) if t == "long"))
+
+    def from_rows(self, columns: Any, rows: Any) -> PositionalRows | None:
+        """``rows`` (a list of lists of JSON numbers) under the header ``columns``, or None."""
+        if not isinstance(columns, list) or tuple(columns) != self.columns or not isinstance(rows, list) or not rows:
+            return None
+        try:
+            array = np.array(rows)
+        except (ValueError, TypeError):
+            return None
+        if array.ndim != 2 or array.shape[1] != len(self.columns) or array.dtype.kind not in "if":
+            return None
+        if self.dtype is None:
+            return PositionalRows(array, self.columns)
+        if array.dtype.kind == "f" and self.integer_positions:
+            # 3.0 may fill a long column (nothing is lost), 3.5 may not
+            if not bool(np.all(np.mod(array[:, list(self.integer_positions)], 1) == 0)):
+                return None
+        if array.dtype != self.dtype:
+            array = array.astype(self.dtype)
+        return PositionalRows(array, self.columns)

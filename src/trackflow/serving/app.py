@@ -1,30 +1,41 @@
-"""The scoring app: ``create_scoring_app(model, config)`` -> a FastAPI app speaking MLflow's protocol.
+"""The scoring app: ``create_scoring_app(model, config)`` -> an ASGI app speaking MLflow's protocol.
 
 Routes: ``POST /invocations`` (answers ``{"predictions": [...]}``), ``GET /ping`` and
 ``/health`` (200 once the model is loaded), ``GET /version`` (plain text, as MLflow), ``GET /metrics``.
 Bad requests get 400 with ``{"error_code", "message"}``; the server keeps serving.
 
-Speed matters here (single-row latency is benchmarked against MLflow): small requests are
-scored inline on the event loop, large ones in the thread pool so probes stay responsive.
+Speed matters here (latency and throughput are benchmarked against MLflow):
+
+- ``POST /invocations`` goes straight from the server to :class:`InvocationsEndpoint`, past
+  any framework routing or middleware; the other routes are a small Starlette app (not
+  FastAPI: nothing here needs validation or OpenAPI, and the import costs start-up time).
+- small requests are scored inline on the event loop, large ones in the thread pool so
+  probes stay responsive;
+- numeric ``dataframe_split`` rows for models that only use column positions skip pandas
+  entirely (``PyFuncModel.array_plan``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import FastAPI
-from fastapi.responses import Response
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from trackflow.errors import InvalidInput
 from trackflow.models.format import trackflow_version
 from trackflow.models.pyfunc import PyFuncModel
+from trackflow.models.signature import PositionalRows
 from trackflow.serving.inference_log import InferenceLogger
 from trackflow.serving.metrics import CONTENT_TYPE, ScoringMetrics
 from trackflow.serving.payload import (
@@ -93,12 +104,17 @@ class InvocationsEndpoint:
         self.metrics = metrics
         self.inference_logger = inference_logger
         self.schema = model.metadata.signature.inputs if model.metadata.signature else None
+        self.plan = model.array_plan
         self._ok = metrics.requests.labels("invocations", "200")
 
     def score(self, body: bytes, content_type: str | None) -> tuple[bytes, Any, Any]:
-        data, params = parse_request(body, content_type, self.schema)
-        prepared = self.model.prepare_input(data)
-        predictions = self.model.predict_prepared(prepared, params)
+        data, params = parse_request(body, content_type, self.schema, self.plan)
+        if isinstance(data, PositionalRows):
+            prepared: Any = data
+            predictions = self.model.predict_rows(data, params)
+        else:
+            prepared = self.model.prepare_input(data)
+            predictions = self.model.predict_prepared(prepared, params)
         return encode_predictions(predictions), prepared, predictions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,41 +167,69 @@ class InvocationsEndpoint:
         return status, orjson.dumps({"error_code": code, "message": message})
 
 
-def _row_count(data: Any) -> int:
+def _row_count(data: Any) -> int:  # PositionalRows and DataFrames have a len
     if isinstance(data, dict):
         return len(next(iter(data.values()), ()))
     return len(data) if hasattr(data, "__len__") else 1
 
 
+def _closing(inference_logger: InferenceLogger | None) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if inference_logger is not None:
+                inference_logger.close()
+
+    return lifespan
+
+
+class ScoringApp:
+    """The ASGI app: ``POST /invocations`` to the endpoint, anything else (probes, metrics,
+    lifespan, 404/405) to the Starlette app in ``routes``."""
+
+    def __init__(self, invocations: InvocationsEndpoint, routes: Starlette) -> None:
+        self.invocations = invocations
+        self.routes = routes
+        self.model = invocations.model
+        self.metrics = invocations.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/invocations" and scope["method"] == "POST":
+            await self.invocations(scope, receive, send)
+        else:
+            await self.routes(scope, receive, send)
+
+
 def create_scoring_app(
     model: PyFuncModel, config: ScoringConfig | None = None, inference_logger: InferenceLogger | None = None
-) -> FastAPI:
+) -> ScoringApp:
     """The scoring app for a loaded model (each call builds an independent app and metrics)."""
     config = config or ScoringConfig()
     metrics = ScoringMetrics(config.metrics_multiprocess_dir)
+    invocations = InvocationsEndpoint(model, config, metrics, inference_logger)
     version_text = trackflow_version()
 
-    app = FastAPI(title="trackflow scoring server", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.model = model
-    app.state.metrics = metrics
-    if inference_logger is not None:
-        app.router.on_shutdown.append(inference_logger.close)
-    # a Starlette Route whose endpoint is an ASGI class is called with (scope, receive, send) directly
-    app.router.routes.insert(
-        0, Route("/invocations", InvocationsEndpoint(model, config, metrics, inference_logger), methods=["POST"])
-    )
-
-    @app.get("/ping")
-    @app.get("/health")
-    async def ping() -> Response:
+    async def ping(request: Request) -> Response:
         return Response(b"\n", media_type=JSON)
 
-    @app.get("/version")
-    async def version() -> Response:
+    async def version(request: Request) -> Response:
         return Response(version_text, media_type="text/plain")
 
-    @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    return app
+    routes = Starlette(
+        routes=[
+            # a Route whose endpoint is an ASGI class is called with (scope, receive, send); POST
+            # requests never get here, but other methods get their 405 from it
+            Route("/invocations", invocations, methods=["POST"]),
+            Route("/ping", ping, methods=["GET"]),
+            Route("/health", ping, methods=["GET"]),
+            Route("/version", version, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+        ],
+        lifespan=_closing(inference_logger),
+    )
+    return ScoringApp(invocations, routes)

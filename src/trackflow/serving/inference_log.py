@@ -19,6 +19,7 @@ import pandas as pd
 
 from trackflow.entities.inference import InferenceRecord
 from trackflow.errors import InvalidInput
+from trackflow.models.signature import PositionalRows
 from trackflow.store.inference_base import InferenceLogStore
 
 logger = logging.getLogger("trackflow.serving.inference_log")
@@ -27,6 +28,8 @@ MAX_ROWS_PER_RECORD = 1000  # big batch requests are truncated in the log, not i
 
 
 def _rows(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, PositionalRows):  # the scoring fast path: name the columns here, off the hot path
+        data = PositionalRows(data.array[:MAX_ROWS_PER_RECORD], data.columns).to_frame()
     if isinstance(data, pd.DataFrame):
         frame = data.head(MAX_ROWS_PER_RECORD)
         return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")  # type: ignore[return-value]

@@ -15,7 +15,7 @@ import orjson
 import pandas as pd
 
 from trackflow.errors import InvalidInput
-from trackflow.models.signature import Schema
+from trackflow.models.signature import ArrayPlan, PositionalRows, Schema
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CONTENT_JSON = "application/json"
@@ -33,15 +33,20 @@ class UnsupportedContentType(PayloadError):
     """The content type is not one the server reads (answered as 415)."""
 
 
-def parse_request(body: bytes, content_type: str | None, schema: Schema | None) -> tuple[Any, dict[str, Any] | None]:
-    """``(model_input, params)`` for a request body; PayloadError names what is wrong."""
+def parse_request(
+    body: bytes, content_type: str | None, schema: Schema | None, plan: ArrayPlan | None = None
+) -> tuple[Any, dict[str, Any] | None]:
+    """``(model_input, params)`` for a request body; PayloadError names what is wrong.
+
+    With a ``plan`` (the model's :class:`ArrayPlan`), a ``dataframe_split`` of plain numbers in
+    the model's columns comes back as :class:`PositionalRows`, ready for ``predict_rows``."""
     mime, _, options = (content_type or CONTENT_JSON).partition(";")
     mime = mime.strip().lower()
     charset = options.partition("charset=")[2].strip().lower() if "charset=" in options else "utf-8"
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedContentType(f"charset {charset!r} is not supported; send UTF-8")
     if mime == CONTENT_JSON or mime.endswith("+json"):
-        return parse_json(body, schema)
+        return parse_json(body, schema, plan)
     if mime == CONTENT_CSV:
         return parse_csv(body), None
     if mime == CONTENT_PARQUET:
@@ -61,7 +66,9 @@ def parse_csv(body: bytes) -> pd.DataFrame:
         raise PayloadError(f"body is not a valid CSV table: {exc}") from None
 
 
-def parse_json(body: bytes, schema: Schema | None) -> tuple[Any, dict[str, Any] | None]:
+def parse_json(
+    body: bytes, schema: Schema | None, plan: ArrayPlan | None = None
+) -> tuple[Any, dict[str, Any] | None]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -81,6 +88,10 @@ def parse_json(body: bytes, schema: Schema | None) -> tuple[Any, dict[str, Any] 
     key = keys[0]
     value = document[key]
     if key == "dataframe_split":
+        if plan is not None and isinstance(value, dict) and value.keys() <= {"columns", "data"}:
+            rows: PositionalRows | None = plan.from_rows(value.get("columns"), value.get("data"))
+            if rows is not None:
+                return rows, params
         return _dataframe_split(value), params
     if key == "dataframe_records":
         if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):

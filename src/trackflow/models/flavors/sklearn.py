@@ -2,11 +2,30 @@
 
 The manifest's python_function flavor names ``loader_module: mlflow.sklearn``, so MLflow loads
 trackflow's sklearn models natively; trackflow maps that loader back to this module. The
-estimator is pickled with cloudpickle (or pickle), two of the formats mlflow.sklearn reads.
+estimator is saved with cloudpickle (or pickle), two of the formats mlflow.sklearn reads.
+
+Loading also reads ``skops``, MLflow 3's default sklearn format (``pip install skops``).
+skops refuses to build any type outside its allow-list of stock sklearn estimators and numpy
+basics. trackflow trusts, on top of that list:
+
+- the types the model's author declared when saving (``skops_trusted_types`` in MLmodel,
+  written by ``mlflow.sklearn.save_model(..., skops_trusted_types=[...])``; MLflow trusts
+  them the same way);
+- classes defined by scikit-learn, numpy or scipy themselves, such as ``sklearn.tree._tree.Tree``
+  inside every tree ensemble or ``numpy.dtype``, which skops reports as untrusted although
+  building them runs only those libraries' own code. Not trusted even there: classes with a
+  finalizer (``__del__``; numpy's ``DataSource`` deletes a directory named in its state) and
+  classes in I/O, testing, build or vendored modules (``numpy.lib._datasource``, ``scipy.io``,
+  ``numpy.ctypeslib``, ``sklearn.externals``, ``scipy._lib``...);
+- what the caller passes as ``load_model(uri, skops_trusted_types=[...])``.
+
+Anything else, notably functions (a ``FunctionTransformer(func=...)``) and classes from other
+packages, is refused with an error naming the types, before any object is built.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import warnings
@@ -31,7 +50,16 @@ from trackflow.models.signature import ModelSignature, to_dataframe
 
 FLAVOR_NAME = "sklearn"
 MODEL_FILE = "model.pkl"
-SERIALIZATION_FORMATS = ("cloudpickle", "pickle")
+SERIALIZATION_FORMATS = ("cloudpickle", "pickle")  # what save_model writes
+SKOPS = "skops"
+LOADABLE_FORMATS = (*SERIALIZATION_FORMATS, SKOPS)
+# packages whose own classes are trusted in skops files (see the module docstring) ...
+TRUSTED_LIBRARIES = ("sklearn", "numpy", "scipy")
+# ... except in modules with one of these names in their dotted path
+UNTRUSTED_MODULE_PARTS = frozenset({
+    "io", "_datasource", "npyio", "_npyio_impl", "ctypeslib", "_ccallback", "distutils", "f2py",
+    "memmap", "testing", "_testing", "tests", "conftest", "externals", "_lib",
+})
 
 
 def save_model(
@@ -96,16 +124,19 @@ def _as_model_input(data: Any) -> Any:
     return data
 
 
-def _load_estimator(model_dir: Path, model: Model) -> Any:
+def _load_estimator(model_dir: Path, model: Model, skops_trusted_types: list[str] | None = None) -> Any:
     conf = model.flavors.get(FLAVOR_NAME) or {}
     pyfunc_conf = model.flavors.get(PYFUNC_FLAVOR) or {}
     file_name = conf.get("pickled_model") or pyfunc_conf.get("model_path") or MODEL_FILE
     fmt = conf.get("serialization_format", "pickle")
-    if fmt not in SERIALIZATION_FORMATS:
+    if fmt not in LOADABLE_FORMATS:
         raise InvalidInput(
             f"sklearn model at {str(model_dir)!r} uses serialization format {fmt!r}; "
-            f"trackflow reads {SERIALIZATION_FORMATS}"
+            f"trackflow reads {LOADABLE_FORMATS}"
         )
+    if fmt == SKOPS:
+        declared = list(conf.get("skops_trusted_types") or []) + list(skops_trusted_types or [])
+        return _load_skops(model_dir / file_name, declared)
     with open(model_dir / file_name, "rb") as fh:
         # cloudpickle output is read by pickle once cloudpickle is importable
         if fmt == "cloudpickle":
@@ -113,6 +144,88 @@ def _load_estimator(model_dir: Path, model: Model) -> Any:
 
             return cloudpickle.load(fh)
         return pickle.load(fh)
+
+
+def _load_skops(path: Path, declared: list[str]) -> Any:
+    """Load a skops file, trusting what the module docstring lists and nothing else."""
+    try:
+        sio = _import_skops_io()
+    except ImportError:
+        raise InvalidInput(
+            f"sklearn model file {str(path)!r} is in the skops format; install skops to load it "
+            "(pip install 'trackflow[sklearn]' or pip install skops)"
+        ) from None
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: say which
+        raise InvalidInput(f"{str(path)!r} is not a readable skops file: {exc}") from None
+    allowed = set(declared)
+    refused = sorted(name for name in untrusted if name not in allowed and not _is_library_type(name))
+    if refused:
+        raise InvalidInput(
+            f"skops model {str(path)!r} contains types trackflow does not trust: {refused}; if you trust "
+            "this model, pass skops_trusted_types=[...] to trackflow.sklearn.load_model, or save it with "
+            "skops_trusted_types listing them"
+        )
+    return sio.load(path, trusted=list(untrusted))
+
+
+# sklearn's vendored array-API shim for torch; importing it imports torch (about a second).
+_TORCH_SHIM = "sklearn.externals.array_api_compat.torch"
+
+
+def _import_skops_io() -> Any:
+    """``skops.io``, imported without importing torch.
+
+    skops builds its default allow-list with sklearn's ``all_estimators()``, which imports every
+    sklearn package on its way, including the torch shim above, so a process that has torch
+    installed pays for importing it although no estimator lives there (the allow-list comes out
+    identical). While skops is imported, that one module is marked missing (the package walk
+    skips modules that fail to import); the mark is removed right after, so sklearn's array API
+    support still imports it on demand. When torch is already imported the shim is cheap, and
+    nothing is marked.
+    """
+    import sys
+
+    if "skops.io" in sys.modules or "torch" in sys.modules or _TORCH_SHIM in sys.modules:
+        import skops.io
+
+        return skops.io
+    sys.modules[_TORCH_SHIM] = None  # type: ignore[assignment]
+    try:
+        import skops.io
+
+        return skops.io
+    finally:
+        if sys.modules.get(_TORCH_SHIM, 0) is None:
+            del sys.modules[_TORCH_SHIM]
+
+
+def _is_library_type(name: str) -> bool:
+    """True when ``name`` (``module.Qualified.Name``) is a class trusted by the rules of the
+    module docstring. Resolving the name imports only modules of TRUSTED_LIBRARIES."""
+    parts = name.split(".")
+    if parts[0] not in TRUSTED_LIBRARIES or UNTRUSTED_MODULE_PARTS.intersection(parts):
+        return False
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return False
+        if not isinstance(obj, type):
+            return False
+        module = obj.__module__.split(".")
+        return (
+            module[0] in TRUSTED_LIBRARIES
+            and not UNTRUSTED_MODULE_PARTS.intersection(module)
+            and not any("__del__" in vars(klass) for klass in obj.__mro__)
+        )
+    return False
 
 
 _NAME_BASED_MODULES = ("sklearn.compose", "sklearn.pipeline")
@@ -138,20 +251,26 @@ class SklearnPyfunc:
         names = getattr(estimator, "feature_names_in_", None)
         # sklearn spends most of a single-row predict inspecting a DataFrame; when the columns
         # are exactly the fitted names and only positions matter, hand it the numbers directly.
-        self._fast_columns = list(names) if names is not None and _ignores_column_names(estimator) else None
+        self.array_columns: list[str] | None = (
+            [str(n) for n in names] if names is not None and _ignores_column_names(estimator) else None
+        )
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         data = _as_model_input(data)
         if (
-            self._fast_columns is not None
+            self.array_columns is not None
             and isinstance(data, pd.DataFrame)
-            and list(data.columns) == self._fast_columns
+            and list(data.columns) == self.array_columns
             and all(dtype.kind in "fiub" for dtype in data.dtypes.tolist())
         ):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="X does not have valid feature names")
-                return self._predict(data.to_numpy())
+            return self.predict_array(data.to_numpy())
         return self._predict(data)
+
+    def predict_array(self, array: np.ndarray, params: dict[str, Any] | None = None) -> Any:
+        """Predict on a 2-D array whose columns are ``array_columns``, in that order."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return self._predict(array)
 
 
 def load_pyfunc_impl(model_dir: Path, model: Model) -> SklearnPyfunc:
@@ -159,15 +278,18 @@ def load_pyfunc_impl(model_dir: Path, model: Model) -> SklearnPyfunc:
     return SklearnPyfunc(_load_estimator(model_dir, model), predict_fn)
 
 
-def load_model(model_uri: str, dst_path: str | None = None) -> Any:
-    """The estimator itself from a model URI (runs:/, models:/, a local path)."""
+def load_model(model_uri: str, dst_path: str | None = None, skops_trusted_types: list[str] | None = None) -> Any:
+    """The estimator itself from a model URI (runs:/, models:/, a local path).
+
+    ``skops_trusted_types``: fully qualified type names to trust in a skops-format model on top
+    of what trackflow trusts by default (see the module docstring)."""
     from trackflow.models.uri import download_model
 
     model_dir = download_model(model_uri, dst_path)
     model = Model.load(model_dir)
     if FLAVOR_NAME not in model.flavors:
         raise InvalidInput(f"model {model_uri!r} has no sklearn flavor (flavors: {sorted(model.flavors)})")
-    return _load_estimator(model_dir, model)
+    return _load_estimator(model_dir, model, skops_trusted_types)
 
 
 def log_model(
