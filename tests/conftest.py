@@ -9,7 +9,6 @@ is appended to the test's report (see ``pytest_runtest_makereport``).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,16 +22,13 @@ from typing import Any
 import pytest
 import requests
 
+from servers import free_port
+
 POSTGRES_ADMIN_URI = "postgresql://postgres@127.0.0.1:5432/postgres"
 S3_BUCKET = "trackflow-artifacts"
 SERVER_START_TIMEOUT_S = 60  # a generous limit for a loaded 2-core machine, not a timing assertion
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ import pandas as pd
 import pytest
 import requests
 
+from servers import free_port
+
 # The lead registers the group in trackflow.cli.main.COMMANDS; this makes the tests independent of that.
 CLI = (
     "import sys, trackflow.cli.main as m; "
@@ -22,11 +23,6 @@ CLI = (
 )
 COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
