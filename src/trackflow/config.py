@@ -56,6 +56,16 @@ class Settings:
     def resolved_dags_folder(self) -> str:
         return self.dags_folder or str(self.home_path / "dags")
 
+    def to_environ(self) -> dict[str, str]:
+        """These settings as environment variables, so processes started from here (task
+        processes, workers) see the same tracking URI and artifact destination."""
+        out = {}
+        for name, var in ENV_VARS.items():
+            value = getattr(self, name)
+            if value not in ("", None):
+                out[var] = str(value)
+        return out
+
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with the given (non-None) values, validated."""
         clean = {k: v for k, v in overrides.items() if v is not None}

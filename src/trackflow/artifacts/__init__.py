@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from trackflow.artifacts.base import ArtifactRepository, FileInfo, safe_relative_path
-from trackflow.artifacts.http import HttpArtifactRepository
 from trackflow.artifacts.local import LocalArtifactRepository
-from trackflow.artifacts.s3 import S3ArtifactRepository
 from trackflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from trackflow.artifacts.http import HttpArtifactRepository
+    from trackflow.artifacts.s3 import S3ArtifactRepository
 
 __all__ = [
     "PROXY_ARTIFACTS_PATH",
@@ -49,8 +52,12 @@ def get_artifact_repository(
     if scheme in ("", "file") or len(scheme) == 1:
         return LocalArtifactRepository(uri)
     if scheme == "s3":
+        from trackflow.artifacts.s3 import S3ArtifactRepository
+
         return S3ArtifactRepository(uri)
     if scheme in ("http", "https"):
+        from trackflow.artifacts.http import HttpArtifactRepository
+
         return HttpArtifactRepository(uri)
     if scheme == "mlflow-artifacts":
         return _proxied_repository(uri, tracking_base_url, proxy_destination)
@@ -70,6 +77,8 @@ def _proxied_repository(
         # mlflow-artifacts://other-host:5000/path names the server to use (MLflow allows this).
         netloc = parts.netloc or base.netloc
         url = f"{base.scheme}://{netloc}{base.path}{PROXY_ARTIFACTS_PATH}"
+        from trackflow.artifacts.http import HttpArtifactRepository
+
         return HttpArtifactRepository(f"{url}/{quote(path, safe='/')}" if path else url)
     if proxy_destination:
         return get_artifact_repository(_join_destination(proxy_destination, path))
@@ -87,3 +96,16 @@ def _join_destination(destination: str, path: str) -> str:
     if scheme and len(scheme) > 1:  # a URI: join with '/'
         return f"{destination.rstrip('/')}/{path}"
     return os.path.join(destination, *path.split("/"))
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP (requests) and S3 (boto3) backends load on first use: most processes need neither.
+    if name == "HttpArtifactRepository":
+        from trackflow.artifacts.http import HttpArtifactRepository
+
+        return HttpArtifactRepository
+    if name == "S3ArtifactRepository":
+        from trackflow.artifacts.s3 import S3ArtifactRepository
+
+        return S3ArtifactRepository
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -20,6 +21,7 @@ def scheduler(settings: Settings, backend_store_uri: str | None, dags_folder: st
     from trackflow.store.sql.database import Database
 
     settings = settings.with_overrides(tracking_uri=backend_store_uri, dags_folder=dags_folder)
+    os.environ.update(settings.to_environ())  # task processes read their settings from here
     db = Database(settings.resolved_tracking_uri)
     db.upgrade()
     service = PipelineService(settings, db)

@@ -3,6 +3,8 @@ scheduler and local executor) in one process tree."""
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from trackflow.config import Settings
@@ -35,6 +37,8 @@ def server(
         artifacts_destination=artifacts_destination,
         dags_folder=dags_folder,
     )
+    # Task processes started by the scheduler read their settings from the environment.
+    os.environ.update(settings.to_environ())
     app = create_app(settings, run_scheduler=True)
     click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -93,6 +93,17 @@ class PipelineStore(Protocol):
 
     def list_task_instances_in_states(self, states: Sequence[str]) -> list[TaskInstance]: ...
 
+    def list_task_instance_states(
+        self, dag_id: str, run_id: str
+    ) -> list[tuple[str, int, str | None, int, int, datetime | None]]:
+        """(task_id, map_index, state, try_number, max_tries, next_retry_at) of each task instance
+        of the run, in list_task_instances order: all that scheduling decisions read."""
+        ...
+
+    def dag_hashes(self) -> dict[str, tuple[str, bool]]:
+        """dag_id -> (spec hash, is_paused) of every active DAG."""
+        ...
+
     def apply_transitions(self, dag_id: str, run_id: str, transitions: Sequence[Transition],
                           now: datetime) -> list[TIKey]:
         """Apply compare-and-set transitions; return the keys that moved."""

@@ -149,6 +149,22 @@ def start_run(
     return active
 
 
+def attach_run(run: Run) -> ActiveRun:
+    """Make ``run`` the active run, as ``start_run(run_id=run.info.run_id)`` does, for a run
+    that was just created (so it is active and RUNNING): nothing is read back."""
+    with _lock:
+        if _active_runs:
+            raise InvalidInput(
+                f"run {_active_runs[-1].info.run_id} is already active: end it first, or pass nested=True"
+            )
+        active = ActiveRun(run)
+        _active_runs.append(active)
+        if not _state["atexit"]:
+            atexit.register(_end_all_runs)
+            _state["atexit"] = True
+    return active
+
+
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:
     with _lock:
         if not _active_runs:

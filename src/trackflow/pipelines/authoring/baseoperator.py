@@ -219,10 +219,12 @@ class BaseOperator(DependencyMixin):
             return
         from trackflow.pipelines.authoring import templating  # jinja2 is loaded only when rendering
 
-        env = templating.template_env(self.dag)
+        env = None  # made only when there is text to render (most python_callable arguments have none)
         for name in self.template_fields:
             value = getattr(self, name, None)
             if value is not None:
+                if env is None and templating.contains_text(value):
+                    env = templating.template_env(self.dag)
                 setattr(self, name, templating.render(value, context, env, self.template_ext))
 
     # Dependencies --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ function called at module level is found even if its result is not assigned.
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import re
@@ -185,12 +186,13 @@ class DAG:
         Raises InvalidInput naming a cycle's tasks when there is one.
         """
         indegree = {tid: len(t.upstream_task_ids) for tid, t in self.task_dict.items()}
-        ready = [tid for tid, n in indegree.items() if n == 0]
+        position = {tid: i for i, tid in enumerate(self.task_dict)}
+        ready = collections.deque(tid for tid, n in indegree.items() if n == 0)
         order: list[str] = []
         while ready:
-            tid = ready.pop(0)
+            tid = ready.popleft()
             order.append(tid)
-            for down in sorted(self.task_dict[tid].downstream_task_ids, key=self.task_ids.index):
+            for down in sorted(self.task_dict[tid].downstream_task_ids, key=position.__getitem__):
                 indegree[down] -= 1
                 if indegree[down] == 0:
                     ready.append(down)

@@ -74,9 +74,23 @@ def template_env(dag: DAG | None) -> jinja2.Environment:
     return env
 
 
-def render(value: Any, context: Mapping[str, Any], env: jinja2.Environment, template_ext: Iterable[str] = ()) -> Any:
-    """Render strings (files for names ending in ``template_ext``) inside lists, tuples, sets and dicts."""
+def contains_text(value: Any) -> bool:
+    """Whether :func:`render` would find a string to render in ``value``."""
     if isinstance(value, str):
+        return True
+    if isinstance(value, (list, tuple, set)):
+        return any(contains_text(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_text(v) for v in value.values())
+    return False
+
+
+def render(value: Any, context: Mapping[str, Any], env: jinja2.Environment | None,
+           template_ext: Iterable[str] = ()) -> Any:
+    """Render strings (files for names ending in ``template_ext``) inside lists, tuples, sets and
+    dicts. ``env`` may be None only when ``value`` has no string (see :func:`contains_text`)."""
+    if isinstance(value, str):
+        assert env is not None, "rendering a string needs a Jinja environment"
         if any(value.endswith(ext) for ext in template_ext):
             try:
                 return env.get_template(value).render(**context)

@@ -13,9 +13,11 @@ killing it also stops what it started (e.g. a BashOperator's command).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import queue
+import select
 import signal
 import subprocess
 import sys
@@ -24,7 +26,7 @@ import traceback
 from typing import Any
 
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload, WorkloadKey
-from trackflow.pipelines.runtime.task_runner import reset_after_fork, run_workload
+from trackflow.pipelines.runtime.task_runner import PreparedTry, prepare_try, reset_after_fork, run_workload
 
 KILL_GRACE_SECONDS = 5.0
 
@@ -47,10 +49,30 @@ def kill_process_group(pid: int, grace: float = KILL_GRACE_SECONDS) -> None:
     timer.start()
 
 
-def fork_task(workload: TaskWorkload, dag: Any = None, quiet_stdio: bool = False) -> int:
-    """Fork a child that runs ``workload`` and exits; return the child's pid."""
+def fork_task(workload: TaskWorkload, dag: Any = None, quiet_stdio: bool = False, prepare: bool = False) -> int:
+    """Fork a child that runs ``workload`` and exits; return the child's pid.
+
+    With ``prepare``, the try's DAG run and tracked run are made here first (see
+    ``prepare_try``): this process runs that code warm, the child would run it cold. It pays
+    off when no other child is running (``dags test`` of a chain): while children live,
+    every page this process writes is copied for it too, and the saving is gone.
+    """
+    prepared = prepare_try(workload) if prepare else PreparedTry()
+    try:
+        return _fork(workload, dag, quiet_stdio, prepared)
+    except BaseException:
+        prepared.discard()
+        raise
+
+
+def _fork(workload: TaskWorkload, dag: Any, quiet_stdio: bool, prepared: PreparedTry) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
+    # As the gc module's documentation advises before fork() without exec(): move every
+    # object into the permanent generation, so that the child's collections don't write to
+    # (and so copy) the pages of objects it inherited. The parent pays nothing for it, and
+    # its own exit gets cheap (no full collections over them at interpreter shutdown).
+    gc.freeze()
     pid = os.fork()
     if pid:
         return pid
@@ -63,77 +85,120 @@ def fork_task(workload: TaskWorkload, dag: Any = None, quiet_stdio: bool = False
             os.dup2(2, 1)
             os.close(devnull)
         reset_after_fork()
-        code = run_workload(workload, dag=dag)
+        code = run_workload(workload, dag=dag, prepared=prepared)
     except BaseException:  # noqa: B036 - the child must always exit here, never return into the parent's code
         traceback.print_exc()
     finally:
         os._exit(code)
 
 
-class _Reaper:
-    """Waits for forked children in threads and queues their exit events."""
+class ChildWatcher:
+    """Collects the exit statuses of forked children, without a thread per child where the OS
+    allows it: on Linux each child is watched through a pidfd, and waiting is one poll() over
+    them (plus any other file descriptors given to :meth:`watch_fd`); elsewhere a thread per
+    child blocks in waitpid() and wakes the poll() through a pipe. Use it from one thread."""
 
     def __init__(self) -> None:
-        self.events: queue.Queue[ExecutorEvent] = queue.Queue()
-        self.children: dict[WorkloadKey, tuple[int, str]] = {}
-        self.lock = threading.Lock()
+        self._poller = select.poll()
+        self._pidfds: dict[int, int] = {}  # pidfd -> pid
+        self._extra: set[int] = set()
+        self._ended: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()  # from fallback threads
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._poller.register(self._wake_r, select.POLLIN)
 
-    def watch(self, pid: int, key: WorkloadKey, token: str) -> None:
-        with self.lock:
-            self.children[key] = (pid, token)
+    def watch(self, pid: int) -> None:
+        try:
+            fd = os.pidfd_open(pid)  # type: ignore[attr-defined,unused-ignore]
+        except (AttributeError, OSError):  # not Linux >= 5.3
+            threading.Thread(target=self._wait_in_thread, args=(pid,), daemon=True, name=f"reap-{pid}").start()
+            return
+        self._pidfds[fd] = pid
+        self._poller.register(fd, select.POLLIN)
 
-        def wait() -> None:
-            _, status = os.waitpid(pid, 0)
-            with self.lock:
-                if self.children.get(key, (None,))[0] == pid:
-                    del self.children[key]
-            self.events.put(ExecutorEvent(key, token, os.waitstatus_to_exitcode(status)))
+    def _wait_in_thread(self, pid: int) -> None:
+        _, status = os.waitpid(pid, 0)
+        self._ended.put((pid, os.waitstatus_to_exitcode(status)))
+        os.write(self._wake_w, b"x")
 
-        threading.Thread(target=wait, daemon=True, name=f"reap-{pid}").start()
+    def watch_fd(self, fd: int) -> None:
+        """Also return from :meth:`wait` when ``fd`` is readable."""
+        self._extra.add(fd)
+        self._poller.register(fd, select.POLLIN)
 
-    def drain(self) -> list[ExecutorEvent]:
-        out = []
+    def wait(self, timeout: float | None) -> tuple[list[tuple[int, int]], list[int]]:
+        """(pid, exit code) of the children that ended, and the readable :meth:`watch_fd`
+        descriptors, waiting up to ``timeout`` seconds (None: no limit) for either."""
+        ended: list[tuple[int, int]] = []
+        readable: list[int] = []
+        try:
+            ready = self._poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+        except InterruptedError:
+            ready = []
+        for fd, _ in ready:
+            if fd in self._pidfds:
+                pid = self._pidfds.pop(fd)
+                self._poller.unregister(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                ended.append((pid, os.waitstatus_to_exitcode(status)))
+            elif fd == self._wake_r:
+                try:
+                    while os.read(self._wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            elif fd in self._extra:
+                readable.append(fd)
         while True:
             try:
-                out.append(self.events.get_nowait())
+                ended.append(self._ended.get_nowait())
             except queue.Empty:
-                return out
-
-    def wait(self, timeout: float) -> None:
-        try:
-            event = self.events.get(timeout=timeout)
-        except queue.Empty:
-            return
-        self.events.put(event)
+                return ended, readable
 
 
 class ForkExecutor(BaseExecutor):
-    """Forks the current process per task try (for ``dags test``: the DAG object is reused)."""
+    """Forks the current process per task try (for ``dags test``: the DAG object is reused).
+    Use it from one thread."""
 
     def __init__(self, parallelism: int = 8, dag: Any = None) -> None:
         super().__init__(parallelism)
         self.dag = dag
-        self.reaper = _Reaper()
+        self.watcher = ChildWatcher()
+        self.children: dict[WorkloadKey, tuple[int, str]] = {}
+        self.by_pid: dict[int, tuple[WorkloadKey, str]] = {}
+        self.events: list[ExecutorEvent] = []
 
     def queue_workload(self, workload: TaskWorkload) -> None:
-        pid = fork_task(workload, dag=self.dag)
-        self.reaper.watch(pid, workload.key, workload.token)
+        pid = fork_task(workload, dag=self.dag, prepare=not self.children)
+        self.children[workload.key] = (pid, workload.token)
+        self.by_pid[pid] = (workload.key, workload.token)
+        self.watcher.watch(pid)
+
+    def _collect(self, timeout: float) -> None:
+        for pid, code in self.watcher.wait(timeout)[0]:
+            key, token = self.by_pid.pop(pid)
+            if self.children.get(key, (None,))[0] == pid:
+                del self.children[key]
+            self.events.append(ExecutorEvent(key, token, code))
 
     def poll(self) -> list[ExecutorEvent]:
-        return self.reaper.drain()
+        self._collect(0)
+        events, self.events = self.events, []
+        return events
 
     def wait(self, timeout: float) -> None:
-        self.reaper.wait(timeout)
+        if not self.events:
+            self._collect(timeout)
 
     def kill(self, key: WorkloadKey) -> None:
-        with self.reaper.lock:
-            entry = self.reaper.children.get(key)
+        entry = self.children.get(key)
         if entry is not None:
             kill_process_group(entry[0])
 
     def running(self) -> set[WorkloadKey]:
-        with self.reaper.lock:
-            return set(self.reaper.children)
+        self._collect(0)
+        return set(self.children)
 
 
 class LocalExecutor(BaseExecutor):

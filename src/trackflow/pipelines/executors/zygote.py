@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
+from typing import Any
 
+from trackflow.config import Settings
 from trackflow.pipelines.executors.base import TaskWorkload
-from trackflow.pipelines.executors.local import fork_task, kill_process_group
+from trackflow.pipelines.executors.local import ChildWatcher, fork_task, kill_process_group
 from trackflow.pipelines.runtime import task_runner
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -19,43 +20,59 @@ from trackflow.store.sql.pipeline_store import SqlPipelineStore
 def main() -> int:
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # nothing but protocol lines on the real stdout
-    write_lock = threading.Lock()
     children: dict[tuple[str, str, str, int], int] = {}
+    started: dict[int, tuple[tuple[str, str, str, int], str]] = {}  # pid -> (key, token)
     opened: set[str] = set()
+    # One thread does everything (no thread per child): the process forks, and forking a
+    # process with threads is best avoided.
+    watcher = ChildWatcher()
+    watcher.watch_fd(0)
+    pending = b""
 
     def emit(msg: dict[str, object]) -> None:
-        with write_lock:
-            out.write(json.dumps(msg) + "\n")
-            out.flush()
+        out.write(json.dumps(msg) + "\n")
+        out.flush()
 
-    def reap(pid: int, key: tuple[str, str, str, int], token: str) -> None:
-        _, status = os.waitpid(pid, 0)
-        if children.get(key) == pid:
-            children.pop(key, None)
-        emit({"event": "exited", "key": list(key), "token": token, "code": os.waitstatus_to_exitcode(status)})
-
-    for line in sys.stdin:
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
+    def handle(msg: dict[str, Any]) -> None:
         if msg.get("op") == "run":
             workload = TaskWorkload.from_json(msg["workload"])
             if workload.db_uri not in opened:
                 # Migrate/open once here, and close the connections so no child inherits them.
                 db = task_runner.open_db(workload.db_uri)
-                SqlPipelineStore(db).warm_up()
+                tracking_uri = Settings(**workload.settings).resolved_tracking_uri
+                SqlPipelineStore(db).warm_up(with_tracking=tracking_uri == workload.db_uri)
                 db.engine.dispose()
                 opened.add(workload.db_uri)
             pid = fork_task(workload, quiet_stdio=True)
             children[workload.key] = pid
+            started[pid] = (workload.key, workload.token)
+            watcher.watch(pid)
             emit({"event": "started", "key": list(workload.key), "pid": pid})
-            threading.Thread(target=reap, args=(pid, workload.key, workload.token), daemon=True).start()
         elif msg.get("op") == "kill":
             target = children.get(tuple(msg["key"]))  # type: ignore[arg-type]
             if target is not None:
                 kill_process_group(target)
-    return 0
+
+    while True:
+        ended, readable = watcher.wait(None)
+        for pid, code in ended:
+            key, token = started.pop(pid)
+            if children.get(key) == pid:
+                children.pop(key, None)
+            emit({"event": "exited", "key": list(key), "token": token, "code": code})
+        if not readable:
+            continue
+        data = os.read(0, 65536)
+        if not data:
+            return 0  # the scheduler went away: running tasks finish on their own
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            handle(msg)
 
 
 if __name__ == "__main__":

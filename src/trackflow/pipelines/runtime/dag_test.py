@@ -65,7 +65,7 @@ def test_dag(dag: DAG, logical_date: datetime | None = None, conf: dict[str, Any
     spec = serialize_dag(dag)
     db_uri = pipeline_db_uri(settings)
     store = SqlPipelineStore(open_db(db_uri))
-    store.warm_up()
+    store.warm_up(with_tracking=settings.resolved_tracking_uri == db_uri)
     now = datetime.now(UTC)
     store.sync_dags([spec.to_dict()], {}, None, now)
     tracking = RunTracking(settings)

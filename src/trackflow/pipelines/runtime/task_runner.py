@@ -10,6 +10,7 @@ downstream skips a branch asked for; run callbacks; upload the log.
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import socket
@@ -65,6 +66,10 @@ def reset_after_fork() -> None:
     """In a forked child: drop pooled connections inherited from the parent (they belong to
     it), and any fluent tracking state."""
     for db in list(getattr(backend, "_databases", {}).values()):
+        pool = db.engine.pool
+        checked_in, checked_out = getattr(pool, "checkedin", None), getattr(pool, "checkedout", None)
+        if checked_in is not None and checked_out is not None and checked_in() == 0 and checked_out() == 0:
+            continue  # nothing inherited (the executor helper empties its pool before forking)
         db.engine.dispose(close=False)
     active = getattr(fluent, "_active_runs", None)
     if isinstance(active, list):
@@ -109,15 +114,19 @@ class TryResult:
     exception: BaseException | None = None
 
 
-class Heartbeat(threading.Thread):
-    """Beats every ``interval`` s; if the store says the try is no longer ours (cleared,
-    marked, re-queued), the task process stops itself with SIGTERM."""
+class Heartbeat:
+    """Beats every ``interval`` s in a background thread; if the store says the try is no
+    longer ours (cleared, marked, re-queued), the task process stops itself with SIGTERM."""
 
     def __init__(self, store: SqlPipelineStore, workload: TaskWorkload) -> None:
-        super().__init__(daemon=True, name="trackflow-heartbeat")
         self.store = store
         self.workload = workload
         self.stopped = threading.Event()
+
+    def start(self) -> None:
+        # A bare thread: threading.Thread.start() would wait for the thread to be scheduled,
+        # which costs the (short) task a GIL round trip for nothing. It ends at stop().
+        _thread.start_new_thread(self.run, ())
 
     def run(self) -> None:
         w = self.workload
@@ -135,25 +144,60 @@ class Heartbeat(threading.Thread):
         self.stopped.set()
 
 
+@dataclass
+class PreparedTry:
+    """What the process that forks a task try has already done for it: the try's DAG run
+    and its tracked run. There (a long-lived process) that costs a fraction of what it costs
+    in a fresh fork, where each object touched for the first time is a page to copy."""
+
+    run: DagRun | None = None
+    tracked: TrackedTry | None = None
+
+    def discard(self) -> None:
+        """The try's process could not be started: end the tracked run made for it."""
+        if self.tracked is not None:
+            try:
+                self.tracked.client.set_terminated(self.tracked.run_id, "KILLED")
+            except Exception:
+                pass
+
+
+def prepare_try(workload: TaskWorkload) -> PreparedTry:
+    """Read the DAG run and create the tracked run of ``workload`` (best effort: whatever
+    fails here, the task process does itself, as without preparation)."""
+    prepared = PreparedTry()
+    try:
+        settings = Settings(**workload.settings)
+        prepared.run = SqlPipelineStore(open_db(workload.db_uri)).get_dag_run(workload.dag_id, workload.run_id)
+        prepared.tracked = TrackedTry.create(settings, prepared.run, workload.task_id, workload.map_index,
+                                             workload.try_number)
+    except Exception:
+        pass
+    return prepared
+
+
 class TryRunner:
     def __init__(self, workload: TaskWorkload, settings: Settings, store: SqlPipelineStore, log_path: str,
-                 dag: DAG | None = None) -> None:
+                 dag: DAG | None = None, prepared: PreparedTry | None = None) -> None:
         self.w = workload
         self.settings = settings
         self.store = store
         self.log_path = log_path
         self.dag = dag
+        self.prepared = prepared or PreparedTry()
         self.tracked: TrackedTry | None = None
         self.task: BaseOperator | None = None
 
     def run(self) -> tuple[TryResult | None, TaskInstance | None]:
         """Claim and execute the try; the caller records the result with :meth:`record`."""
         w = self.w
-        run = self.store.get_dag_run(w.dag_id, w.run_id)
-        try:
-            self.tracked = TrackedTry.create(self.settings, run, w.task_id, w.map_index, w.try_number)
-        except Exception as exc:  # tracking is best effort: the task still runs
-            print(f"WARNING: could not create the tracked run of this try: {exc}", flush=True)
+        run = self.prepared.run or self.store.get_dag_run(w.dag_id, w.run_id)
+        self.tracked = self.prepared.tracked
+        if self.tracked is None:
+            try:
+                self.tracked = TrackedTry.create(self.settings, run, w.task_id, w.map_index, w.try_number)
+            except Exception as exc:  # tracking is best effort: the task still runs
+                print(f"WARNING: could not create the tracked run of this try: {exc}", flush=True)
         try:
             ti = self.store.start_try(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow(),
                                       socket.gethostname(), os.getpid(), self.log_path,
@@ -293,13 +337,14 @@ class TryRunner:
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
-def run_workload(workload: TaskWorkload, dag: DAG | None = None) -> int:
-    """Run one try; return the process exit code (0 success/skipped, 1 otherwise)."""
+def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: PreparedTry | None = None) -> int:
+    """Run one try; return the process exit code (0 success/skipped, 1 otherwise).
+    ``prepared``: what the forking process did already (see :func:`prepare_try`)."""
     settings = Settings(**workload.settings)
     store = SqlPipelineStore(open_db(workload.db_uri))
     path = logs.log_path(str(settings.home_path / "logs"), workload.dag_id, workload.run_id, workload.task_id,
                          workload.map_index, workload.try_number)
-    runner = TryRunner(workload, settings, store, path, dag)
+    runner = TryRunner(workload, settings, store, path, dag, prepared)
     result: TryResult | None = None
     with logs.capture(path):
         try:

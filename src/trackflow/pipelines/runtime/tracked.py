@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackflow.artifacts import ArtifactRepository
 from trackflow.config import Settings
+from trackflow.entities import Run
 from trackflow.entities.pipelines import DagRun
 from trackflow.tracking import fluent
 from trackflow.tracking.client import Client
@@ -21,9 +23,10 @@ class TrackedTry:
     """Creates the try's run and makes it the active fluent run of this process, so
     ``trackflow.log_metric(...)`` inside the task logs to it without ``start_run``."""
 
-    def __init__(self, client: Client, run_id: str) -> None:
+    def __init__(self, client: Client, run: Run) -> None:
         self.client = client
-        self.run_id = run_id
+        self.run = run
+        self.run_id = run.info.run_id
         self.active = False
 
     @classmethod
@@ -41,11 +44,11 @@ class TrackedTry:
             tags[PARENT_RUN_TAG] = run.tracking_run_id
         created = client.create_run(run.experiment_id or "0", tags=tags,
                                     run_name=try_run_name(task_id, map_index, try_number))
-        return cls(client, created.info.run_id)
+        return cls(client, created)
 
     def activate(self) -> None:
         fluent.set_tracking_uri(self.client.tracking_uri)
-        fluent.start_run(run_id=self.run_id)
+        fluent.attach_run(self.run)  # start_run(run_id=...) without reading back the run just created
         self.active = True
 
     def finish(self, state: str) -> None:
@@ -59,12 +62,17 @@ class TrackedTry:
         else:
             self.client.set_terminated(self.run_id, status)
 
+    def _repository(self, run_id: str) -> ArtifactRepository:
+        if run_id == self.run_id:  # this try's run: its artifact URI is known already
+            return self.client.artifact_repository_at(self.run.info.artifact_uri)
+        return self.client.artifact_repository(run_id)
+
     def write_artifact(self, run_id: str, path: str, data: bytes) -> None:
-        self.client.artifact_repository(run_id).put_bytes(data, path)
+        self._repository(run_id).put_bytes(data, path)
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
-        return b"".join(self.client.artifact_repository(run_id).open_read(path))
+        return b"".join(self._repository(run_id).open_read(path))
 
     def upload_log(self, local_path: str) -> str:
-        self.client.log_artifact(self.run_id, local_path, "logs")
+        self._repository(self.run_id).log_artifact(local_path, "logs")
         return f"{self.run_id}:logs/{local_path.rsplit('/', 1)[-1]}"

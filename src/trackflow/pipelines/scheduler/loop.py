@@ -76,13 +76,23 @@ class SchedulerLoop:
         self.schedule_runs = schedule_runs
         self.on_state = on_state
         self.specs: dict[str, tuple[str, DagSpec]] = {}  # dag_id -> (spec hash, spec) cache
+        self.dag_hashes: dict[str, tuple[str, bool]] = {}  # dag_id -> (spec hash, is_paused), read each tick
         self.last_liveness_check = datetime.min.replace(tzinfo=UTC)
         self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
 
     # Specs ------------------------------------------------------------------------------------
     def spec(self, dag_id: str) -> DagSpec:
-        record = self.store.get_dag(dag_id)
-        return DagSpec.from_dict(record.spec)
+        """The DAG's spec; parsed again only when its hash (read at the start of the tick) changed."""
+        known = self.dag_hashes.get(dag_id)
+        cached = self.specs.get(dag_id)
+        if known is not None and cached is not None and cached[0] == known[0]:
+            return cached[1]
+        spec = DagSpec.from_dict(self.store.get_dag(dag_id).spec)
+        if known is not None:
+            # Read after the hash: if the DAG changed in between, the next tick sees a newer
+            # hash than the cached one and reads it again.
+            self.specs[dag_id] = (known[0], spec)
+        return spec
 
     def _mine(self, dag_id: str, run_id: str, run_type: str | None = None) -> bool:
         """Runs this loop handles: the given ones, or (the service's loop) all but ``dags test`` runs."""
@@ -92,12 +102,15 @@ class SchedulerLoop:
 
     def _notify(self, ti: TaskInstance | None, state: str, note: str | None = None) -> None:
         if self.on_state is not None:
+            if ti is not None:  # remembered only for listeners: the service would grow it forever
+                self.seen[ti.key] = state
             self.on_state(ti, state, note)
 
     # One tick ---------------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> bool:
         """One pass; True if anything changed (so the caller may tick again at once)."""
         now = now or utcnow()
+        self.dag_hashes = self.store.dag_hashes()
         busy = self.handle_events(self.executor.poll(), now)
         if now - self.last_liveness_check >= timedelta(seconds=min(5.0, self.heartbeat_interval)):
             self.last_liveness_check = now
@@ -106,7 +119,7 @@ class SchedulerLoop:
             busy |= self.create_due_runs(now)
         specs: dict[str, DagSpec] = {}
         busy |= self.start_queued_runs(now, specs)
-        candidates: list[tuple[decisions.Candidate, TaskInstance, DagSpec]] = []
+        candidates: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]] = []
         for run in self.store.list_dag_runs(states=[decisions.RUN_RUNNING], limit=10_000, newest_first=False):
             if not self._mine(run.dag_id, run.run_id, run.run_type):
                 continue
@@ -115,10 +128,15 @@ class SchedulerLoop:
             changed, ready = self.process_run(run, spec, now)
             busy |= changed
             candidates.extend(ready)
-        busy |= self.queue_ready(candidates, specs, now)
+        # Queueing alone does not make the tick busy: nothing can be decided until what it
+        # started reports back, and that comes as executor events, which end the caller's wait.
+        self.queue_ready(candidates, specs, now)
         return busy
 
     def handle_events(self, events: list[ExecutorEvent], now: datetime) -> bool:
+        """Fail the tries whose process ended without recording a result; True if any. (A
+        result the process recorded itself is picked up by this same tick's decisions.)"""
+        failed = False
         for event in events:
             dag_id, run_id, task_id, map_index = event.key
             try:
@@ -128,7 +146,8 @@ class SchedulerLoop:
             if ti.token != event.token or ti.state not in (decisions.QUEUED, decisions.RUNNING):
                 continue  # the process recorded its result itself (the normal case)
             self.fail_try(ti, now, f"the task process exited with code {event.exit_code} without recording a result")
-        return bool(events)
+            failed = True
+        return failed
 
     def fail_try(self, ti: TaskInstance, now: datetime, note: str) -> None:
         spec = self.spec(ti.dag_id)
@@ -146,7 +165,6 @@ class SchedulerLoop:
             if self.tracking is not None:
                 self.tracking.fail_try(ti.tracking_run_id)
             self._notify(dataclasses.replace(ti, state=outcome.state), outcome.state, note)
-            self.seen[(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)] = outcome.state
 
     def check_liveness(self, now: datetime) -> bool:
         changed = False
@@ -181,13 +199,12 @@ class SchedulerLoop:
     # Runs -------------------------------------------------------------------------------------
     def create_due_runs(self, now: datetime) -> bool:
         created = False
-        for record in self.store.list_dags():
-            if record.is_paused:
+        for dag_id, (_, is_paused) in sorted(self.dag_hashes.items()):
+            if is_paused:
                 continue
-            timetable_data = record.spec.get("timetable") or {}
-            if timetable_data.get("kind", "none") == "none":
+            spec = self.spec(dag_id)
+            if (spec.timetable or {}).get("kind", "none") == "none":
                 continue
-            spec = DagSpec.from_dict(record.spec)
             timetable = deserialize_timetable(spec.timetable)
             restriction = Restriction(
                 earliest=datetime.fromisoformat(spec.start_date) if spec.start_date else None,
@@ -214,6 +231,7 @@ class SchedulerLoop:
         queued = self.store.list_dag_runs(states=[decisions.RUN_QUEUED], limit=10_000, newest_first=False)
         if not queued:
             return False
+        self.dag_hashes = self.store.dag_hashes()  # paused flags as of now, not of the tick's start
         started = False
         running = self.store.list_dag_runs(states=[decisions.RUN_RUNNING], limit=10_000)
         active_by_dag: dict[str, int] = {}
@@ -222,13 +240,17 @@ class SchedulerLoop:
         for run in queued:
             if not self._mine(run.dag_id, run.run_id, run.run_type):
                 continue
-            try:
-                record = self.store.get_dag(run.dag_id)
-            except Exception:
+            known = self.dag_hashes.get(run.dag_id)
+            if known is not None:
+                is_paused, spec = known[1], specs.get(run.dag_id) or self.spec(run.dag_id)
+            else:  # an inactive DAG (its file is gone): not in the tick's list
+                try:
+                    record = self.store.get_dag(run.dag_id)
+                except Exception:
+                    continue
+                is_paused, spec = record.is_paused, specs.get(run.dag_id) or DagSpec.from_dict(record.spec)
+            if is_paused and run.run_type not in ("test", "backfill"):
                 continue
-            if record.is_paused and run.run_type not in ("test", "backfill"):
-                continue
-            spec = specs.get(run.dag_id) or DagSpec.from_dict(record.spec)
             specs[run.dag_id] = spec
             if active_by_dag.get(run.dag_id, 0) >= spec.max_active_runs and run.run_type != "test":
                 continue
@@ -237,18 +259,26 @@ class SchedulerLoop:
             started = True
         return started
 
+    def _read_run(self, run: DagRun) -> tuple[dict[tuple[str, int], decisions.TIView],
+                                              dict[tuple[str, int], TaskInstance] | None]:
+        """The run's task instances as decisions see them, plus the full records when someone
+        listens to state changes (``dags test``), who is told about the new ones here."""
+        if self.on_state is None:  # the scheduler service: large runs, read only what decisions need
+            states = self.store.list_task_instance_states(run.dag_id, run.run_id)
+            return {(r[0], r[1]): decisions.TIView(*r) for r in states}, None
+        tis = self.store.list_task_instances(run.dag_id, run.run_id)
+        for t in tis:
+            if t.state is not None and self.seen.get(t.key) != t.state:
+                self.seen[t.key] = t.state
+                self._notify(t, t.state, t.note if t.state in ("failed", "up_for_retry") else None)
+        return _views(tis), {(t.task_id, t.map_index): t for t in tis}
+
     def process_run(self, run: DagRun, spec: DagSpec, now: datetime) -> tuple[
-            bool, list[tuple[decisions.Candidate, TaskInstance, DagSpec]]]:
+            bool, list[tuple[decisions.Candidate, decisions.TIView, DagSpec]]]:
         changed = False
         for _ in range(len(spec.tasks) + 2):  # expansions may unlock further decisions
-            tis = self.store.list_task_instances(run.dag_id, run.run_id)
-            by_key = {(t.task_id, t.map_index): t for t in tis}
-            if self.on_state is not None:
-                for t in tis:
-                    if t.state is not None and self.seen.get(t.key) != t.state:
-                        self.seen[t.key] = t.state
-                        self._notify(t, t.state, t.note if t.state in ("failed", "up_for_retry") else None)
-            decision = decisions.decide_run(spec, _views(tis), now)
+            views, full = self._read_run(run)
+            decision = decisions.decide_run(spec, views, now)
             if decision.to_expand:
                 lengths = self.store.output_lengths(run.dag_id, run.run_id)
                 for task_id in decision.to_expand:
@@ -257,15 +287,15 @@ class SchedulerLoop:
                 changed = True
                 continue
             if decision.changes:
-                transitions = [Transition(k, by_key[k].state, s) for k, s in decision.changes.items()]
+                transitions = [Transition(k, views[k].state, s) for k, s in decision.changes.items()]
                 moved = self.store.apply_transitions(run.dag_id, run.run_id, transitions, now)
                 changed |= bool(moved)
-                for k in moved:
-                    self.seen[by_key[k].key] = decision.changes[k]
-                    self._notify(dataclasses.replace(by_key[k], state=decision.changes[k]), decision.changes[k])
+                if full is not None:
+                    for k in moved:
+                        self._notify(dataclasses.replace(full[k], state=decision.changes[k]), decision.changes[k])
             if decision.run_state is not None:
                 if decision.run_state == decisions.RUN_FAILED and any(
-                        t.state in (decisions.QUEUED, decisions.RUNNING) for t in tis):
+                        t.state in (decisions.QUEUED, decisions.RUNNING) for t in views.values()):
                     break  # deadlock verdicts wait for in-flight tries
                 self.store.update_dag_run(run.dag_id, run.run_id, decision.run_state, now)
                 if self.tracking is not None:
@@ -275,12 +305,12 @@ class SchedulerLoop:
             ready = []
             tasks = spec.task_map
             for key in decision.to_schedule:
-                ti = by_key[key]
+                ti = views[key]
                 task = tasks[key[0]]
                 ready.append((decisions.Candidate(run.dag_id, run.run_id, key[0], key[1], task.priority_weight,
                                                   task.pool, task.pool_slots,
                                                   (run.logical_date.isoformat(), run.run_id)), ti, spec))
-            for ti in tis:
+            for ti in views.values():
                 if ti.state == decisions.SCHEDULED:
                     waiting = tasks.get(ti.task_id)
                     if waiting is not None:
@@ -290,7 +320,7 @@ class SchedulerLoop:
             return changed, ready
         return changed, []
 
-    def queue_ready(self, ready: list[tuple[decisions.Candidate, TaskInstance, DagSpec]],
+    def queue_ready(self, ready: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]],
                     specs: dict[str, DagSpec], now: datetime) -> bool:
         if not ready:
             return False
@@ -314,16 +344,16 @@ class SchedulerLoop:
         for (dag_id, run_id), transitions in waiting.items():
             self.store.apply_transitions(dag_id, run_id, transitions, now)
         fileloc = {spec.dag_id: spec.fileloc for _, _, spec in ready}
+        settings = dataclasses.asdict(self.settings)
         for (dag_id, run_id), keys in by_run.items():
-            for ti in self.store.queue_task_instances(dag_id, run_id, keys, now):
+            for queued in self.store.queue_task_instances(dag_id, run_id, keys, now):
                 workload = TaskWorkload(
-                    dag_id=dag_id, run_id=run_id, task_id=ti.task_id, map_index=ti.map_index,
-                    try_number=ti.try_number, token=ti.token or "", fileloc=fileloc[dag_id], db_uri=self.db_uri,
-                    settings=dataclasses.asdict(self.settings), heartbeat_interval=self.heartbeat_interval,
-                    pool=ti.pool, priority_weight=ti.priority_weight,
+                    dag_id=dag_id, run_id=run_id, task_id=queued.task_id, map_index=queued.map_index,
+                    try_number=queued.try_number, token=queued.token or "", fileloc=fileloc[dag_id],
+                    db_uri=self.db_uri, settings=settings, heartbeat_interval=self.heartbeat_interval,
+                    pool=queued.pool, priority_weight=queued.priority_weight,
                 )
-                self.seen[ti.key] = decisions.QUEUED
-                self._notify(ti, decisions.QUEUED)
+                self._notify(queued, decisions.QUEUED)
                 self.executor.queue_workload(workload)
         return bool(chosen) or bool(waiting)
 

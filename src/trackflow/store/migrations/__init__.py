@@ -7,10 +7,11 @@ applies every head, so the chains stay independent.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent
 
@@ -20,6 +21,8 @@ HEADS = frozenset({"0002_registry", "0003_pipelines"})
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic loads only when a migration may run
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -29,4 +32,6 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Apply all pending revisions. Safe to call repeatedly and from racing processes on
     PostgreSQL (an advisory lock serializes them); SQLite serializes through its file lock."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "heads")

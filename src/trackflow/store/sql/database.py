@@ -3,10 +3,17 @@
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
 BEGIN IMMEDIATE: writers queue on the file lock up front instead of failing with
 "database is locked" when a read transaction tries to upgrade.
+
+Before that, trackflow's writers (threads and processes: the scheduler, task processes, the
+API) take turns on an flock() of ``<database>-writer``: SQLite's busy handler polls a held
+lock with growing sleeps (up to 100 ms), so under contention the lock sat free while every
+writer slept; the kernel hands a released flock to the next waiter at once. SQLite's own
+locking stays in force, so other programs writing the file are still safe.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +27,16 @@ from sqlalchemy.pool import NullPool
 
 from trackflow.errors import InvalidInput
 
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's locking alone
+    fcntl = None  # type: ignore[assignment]
+
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _upgrade_lock = threading.Lock()  # one migration at a time inside a process
+# Write-lock files whose turn the current thread holds, whichever Database object took it
+# (thread state by nature: see Database._writer_turn).
+_held_turns = threading.local()
 
 
 def normalize_db_uri(uri: str) -> str:
@@ -72,8 +87,11 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine = create_engine(self.uri, **kwargs)
+        self._writer_lock_path: str | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            if url.database and url.database != ":memory:" and fcntl is not None:
+                self._writer_lock_path = str(Path(url.database).expanduser()) + "-writer"
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -84,11 +102,38 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends, rolled back if it raises."""
-        with _refused_values(), self.engine.connect() as conn:
+        with _refused_values(), self._writer_turn(), self.engine.connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """Wait for this writer's turn (SQLite files only; see the module docstring). A thread
+        already inside a write transaction doesn't queue again: its nested writer would wait
+        for itself, so it is left to SQLite's busy timeout as before."""
+        path = self._writer_lock_path
+        held: set[str] = _held_turns.__dict__.setdefault("paths", set())
+        if path is None or path in held:
+            yield
+            return
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:  # e.g. a read-only directory: SQLite's locking alone
+            fd = -1
+        try:
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            held.add(path)
+            yield
+        finally:
+            held.discard(path)
+            if fd >= 0:
+                # Unlock explicitly: a process forked meanwhile shares this open file, and
+                # closing only our descriptor would leave the lock held by its copy.
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision (idempotent; cheap when already current)."""
@@ -112,6 +157,43 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def rehearsal(self) -> Iterator[Database]:
+        """A Database whose transactions all run on one connection, inside one write
+        transaction that is rolled back at the end: store methods called on it really run
+        (so the engine compiles and caches their statements, e.g. before forking task
+        processes) and change nothing. Each of its transactions is a savepoint, so a store
+        method that raises only undoes its own work. Holds the write lock while it lasts."""
+        with _refused_values(), self._writer_turn(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            transaction = conn.begin()
+            try:
+                yield _Rehearsal(self, conn)
+            finally:
+                transaction.rollback()
+
+
+class _Rehearsal(Database):
+    """See :meth:`Database.rehearsal`: shares the engine, pins one connection."""
+
+    def __init__(self, db: Database, conn: Connection) -> None:  # no engine of its own
+        self.uri, self.is_sqlite, self.engine = db.uri, db.is_sqlite, db.engine
+        self._conn = conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with _refused_values(), self._conn.begin_nested():
+            yield self._conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with _refused_values(), self._conn.begin_nested():
+            yield self._conn
+
+    def upgrade(self) -> None:
+        raise InvalidInput("a rehearsal cannot migrate the database")
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import uuid
@@ -9,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -76,15 +78,17 @@ def _run(row: Row[Any]) -> DagRun:
     )
 
 
+# TaskInstance fields by position in a task_instances row (every field is a column of the same
+# name; times are epoch ms in the row): the API and ``dags test`` read whole runs of them.
+_TI_COLUMNS = [c.name for c in task_instances.c]
+_TI_FIELDS = [_TI_COLUMNS.index(f.name) for f in dataclasses.fields(TaskInstance)]
+_TI_TIMES = frozenset(_TI_COLUMNS.index(n) for n in ("queued_at", "start_date", "end_date", "next_retry_at",
+                                                     "heartbeat_at"))
+
+
 def _ti(row: Row[Any]) -> TaskInstance:
-    return TaskInstance(
-        dag_id=row.dag_id, run_id=row.run_id, task_id=row.task_id, map_index=row.map_index, state=row.state,
-        try_number=row.try_number, max_tries=row.max_tries, priority_weight=row.priority_weight, pool=row.pool,
-        pool_slots=row.pool_slots, operator=row.operator, queued_at=from_ms(row.queued_at),
-        start_date=from_ms(row.start_date), end_date=from_ms(row.end_date),
-        next_retry_at=from_ms(row.next_retry_at), heartbeat_at=from_ms(row.heartbeat_at), hostname=row.hostname,
-        pid=row.pid, token=row.token, tracking_run_id=row.tracking_run_id, note=row.note,
-    )
+    values: list[Any] = [(from_ms(row[i]) if i in _TI_TIMES and row[i] is not None else row[i]) for i in _TI_FIELDS]
+    return TaskInstance(*values)
 
 
 def _try(row: Row[Any]) -> TaskTry:
@@ -112,6 +116,118 @@ def _ti_where(dag_id: str, run_id: str, key: TIKey) -> Any:
 
 def _state_is(expected: str | None) -> Any:
     return task_instances.c.state.is_(None) if expected is None else task_instances.c.state == expected
+
+
+# The statements of the hot paths (scheduler ticks, task processes) are built once, with
+# bound parameters: building a SQLAlchemy statement costs more than SQLite takes to run it,
+# and a prebuilt one is found in the engine's compiled cache at once. They are immutable.
+def _key_params(dag_id: str, run_id: str, key: TIKey) -> dict[str, Any]:
+    return {"k_dag_id": dag_id, "k_run_id": run_id, "k_task_id": key[0], "k_map_index": key[1]}
+
+
+_TI = task_instances.c
+_TRY = task_tries.c
+_OUT = task_outputs.c
+_RUN_KEY = and_(dag_runs.c.dag_id == bindparam("k_dag_id"), dag_runs.c.run_id == bindparam("k_run_id"))
+_TI_KEY = and_(_TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
+               _TI.task_id == bindparam("k_task_id"), _TI.map_index == bindparam("k_map_index"))
+_TI_OWNED = and_(_TI_KEY, _TI.state == "running", _TI.token == bindparam("k_token"))
+_TRY_KEY = and_(_TRY.dag_id == bindparam("k_dag_id"), _TRY.run_id == bindparam("k_run_id"),
+                _TRY.task_id == bindparam("k_task_id"), _TRY.map_index == bindparam("k_map_index"),
+                _TRY.try_number == bindparam("k_try_number"))
+
+_GET_DAG = select(dags).where(dags.c.dag_id == bindparam("k_dag_id"))
+_DAG_HASHES = select(dags.c.dag_id, dags.c.spec_hash, dags.c.is_paused).where(dags.c.is_active.is_(True))
+_GET_RUN = select(dag_runs).where(_RUN_KEY)
+_GET_TI = select(task_instances).where(_TI_KEY)
+_LIST_TIS = (select(task_instances)
+             .where(_TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"))
+             .order_by(_TI.task_id, _TI.map_index))
+_TI_STATES = (select(_TI.task_id, _TI.map_index, _TI.state, _TI.try_number, _TI.max_tries, _TI.next_retry_at)
+              .where(_TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"))
+              .order_by(_TI.task_id, _TI.map_index))
+_TIS_IN_STATES = select(task_instances).where(_TI.state.in_(bindparam("k_states", expanding=True)))
+_QUEUE_TI = update(task_instances).where(
+    _TI_KEY, or_(_TI.state.is_(None), _TI.state.in_(("scheduled", "up_for_retry")))).values(
+    state="queued", try_number=_TI.try_number + 1, queued_at=bindparam("v_now"), token=bindparam("v_token"),
+    next_retry_at=None, heartbeat_at=None, pid=None, hostname=None, end_date=None)
+_CLAIM_TI = update(task_instances).where(_TI_KEY, _TI.state == "queued", _TI.token == bindparam("k_token")).values(
+    state="running", start_date=bindparam("v_now"), end_date=None, heartbeat_at=bindparam("v_now"),
+    hostname=bindparam("v_hostname"), pid=bindparam("v_pid"), tracking_run_id=bindparam("v_tracking_run_id"),
+    note=None)
+_DELETE_TI_OUTPUTS = delete(task_outputs).where(
+    _OUT.dag_id == bindparam("k_dag_id"), _OUT.run_id == bindparam("k_run_id"),
+    _OUT.task_id == bindparam("k_task_id"), _OUT.map_index == bindparam("k_map_index"))
+_DELETE_TRY = delete(task_tries).where(_TRY_KEY)
+_INSERT_TRY = insert(task_tries)
+_HEARTBEAT = update(task_instances).where(_TI_OWNED).values(heartbeat_at=bindparam("v_now"))
+_OWNED_TRY_NUMBER = select(_TI.try_number).where(_TI_OWNED)
+_FINISH_TI = update(task_instances).where(_TI_OWNED).values(
+    state=bindparam("v_state"), end_date=bindparam("v_now"), next_retry_at=bindparam("v_next_retry_at"),
+    note=bindparam("v_note"), token=bindparam("v_token"))
+_FINISH_TRY = update(task_tries).where(_TRY_KEY).values(state=bindparam("v_state"), end_date=bindparam("v_now"))
+_SKIP_TIS = update(task_instances).where(
+    _TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
+    _TI.task_id.in_(bindparam("k_task_ids", expanding=True)),
+    or_(_TI.state.is_(None), _TI.state == "scheduled"),
+).values(state="skipped", start_date=bindparam("v_now"), end_date=bindparam("v_now"))
+_END_RUNNING_TRY = update(task_tries).where(
+    _TRY.dag_id == bindparam("k_dag_id"), _TRY.run_id == bindparam("k_run_id"),
+    _TRY.task_id == bindparam("k_task_id"), _TRY.map_index == bindparam("k_map_index"), _TRY.state == "running",
+).values(state=bindparam("v_state"), end_date=bindparam("v_now"))
+_GET_OUTPUTS = select(task_outputs).where(
+    _OUT.dag_id == bindparam("k_dag_id"), _OUT.run_id == bindparam("k_run_id"),
+    _OUT.task_id == bindparam("k_task_id"), _OUT.key == bindparam("k_key")).order_by(_OUT.map_index)
+_DELETE_OUTPUT = delete(task_outputs).where(
+    _OUT.dag_id == bindparam("k_dag_id"), _OUT.run_id == bindparam("k_run_id"),
+    _OUT.task_id == bindparam("k_task_id"), _OUT.map_index == bindparam("k_map_index"),
+    _OUT.key == bindparam("k_key"))
+_INSERT_OUTPUT = insert(task_outputs)
+_OUTPUT_LENGTHS = select(_OUT.task_id, _OUT.key, _OUT.map_index, _OUT.length).where(
+    _OUT.dag_id == bindparam("k_dag_id"), _OUT.run_id == bindparam("k_run_id"))
+_LINEAGE_EXISTS = select(task_lineage.c.key).where(
+    task_lineage.c.dag_id == bindparam("dag_id"), task_lineage.c.run_id == bindparam("run_id"),
+    task_lineage.c.producer_task_id == bindparam("producer_task_id"),
+    task_lineage.c.producer_map_index == bindparam("producer_map_index"), task_lineage.c.key == bindparam("key"),
+    task_lineage.c.consumer_task_id == bindparam("consumer_task_id"),
+    task_lineage.c.consumer_map_index == bindparam("consumer_map_index"))
+_INSERT_LINEAGE = insert(task_lineage)
+_ACTIVE_BY_POOL = (select(_TI.pool, func.sum(_TI.pool_slots))
+                   .where(_TI.state.in_(ACTIVE_TI_STATES)).group_by(_TI.pool))
+_ACTIVE_BY_RUN = (select(_TI.dag_id, _TI.run_id, func.count())
+                  .where(_TI.state.in_(ACTIVE_TI_STATES)).group_by(_TI.dag_id, _TI.run_id))
+_POOL_SLOTS = select(pools.c.name, pools.c.slots)
+
+
+@functools.cache
+def _list_runs_query(by_dag: bool, by_state: bool, newest_first: bool) -> Any:
+    """The list_dag_runs statement of one shape (a handful of shapes exist: memoized)."""
+    query = select(dag_runs)
+    if by_dag:
+        query = query.where(dag_runs.c.dag_id == bindparam("k_dag_id"))
+    if by_state:
+        query = query.where(dag_runs.c.state.in_(bindparam("k_states", expanding=True)))
+    order = (dag_runs.c.logical_date.desc(), dag_runs.c.id.desc()) if newest_first else (
+        dag_runs.c.logical_date, dag_runs.c.id)
+    return query.order_by(*order).limit(bindparam("k_limit")).offset(bindparam("k_offset"))
+
+
+@functools.cache
+def _transition_statement(finished: bool, retry_at: bool, note: bool, drop_token: bool,
+                          from_none: bool) -> Any:
+    """The apply_transitions UPDATE of one shape (memoized: 2**5 shapes at most)."""
+    values: dict[str, Any] = {"state": bindparam("v_state")}
+    if finished:
+        values["end_date"] = bindparam("v_now")
+        values["start_date"] = func.coalesce(_TI.start_date, bindparam("v_now"))
+    if retry_at:
+        values["next_retry_at"] = bindparam("v_next_retry_at")
+    if note:
+        values["note"] = bindparam("v_note")
+    if drop_token:
+        values["token"] = None
+    expected = _TI.state.is_(None) if from_none else _TI.state == bindparam("k_expected")
+    return update(task_instances).where(_TI_KEY, expected).values(**values)
 
 
 class SqlPipelineStore:
@@ -157,10 +273,16 @@ class SqlPipelineStore:
 
     def get_dag(self, dag_id: str) -> DagRecord:
         with self.db.read() as conn:
-            row = conn.execute(select(dags).where(dags.c.dag_id == dag_id)).first()
+            row = conn.execute(_GET_DAG, {"k_dag_id": dag_id}).first()
         if row is None:
             raise NotFound(f"DAG {dag_id!r} not found")
         return _dag(row)
+
+    def dag_hashes(self) -> dict[str, tuple[str, bool]]:
+        """dag_id -> (spec hash, is_paused) of every active DAG: lets a scheduler reuse the
+        specs it already parsed (a spec changes exactly when its hash does)."""
+        with self.db.read() as conn:
+            return {r.dag_id: (r.spec_hash, bool(r.is_paused)) for r in conn.execute(_DAG_HASHES)}
 
     def list_dags(self, include_inactive: bool = False) -> list[DagRecord]:
         query = select(dags).order_by(dags.c.dag_id)
@@ -219,22 +341,17 @@ class SqlPipelineStore:
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun:
         with self.db.read() as conn:
-            row = conn.execute(select(dag_runs).where(dag_runs.c.dag_id == dag_id, dag_runs.c.run_id == run_id)).first()
+            row = conn.execute(_GET_RUN, {"k_dag_id": dag_id, "k_run_id": run_id}).first()
         if row is None:
             raise NotFound(f"DAG run {run_id!r} of DAG {dag_id!r} not found")
         return _run(row)
 
     def list_dag_runs(self, dag_id: str | None = None, states: Sequence[str] | None = None,
                       limit: int = 100, offset: int = 0, newest_first: bool = True) -> list[DagRun]:
-        query = select(dag_runs)
-        if dag_id is not None:
-            query = query.where(dag_runs.c.dag_id == dag_id)
-        if states is not None:
-            query = query.where(dag_runs.c.state.in_(list(states)))
-        order = (dag_runs.c.logical_date.desc(), dag_runs.c.id.desc()) if newest_first else (
-            dag_runs.c.logical_date, dag_runs.c.id)
+        query = _list_runs_query(dag_id is not None, states is not None, newest_first)
+        params = {"k_dag_id": dag_id, "k_states": list(states or ()), "k_limit": limit, "k_offset": offset}
         with self.db.read() as conn:
-            return [_run(r) for r in conn.execute(query.order_by(*order).limit(limit).offset(offset))]
+            return [_run(r) for r in conn.execute(query, params)]
 
     def last_automated_run(self, dag_id: str) -> DagRun | None:
         query = (select(dag_runs).where(dag_runs.c.dag_id == dag_id,
@@ -267,15 +384,21 @@ class SqlPipelineStore:
 
     # Task instances ---------------------------------------------------------------------------
     def list_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
-        query = (select(task_instances)
-                 .where(task_instances.c.dag_id == dag_id, task_instances.c.run_id == run_id)
-                 .order_by(task_instances.c.task_id, task_instances.c.map_index))
         with self.db.read() as conn:
-            return [_ti(r) for r in conn.execute(query)]
+            return [_ti(r) for r in conn.execute(_LIST_TIS, {"k_dag_id": dag_id, "k_run_id": run_id})]
+
+    def list_task_instance_states(self, dag_id: str, run_id: str) -> list[
+            tuple[str, int, str | None, int, int, datetime | None]]:
+        """(task_id, map_index, state, try_number, max_tries, next_retry_at) of each task
+        instance of the run, ordered as :meth:`list_task_instances`: what scheduling decisions
+        need, without building full records (a scheduler reads large runs on every tick)."""
+        with self.db.read() as conn:
+            rows = conn.execute(_TI_STATES, {"k_dag_id": dag_id, "k_run_id": run_id}).all()
+        return [(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else from_ms(r[5])) for r in rows]
 
     def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
         with self.db.read() as conn:
-            row = conn.execute(select(task_instances).where(_ti_where(dag_id, run_id, (task_id, map_index)))).first()
+            row = conn.execute(_GET_TI, _key_params(dag_id, run_id, (task_id, map_index))).first()
         if row is None:
             suffix = "" if map_index < 0 else f"[{map_index}]"
             raise NotFound(f"task instance {task_id}{suffix} of run {run_id!r} of DAG {dag_id!r} not found")
@@ -283,8 +406,7 @@ class SqlPipelineStore:
 
     def list_task_instances_in_states(self, states: Sequence[str]) -> list[TaskInstance]:
         with self.db.read() as conn:
-            query = select(task_instances).where(task_instances.c.state.in_(list(states)))
-            return [_ti(r) for r in conn.execute(query)]
+            return [_ti(r) for r in conn.execute(_TIS_IN_STATES, {"k_states": list(states)})]
 
     def apply_transitions(self, dag_id: str, run_id: str, transitions: Sequence[Transition],
                           now: datetime) -> list[TIKey]:
@@ -294,25 +416,17 @@ class SqlPipelineStore:
         now_ms = to_ms(now)
         with self.db.write() as conn:
             for t in transitions:
-                values: dict[str, Any] = {"state": t.state}
-                if t.state in ("success", "failed", "skipped", "upstream_failed", "removed"):
-                    values["end_date"] = now_ms
-                    values["start_date"] = func.coalesce(task_instances.c.start_date, now_ms)
-                if t.next_retry_at is not None:
-                    values["next_retry_at"] = to_ms(t.next_retry_at)
-                if t.note is not None:
-                    values["note"] = t.note
-                if t.state in ("failed", "up_for_retry"):
-                    values["token"] = None
-                where = and_(_ti_where(dag_id, run_id, t.key), _state_is(t.expected))
-                if conn.execute(update(task_instances).where(where).values(**values)).rowcount:
+                statement = _transition_statement(
+                    t.state in ("success", "failed", "skipped", "upstream_failed", "removed"),
+                    t.next_retry_at is not None, t.note is not None, t.state in ("failed", "up_for_retry"),
+                    t.expected is None)
+                params = _key_params(dag_id, run_id, t.key)
+                params.update(v_state=t.state, v_now=now_ms, v_next_retry_at=to_ms(t.next_retry_at), v_note=t.note,
+                              k_expected=t.expected)
+                if conn.execute(statement, params).rowcount:
                     moved.append(t.key)
                     if t.state in ("failed", "up_for_retry", "success"):
-                        conn.execute(update(task_tries).where(
-                            task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id,
-                            task_tries.c.task_id == t.key[0], task_tries.c.map_index == t.key[1],
-                            task_tries.c.state == "running",
-                        ).values(state=t.state, end_date=now_ms))
+                        conn.execute(_END_RUNNING_TRY, params)
         return moved
 
     def expand_task(self, dag_id: str, run_id: str, task_id: str, length: int | None) -> None:
@@ -337,76 +451,56 @@ class SqlPipelineStore:
     def queue_task_instances(self, dag_id: str, run_id: str, keys: Sequence[TIKey],
                              now: datetime) -> list[TaskInstance]:
         out: list[TaskInstance] = []
+        now_ms = to_ms(now)
         with self.db.write() as conn:
             for key in keys:
-                token = uuid.uuid4().hex
-                where = and_(_ti_where(dag_id, run_id, key),
-                             or_(task_instances.c.state.is_(None),
-                                 task_instances.c.state.in_(("scheduled", "up_for_retry"))))
-                res = conn.execute(update(task_instances).where(where).values(
-                    state="queued", try_number=task_instances.c.try_number + 1, queued_at=to_ms(now), token=token,
-                    next_retry_at=None, heartbeat_at=None, pid=None, hostname=None, end_date=None,
-                ))
-                if res.rowcount:
-                    out.append(_ti(conn.execute(select(task_instances).where(_ti_where(dag_id, run_id, key))).one()))
+                params = _key_params(dag_id, run_id, key)
+                params.update(v_now=now_ms, v_token=uuid.uuid4().hex)
+                if conn.execute(_QUEUE_TI, params).rowcount:
+                    out.append(_ti(conn.execute(_GET_TI, params).one()))
         return out
 
     def start_try(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime, hostname: str,
                   pid: int, log_path: str, tracking_run_id: str | None) -> TaskInstance:
         now_ms = to_ms(now)
+        params = _key_params(dag_id, run_id, key)
+        params.update(k_token=token, v_now=now_ms, v_hostname=hostname, v_pid=pid, v_tracking_run_id=tracking_run_id)
         with self.db.write() as conn:
-            where = and_(_ti_where(dag_id, run_id, key), task_instances.c.state == "queued",
-                         task_instances.c.token == token)
-            res = conn.execute(update(task_instances).where(where).values(
-                state="running", start_date=now_ms, end_date=None, heartbeat_at=now_ms, hostname=hostname, pid=pid,
-                tracking_run_id=tracking_run_id, note=None,
-            ))
-            if not res.rowcount:
+            if not conn.execute(_CLAIM_TI, params).rowcount:
                 raise Conflict(f"task instance {key[0]} of run {run_id!r} is not queued for this process any more")
-            row = conn.execute(select(task_instances).where(_ti_where(dag_id, run_id, key))).one()
-            conn.execute(delete(task_outputs).where(
-                task_outputs.c.dag_id == dag_id, task_outputs.c.run_id == run_id,
-                task_outputs.c.task_id == key[0], task_outputs.c.map_index == key[1]))
-            conn.execute(delete(task_tries).where(
-                task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == key[0],
-                task_tries.c.map_index == key[1], task_tries.c.try_number == row.try_number))
-            conn.execute(insert(task_tries).values(
-                dag_id=dag_id, run_id=run_id, task_id=key[0], map_index=key[1], try_number=row.try_number,
-                state="running", start_date=now_ms, hostname=hostname, pid=pid, tracking_run_id=tracking_run_id,
-                log_path=log_path,
-            ))
+            row = conn.execute(_GET_TI, params).one()
+            params["k_try_number"] = row.try_number
+            conn.execute(_DELETE_TI_OUTPUTS, params)
+            conn.execute(_DELETE_TRY, params)
+            conn.execute(_INSERT_TRY, {
+                "dag_id": dag_id, "run_id": run_id, "task_id": key[0], "map_index": key[1],
+                "try_number": row.try_number, "state": "running", "start_date": now_ms, "hostname": hostname,
+                "pid": pid, "tracking_run_id": tracking_run_id, "log_path": log_path,
+            })
             return _ti(row)
 
     def heartbeat(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime) -> bool:
-        where = and_(_ti_where(dag_id, run_id, key), task_instances.c.state == "running",
-                     task_instances.c.token == token)
+        params = _key_params(dag_id, run_id, key)
+        params.update(k_token=token, v_now=to_ms(now))
         with self.db.write() as conn:
-            return bool(conn.execute(update(task_instances).where(where).values(heartbeat_at=to_ms(now))).rowcount)
+            return bool(conn.execute(_HEARTBEAT, params).rowcount)
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: str, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None) -> bool:
-        now_ms = to_ms(now)
+        params = _key_params(dag_id, run_id, key)
+        params.update(k_token=token, v_state=state, v_now=to_ms(now), v_next_retry_at=to_ms(next_retry_at),
+                      v_note=note, v_token=None if state != "success" else token,
+                      k_task_ids=list(skip_task_ids))
         with self.db.write() as conn:
-            where = and_(_ti_where(dag_id, run_id, key), task_instances.c.state == "running",
-                         task_instances.c.token == token)
-            row = conn.execute(select(task_instances.c.try_number).where(where)).first()
+            row = conn.execute(_OWNED_TRY_NUMBER, params).first()
             if row is None:
                 return False
-            conn.execute(update(task_instances).where(where).values(
-                state=state, end_date=now_ms, next_retry_at=to_ms(next_retry_at), note=note,
-                token=None if state != "success" else token,
-            ))
-            conn.execute(update(task_tries).where(
-                task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == key[0],
-                task_tries.c.map_index == key[1], task_tries.c.try_number == row.try_number,
-            ).values(state=state, end_date=now_ms))
+            params["k_try_number"] = row.try_number
+            conn.execute(_FINISH_TI, params)
+            conn.execute(_FINISH_TRY, params)
             if skip_task_ids:
-                conn.execute(update(task_instances).where(
-                    task_instances.c.dag_id == dag_id, task_instances.c.run_id == run_id,
-                    task_instances.c.task_id.in_(list(skip_task_ids)),
-                    or_(task_instances.c.state.is_(None), task_instances.c.state == "scheduled"),
-                ).values(state="skipped", start_date=now_ms, end_date=now_ms))
+                conn.execute(_SKIP_TIS, params)
             return True
 
     def set_log_artifact(self, dag_id: str, run_id: str, key: TIKey, try_number: int, location: str) -> None:
@@ -489,30 +583,25 @@ class SqlPipelineStore:
     # Outputs and lineage ----------------------------------------------------------------------
     def put_output(self, output: TaskOutput, now: datetime) -> None:
         with self.db.write() as conn:
-            conn.execute(delete(task_outputs).where(
-                task_outputs.c.dag_id == output.dag_id, task_outputs.c.run_id == output.run_id,
-                task_outputs.c.task_id == output.task_id, task_outputs.c.map_index == output.map_index,
-                task_outputs.c.key == output.key))
-            conn.execute(insert(task_outputs).values(
-                dag_id=output.dag_id, run_id=output.run_id, task_id=output.task_id, map_index=output.map_index,
-                key=output.key, serializer=output.serializer, data=output.data, uri=output.uri,
-                size_bytes=output.size_bytes, length=output.length, created_at=to_ms(now),
-            ))
+            conn.execute(_DELETE_OUTPUT, {"k_dag_id": output.dag_id, "k_run_id": output.run_id,
+                                          "k_task_id": output.task_id, "k_map_index": output.map_index,
+                                          "k_key": output.key})
+            conn.execute(_INSERT_OUTPUT, {
+                "dag_id": output.dag_id, "run_id": output.run_id, "task_id": output.task_id,
+                "map_index": output.map_index, "key": output.key, "serializer": output.serializer,
+                "data": output.data, "uri": output.uri, "size_bytes": output.size_bytes, "length": output.length,
+                "created_at": to_ms(now),
+            })
 
     def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
-        query = select(task_outputs).where(
-            task_outputs.c.dag_id == dag_id, task_outputs.c.run_id == run_id, task_outputs.c.task_id == task_id,
-            task_outputs.c.key == key).order_by(task_outputs.c.map_index)
+        params = {"k_dag_id": dag_id, "k_run_id": run_id, "k_task_id": task_id, "k_key": key}
         with self.db.read() as conn:
-            return [_output(r) for r in conn.execute(query)]
+            return [_output(r) for r in conn.execute(_GET_OUTPUTS, params)]
 
     def output_lengths(self, dag_id: str, run_id: str) -> dict[tuple[str, str], int | None]:
-        query = select(task_outputs.c.task_id, task_outputs.c.key, task_outputs.c.map_index,
-                       task_outputs.c.length).where(task_outputs.c.dag_id == dag_id,
-                                                    task_outputs.c.run_id == run_id)
         out: dict[tuple[str, str], int | None] = {}
         with self.db.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(_OUTPUT_LENGTHS, {"k_dag_id": dag_id, "k_run_id": run_id}).all()
         by_key: dict[tuple[str, str], list[Any]] = {}
         for r in rows:
             by_key.setdefault((r.task_id, r.key), []).append(r)
@@ -528,17 +617,9 @@ class SqlPipelineStore:
             return
         with self.db.write() as conn:
             for e in edges:
-                where = and_(
-                    task_lineage.c.dag_id == e.dag_id, task_lineage.c.run_id == e.run_id,
-                    task_lineage.c.producer_task_id == e.producer_task_id,
-                    task_lineage.c.producer_map_index == e.producer_map_index, task_lineage.c.key == e.key,
-                    task_lineage.c.consumer_task_id == e.consumer_task_id,
-                    task_lineage.c.consumer_map_index == e.consumer_map_index)
-                if conn.execute(select(task_lineage.c.key).where(where)).first() is None:
-                    conn.execute(insert(task_lineage).values(
-                        dag_id=e.dag_id, run_id=e.run_id, producer_task_id=e.producer_task_id,
-                        producer_map_index=e.producer_map_index, key=e.key, consumer_task_id=e.consumer_task_id,
-                        consumer_map_index=e.consumer_map_index))
+                params = dataclasses.asdict(e)
+                if conn.execute(_LINEAGE_EXISTS, params).first() is None:
+                    conn.execute(_INSERT_LINEAGE, params)
 
     def get_lineage(self, dag_id: str, run_id: str) -> list[LineageEdge]:
         query = select(task_lineage).where(task_lineage.c.dag_id == dag_id, task_lineage.c.run_id == run_id).order_by(
@@ -573,31 +654,52 @@ class SqlPipelineStore:
                 raise NotFound(f"pool {name!r} not found")
 
     def active_counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
-        active = task_instances.c.state.in_(ACTIVE_TI_STATES)
         with self.db.read() as conn:
-            by_pool = conn.execute(select(task_instances.c.pool, func.sum(task_instances.c.pool_slots))
-                                   .where(active).group_by(task_instances.c.pool)).all()
-            by_run = conn.execute(select(task_instances.c.dag_id, task_instances.c.run_id, func.count())
-                                  .where(active).group_by(task_instances.c.dag_id, task_instances.c.run_id)).all()
+            by_pool = conn.execute(_ACTIVE_BY_POOL).all()
+            by_run = conn.execute(_ACTIVE_BY_RUN).all()
         return ({r[0]: int(r[1]) for r in by_pool}, {(r[0], r[1]): int(r[2]) for r in by_run})
 
-    def warm_up(self) -> None:
-        """Compile the task processes' hot statements once (no rows change), so that forked
-        task processes inherit them from the engine's statement cache."""
+    def warm_up(self, with_tracking: bool = False) -> None:
+        """Run the statements of one task try (and, ``with_tracking``, of its tracked run in
+        the tracking tables of this same database) in a rehearsal that is rolled back: the
+        engine compiles them once, and task processes forked afterwards inherit them from its
+        statement cache instead of compiling them each. Changes nothing; best effort."""
+        from trackflow.entities import Metric, Param, RunStatus, RunTag
+        from trackflow.store.sql.tracking_store import SqlTrackingStore
+
         ghost = "\x00warm-up"
         now = datetime.now(UTC)
+        now_ms = to_ms(now) or 0
+        key = (ghost, -1)
         try:
-            self.start_try(ghost, ghost, (ghost, -1), ghost, now, "", 0, "", None)
-        except Conflict:
+            with self.db.rehearsal() as scratch:
+                store = SqlPipelineStore(scratch)
+                store.create_dag_run(DagRun(
+                    dag_id=ghost, run_id=ghost, state="running", run_type="manual", logical_date=now,
+                    data_interval_start=now, data_interval_end=now, run_after=now, queued_at=now,
+                ), [NewTaskInstance(task_id=ghost), NewTaskInstance(task_id=ghost + "2")])
+                store.get_dag_run(ghost, ghost)
+                token = store.queue_task_instances(ghost, ghost, [key], now)[0].token or ""
+                tracking_run_id = None
+                if with_tracking:
+                    tracking = SqlTrackingStore(scratch, "mlflow-artifacts:")
+                    tags = [RunTag("a", "b"), RunTag("c", "d")]
+                    created = tracking.create_run("0", "warm-up", now_ms, tags, "warm-up")
+                    tracking_run_id = created.info.run_id
+                    tracking.log_batch(tracking_run_id, [Metric("m", 1.0, now_ms)], [Param("p", "v")],
+                                       [RunTag("t", "v")])
+                    tracking.get_run(tracking_run_id)
+                    tracking.update_run_info(tracking_run_id, RunStatus.FINISHED, now_ms)
+                store.start_try(ghost, ghost, key, token, now, "", 0, "", tracking_run_id)
+                store.heartbeat(ghost, ghost, key, token, now)
+                store.put_output(TaskOutput(ghost, ghost, ghost, -1, "return_value", "json", b"1", None, 1, None), now)
+                store.get_outputs(ghost, ghost, ghost)
+                store.record_lineage([LineageEdge(ghost, ghost, ghost, -1, "return_value", ghost + "2", -1)])
+                store.finish_try(ghost, ghost, key, token, "success", now, skip_task_ids=[ghost + "2"])
+                store.list_task_instances(ghost, ghost)
+        except Exception:  # e.g. the Default experiment was deleted: forks just compile for themselves
             pass
-        self.heartbeat(ghost, ghost, (ghost, -1), ghost, now)
-        self.finish_try(ghost, ghost, (ghost, -1), ghost, "success", now)
-        try:
-            self.get_dag_run(ghost, ghost)
-        except NotFound:
-            pass
-        self.get_outputs(ghost, ghost, ghost)
 
     def pool_slots(self) -> dict[str, int]:
         with self.db.read() as conn:
-            return {r.name: r.slots for r in conn.execute(select(pools.c.name, pools.c.slots))}
+            return {r.name: r.slots for r in conn.execute(_POOL_SLOTS)}
