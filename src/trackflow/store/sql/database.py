@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,22 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+def _take_turn(fd: int, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> bool:
+    """Take the writer flock, polling every few milliseconds (a blocking flock could wait
+    forever behind a stopped process); False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.004)
+
+
 class Database:
     """One engine per database URI, with read and write transaction helpers."""
 
@@ -122,9 +139,10 @@ class Database:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError:  # e.g. a read-only directory: SQLite's locking alone
             fd = -1
+        if fd >= 0 and not _take_turn(fd):
+            os.close(fd)  # a writer holds its turn too long (stopped?): SQLite's own locking decides
+            fd = -1
         try:
-            if fd >= 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
             held.add(path)
             yield
         finally:
