@@ -11,9 +11,13 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from trackflow.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from trackflow.models.format import Model
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,14 @@ def resolve_models_uri(uri: str, tracking_uri: str | None = None) -> str:
         version = registry.get_latest_version(ref.name)
     source = version.source
     return f"{source.rstrip('/')}/{ref.sub_path}" if ref.sub_path else source
+
+
+def download_flavor(model_uri: str, flavor: str, dst_path: str | None = None) -> tuple[Path, Model]:
+    """The local directory and manifest of a model that must have ``flavor``; InvalidInput if not."""
+    from trackflow.models.format import Model
+
+    model_dir = download_model(model_uri, dst_path)
+    model = Model.load(model_dir)
+    if flavor not in model.flavors:
+        raise InvalidInput(f"model {model_uri!r} has no {flavor} flavor (flavors: {sorted(model.flavors)})")
+    return model_dir, model

@@ -146,12 +146,9 @@ def load_pyfunc_impl(model_dir: Path, model: Model) -> TorchPyfunc:
 
 def load_model(model_uri: str, dst_path: str | None = None, device: str | None = None) -> Any:
     """The ``torch.nn.Module`` itself from a model URI."""
-    from trackflow.models.uri import download_model
+    from trackflow.models.uri import download_flavor
 
-    model_dir = download_model(model_uri, dst_path)
-    model = Model.load(model_dir)
-    if FLAVOR_NAME not in model.flavors:
-        raise InvalidInput(f"model {model_uri!r} has no pytorch flavor (flavors: {sorted(model.flavors)})")
+    model_dir, model = download_flavor(model_uri, FLAVOR_NAME, dst_path)
     return _load_module(model_dir, model, device)
 
 

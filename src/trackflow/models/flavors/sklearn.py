@@ -283,12 +283,9 @@ def load_model(model_uri: str, dst_path: str | None = None, skops_trusted_types:
 
     ``skops_trusted_types``: fully qualified type names to trust in a skops-format model on top
     of what trackflow trusts by default (see the module docstring)."""
-    from trackflow.models.uri import download_model
+    from trackflow.models.uri import download_flavor
 
-    model_dir = download_model(model_uri, dst_path)
-    model = Model.load(model_dir)
-    if FLAVOR_NAME not in model.flavors:
-        raise InvalidInput(f"model {model_uri!r} has no sklearn flavor (flavors: {sorted(model.flavors)})")
+    model_dir, model = download_flavor(model_uri, FLAVOR_NAME, dst_path)
     return _load_estimator(model_dir, model, skops_trusted_types)
 
 
