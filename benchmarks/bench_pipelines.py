@@ -244,8 +244,13 @@ class AirflowSide(Side):
         return tpl
 
     def fresh_db(self, d: Path, name: str) -> Path:
-        db = d / name
-        db.unlink(missing_ok=True)
+        """A new copy of the migrated DB under a name never used before in this run, so no journal or
+        WAL file left by a killed process can pair with it."""
+        self.n_db = getattr(self, "n_db", 0) + 1
+        stem = Path(name).stem
+        for old in d.glob(f"{stem}-*.db*"):
+            old.unlink(missing_ok=True)
+        db = d / f"{stem}-{self.n_db}.db"
         shutil.copy(self.migrated_db(d), db)
         return db
 
