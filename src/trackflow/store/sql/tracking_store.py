@@ -18,6 +18,7 @@ from trackflow.entities import (
     PagedList,
     Param,
     Run,
+    RunData,
     RunInfo,
     RunStatus,
     RunTag,
@@ -259,21 +260,32 @@ class SqlTrackingStore:
             location = experiment.artifact_location or join_uri(
                 self.default_artifact_root, str(experiment.experiment_id)
             )
+            info = RunInfo(
+                run_id=run_id,
+                experiment_id=str(experiment.experiment_id),
+                run_name=name,
+                user_id=user_id or "",
+                status=RunStatus.RUNNING,
+                start_time=start_time if start_time is not None else _now_ms(),
+                end_time=None,
+                artifact_uri=join_uri(location, run_id, "artifacts"),
+            )
             conn.execute(
                 t.runs.insert().values(
                     run_uuid=run_id,
                     experiment_id=experiment.experiment_id,
                     name=name,
-                    user_id=user_id or "",
-                    status=RunStatus.RUNNING.value,
-                    start_time=start_time if start_time is not None else _now_ms(),
+                    user_id=info.user_id,
+                    status=info.status.value,
+                    start_time=info.start_time,
                     end_time=None,
                     lifecycle_stage="active",
-                    artifact_uri=join_uri(location, run_id, "artifacts"),
+                    artifact_uri=info.artifact_uri,
                 )
             )
             conn.execute(t.tags.insert(), [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()])
-            return self._load_runs(conn, [run_id])[0]
+        # A new run holds exactly what was just written: no need to read it back.
+        return Run(info=info, data=RunData(tags=tag_map))
 
     def _load_runs(self, conn: Connection, run_ids: Sequence[str], with_inputs: bool = True) -> list[Run]:
         """Runs in the order of ``run_ids``, with their data."""
