@@ -25,15 +25,15 @@ def _conf(value: str | None) -> dict[str, Any] | None:
 
 
 def _pipelines(settings: Settings) -> Any:
+    """Pipeline operations on the tracking database, or through the server's /api/v1 when the
+    tracking URI is a server URL."""
+    uri = settings.resolved_tracking_uri
+    if uri.startswith(("http://", "https://")):
+        from trackflow.pipelines.remote import RemotePipelines
+
+        return RemotePipelines(uri)
     from trackflow.pipelines.operations import Pipelines
 
-    if settings.resolved_tracking_uri.startswith(("http://", "https://")):
-        # Pipeline state lives in the server's database; these commands work on that database
-        # directly, so a server URL would silently act on a different, local one.
-        raise click.UsageError(
-            "this command needs the server's database URI (--tracking-uri sqlite:///... or postgresql://...), "
-            "not a server URL; remotely, use the REST API: /api/v1/dags/..."
-        )
     return Pipelines(settings)
 
 
@@ -246,6 +246,8 @@ def backfill(settings: Settings, dag_id: str, start_date: str, end_date: str, co
 
     from trackflow.pipelines.operations import parse_date
 
+    if settings.resolved_tracking_uri.startswith(("http://", "https://")):
+        raise click.UsageError("backfill runs on the database: pass its URI as --tracking-uri, not a server URL")
     pipelines = _pipelines(settings)
     _ensure_parsed(pipelines, dag_id, dags_folder)
     start, end = parse_date(start_date, "--start-date"), parse_date(end_date, "--end-date")
