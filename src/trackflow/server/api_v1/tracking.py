@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trackflow.entities import Param, RunStatus, RunTag, ViewType
 from trackflow.errors import NotFound
 from trackflow.server.deps import get_services
+from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.store.rest import codec
 
@@ -161,11 +162,12 @@ def create_run(body: CreateRun, s: Services = Depends(get_services)) -> dict[str
 
 
 @router.post("/runs/search")
-def search_runs(body: SearchRuns, s: Services = Depends(get_services)) -> dict[str, Any]:
+def search_runs(body: SearchRuns, s: Services = Depends(get_services)) -> JSONResponse:
     page = s.tracking.search_runs(
         body.experiment_ids, body.filter or "", body.view_type, body.max_results, body.order_by, body.page_token
     )
-    return {"runs": [codec.run_to_json(r) for r in page], "next_page_token": page.next_page_token}
+    # A JSONResponse skips FastAPI's jsonable_encoder walk, which costs more than the search itself.
+    return JSONResponse({"runs": [codec.run_to_json(r) for r in page], "next_page_token": page.next_page_token})
 
 
 @router.get("/runs/{run_id}")
@@ -219,9 +221,9 @@ def metric_history(
     max_results: int | None = None,
     page_token: str | None = None,
     s: Services = Depends(get_services),
-) -> dict[str, Any]:
+) -> JSONResponse:
     page = s.tracking.get_metric_history(run_id, key, max_results, page_token)
-    return {"metrics": [codec.metric_to_json(m) for m in page], "next_page_token": page.next_page_token}
+    return JSONResponse({"metrics": [codec.metric_to_json(m) for m in page], "next_page_token": page.next_page_token})
 
 
 # Garbage collection ----------------------------------------------------------------------

@@ -109,16 +109,18 @@ def assemble_runs(
     metric_rows: Iterable[Any],
     input_rows: Iterable[Any] = (),
 ) -> list[Run]:
+    """Runs from rows of the runs table, (run_uuid, key, value) param and tag tuples,
+    (run_uuid, key, value, is_nan, timestamp, step) latest-metric tuples and run_inputs rows."""
     runs: dict[str, Run] = {row.run_uuid: Run(info=run_info_from_row(row), data=RunData()) for row in run_rows}
-    for row in param_rows:
-        runs[row.run_uuid].data.params[row.key] = row.value
-    for row in tag_rows:
-        runs[row.run_uuid].data.tags[row.key] = row.value
-    for row in metric_rows:
-        value = metric_value(row)
-        data = runs[row.run_uuid].data
-        data.metrics[row.key] = value
-        data.latest_metrics[row.key] = Metric(row.key, value, row.timestamp, row.step)
+    for run_uuid, key, value in param_rows:
+        runs[run_uuid].data.params[key] = value
+    for run_uuid, key, value in tag_rows:
+        runs[run_uuid].data.tags[key] = value
+    for run_uuid, key, number, is_nan, timestamp, step in metric_rows:
+        value = math.nan if is_nan else float(number)
+        data = runs[run_uuid].data
+        data.metrics[key] = value
+        data.latest_metrics[key] = Metric(key, value, timestamp, step)
     for row in input_rows:
         runs[row.run_uuid].inputs.datasets.append(
             DatasetInput(

@@ -292,12 +292,17 @@ class SqlTrackingStore:
         if not run_ids:
             return []
         ids = list(run_ids)
+        # fetchall() and tuple unpacking: searches load thousands of rows, and per-row fetching
+        # with attribute access was most of their time.
+        p, g, m = t.params.c, t.tags.c, t.latest_metrics.c
         runs = assemble_runs(
-            conn.execute(select(t.runs).where(t.runs.c.run_uuid.in_(ids))),
-            conn.execute(select(t.params).where(t.params.c.run_uuid.in_(ids))),
-            conn.execute(select(t.tags).where(t.tags.c.run_uuid.in_(ids))),
-            conn.execute(select(t.latest_metrics).where(t.latest_metrics.c.run_uuid.in_(ids))),
-            conn.execute(select(t.run_inputs).where(t.run_inputs.c.run_uuid.in_(ids))) if with_inputs else (),
+            conn.execute(select(t.runs).where(t.runs.c.run_uuid.in_(ids))).all(),
+            conn.execute(select(p.run_uuid, p.key, p.value).where(p.run_uuid.in_(ids))).all(),
+            conn.execute(select(g.run_uuid, g.key, g.value).where(g.run_uuid.in_(ids))).all(),
+            conn.execute(
+                select(m.run_uuid, m.key, m.value, m.is_nan, m.timestamp, m.step).where(m.run_uuid.in_(ids))
+            ).all(),
+            conn.execute(select(t.run_inputs).where(t.run_inputs.c.run_uuid.in_(ids))).all() if with_inputs else (),
         )
         by_id = {run.info.run_id: run for run in runs}
         return [by_id[i] for i in ids if i in by_id]
