@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+import orjson
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from trackflow.entities import Param, RunStatus, RunTag, ViewType
-from trackflow.errors import NotFound
+from trackflow.entities import RunStatus, RunTag, ViewType
+from trackflow.errors import InvalidInput, NotFound
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
@@ -192,12 +194,23 @@ def restore_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     return {}
 
 
-@router.post("/runs/{run_id}/batch")
-def log_batch(run_id: str, body: Batch, s: Services = Depends(get_services)) -> dict:
-    metrics = [codec.metric_from_json(m.model_dump()) for m in body.metrics]
-    params = [Param(p.key, p.value) for p in body.params]
-    tags = [RunTag(t.key, t.value) for t in body.tags]
-    s.tracking.log_batch(run_id, metrics, params, tags)
+@router.post(
+    "/runs/{run_id}/batch",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": Batch.model_json_schema()}}}
+    },
+)
+async def log_batch(run_id: str, request: Request, s: Services = Depends(get_services)) -> dict:
+    """Log metrics, params and tags in one transaction (the body is a ``Batch``).
+
+    The hot ingest path: the body is parsed with orjson and checked by ``codec.batch_from_json``
+    rather than through pydantic models, which cost a third of a 1,000-metric batch."""
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"malformed JSON body: {exc}") from None
+    metrics, params, tags = codec.batch_from_json(payload)
+    await run_in_threadpool(s.tracking.log_batch, run_id, metrics, params, tags)
     return {}
 
 

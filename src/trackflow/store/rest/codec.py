@@ -158,3 +158,39 @@ def batch_to_json(metrics: list[Metric], params: list[Param], tags: list[RunTag]
         "params": [{"key": p.key, "value": p.value} for p in params],
         "tags": [{"key": t.key, "value": t.value} for t in tags],
     }
+
+
+def _pairs(items: Any, what: str) -> list[tuple[str, str]]:
+    if not isinstance(items, list):
+        raise InvalidInput(f"'{what}' must be a list, got {items!r}"[:300])
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("value"), str):
+            raise InvalidInput(f"each of '{what}' must be an object with string key and value, got {item!r}"[:300])
+        out.append((item["key"], item["value"]))
+    return out
+
+
+def batch_from_json(payload: Any) -> tuple[list[Metric], list[Param], list[RunTag]]:
+    """The inverse of batch_to_json, with InvalidInput naming whatever is malformed."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("the request body must be a JSON object with metrics, params and tags")
+    unknown = set(payload) - {"metrics", "params", "tags"}
+    if unknown:
+        raise InvalidInput(f"unknown field(s) in batch: {sorted(unknown)}")
+    raw_metrics = payload.get("metrics", [])
+    if not isinstance(raw_metrics, list):
+        raise InvalidInput(f"'metrics' must be a list, got {raw_metrics!r}"[:300])
+    metrics = []
+    for item in raw_metrics:
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or "value" not in item:
+            raise InvalidInput(f"each metric must be an object with key, value and timestamp, got {item!r}"[:300])
+        timestamp: Any = item.get("timestamp")
+        step: Any = item.get("step", 0)
+        for name, number in (("timestamp", timestamp), ("step", step)):
+            if isinstance(number, bool) or not isinstance(number, int):
+                raise InvalidInput(f"metric {item['key']!r} {name} must be an integer, got {number!r}")
+        metrics.append(Metric(item["key"], float_from_json(item["value"], f"metric {item['key']!r}"), timestamp, step))
+    params = [Param(k, v) for k, v in _pairs(payload.get("params", []), "params")]
+    tags = [RunTag(k, v) for k, v in _pairs(payload.get("tags", []), "tags")]
+    return metrics, params, tags
