@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from trackflow.entities import Experiment, Run
+from trackflow.entities import Experiment, Run, ViewType
 from trackflow.errors import NotFound
 from trackflow.tracking.client import Client
 
@@ -47,7 +47,7 @@ def collect_garbage(client: Client, plan: GcPlan, on_step: Callable[[], None] = 
         result.runs += 1
         on_step()
     for experiment in plan.experiments:
-        remaining = client.store.search_runs([experiment.experiment_id], view_type="ALL", max_results=1)  # type: ignore[arg-type]
+        remaining = client.store.search_runs([experiment.experiment_id], view_type=ViewType.ALL, max_results=1)
         if remaining.items:
             on_step()
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import orjson
@@ -11,6 +10,7 @@ from fastapi import Request
 
 from trackflow.entities import Experiment, Metric, Run, RunInfo
 from trackflow.errors import InvalidInput
+from trackflow.store.rest.codec import float_to_json
 
 
 async def read_payload(request: Request) -> dict[str, Any]:
@@ -91,16 +91,8 @@ def key_values(value: Any, name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _number(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 def metric_json(m: Metric) -> dict[str, Any]:
-    return {"key": m.key, "value": _number(m.value), "timestamp": m.timestamp, "step": m.step}
+    return {"key": m.key, "value": float_to_json(m.value), "timestamp": m.timestamp, "step": m.step}
 
 
 def experiment_json(e: Experiment) -> dict[str, Any]:
