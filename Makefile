@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_HOME := $(CURDIR)/.trackflow-demo
 DEMO_PORT ?= 5000
 
-.PHONY: install demo test lint bench services clean
+.PHONY: install demo test lint bench services peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,14 @@ services:
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-chromium.sh
 
+peers:  # the pinned real MLflow in .peers/mlflow: the oracle of the differential tests
+	bash scripts/ensure-peers.sh
+
 lint: install
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
-test: install services lint
+test: install services peers lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: install
@@ -34,4 +37,4 @@ bench: install
 	bash benchmarks/run.sh
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .peers $(DEMO_HOME) .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,4 @@
-"""Train an sklearn iris classifier and save it with MLflow's sklearn flavor (run with venv-mlflow's python).
+"""Train an sklearn iris classifier and save it with MLflow's sklearn flavor (run with .peers/mlflow's python).
 
     python _serving_model.py OUT_DIR [SERIALIZATION_FORMAT]
 

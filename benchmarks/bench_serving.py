@@ -216,7 +216,7 @@ def report(ml: SideResult, tf: SideResult, workers_list: list[int], sizes: dict,
                      fmt_num(b.rss, "MB") if b else "n/a", fmt_ratio(ratio(a.rss, b.rss) if a and b else None),
                      "", ""])
     lines = [
-        "Compared: `mlflow models serve --env-manager local` (MLflow 3.17.2, venv-mlflow) vs "
+        "Compared: `mlflow models serve --env-manager local` (MLflow 3.17.2, .peers/mlflow) vs "
         "`trackflow models serve`, both serving the same sklearn LogisticRegression iris model saved by "
         "`mlflow.sklearn.save_model`; payload `dataframe_split` with one row; same `--workers`.",
         "",
@@ -286,7 +286,7 @@ def main() -> int:
         return results
 
     try:
-        require(MLFLOW_PY, "MLflow (venv-mlflow)")
+        require(MLFLOW_PY, "MLflow (.peers/mlflow)")
         info = build(a.serialization)
     except Unavailable as exc:
         say(f"cannot build the model: {exc}")

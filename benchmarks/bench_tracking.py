@@ -4,7 +4,7 @@
 
 Per system: seed a fresh SQLite store through the system's own embedded client (N runs with
 5 params and 5 metrics each), launch the server (time to /health 200, idle RSS/PSS of the
-process tree), then one client process (MLflow: the official MlflowClient from venv-mlflow;
+process tree), then one client process (MLflow: the official MlflowClient from .peers/mlflow;
 trackflow: trackflow.Client) measures log_batch ingest, log_metric round trips, search_runs
 with a metric+param filter and order_by, and get_metric_history of the ingested metric.
 Also `import trackflow` / `import mlflow` wall time in a fresh interpreter.
@@ -109,7 +109,7 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
     (d / "artifacts").mkdir(parents=True)
     db = f"sqlite:///{d / 'store.db'}"
     if name == "mlflow":
-        require(MLFLOW_PY, "MLflow (venv-mlflow)")
+        require(MLFLOW_PY, "MLflow (.peers/mlflow)")
         py = MLFLOW_PY
         port = free_port()
         cmd = [str(MLFLOW_BIN), "server", "--backend-store-uri", db, "--default-artifact-root",
@@ -234,7 +234,7 @@ def report(ml: SideResult, tf: SideResult, sizes: dict[str, int], quick: bool) -
     header = ["measure", "MLflow 3.17.2", "trackflow", "ratio (trackflow better by)", "target", "verdict"]
     body = table(header, rows)
     lines = [
-        "Compared: `mlflow server` (venv-mlflow, official `MlflowClient`) vs `trackflow server` "
+        "Compared: `mlflow server` (.peers/mlflow, official `MlflowClient`) vs `trackflow server` "
         "(`trackflow.Client`), each on a fresh SQLite file; each client runs in its own process.",
         "",
         body,

@@ -39,15 +39,8 @@ ensure_trackflow() {
 }
 
 ensure_mlflow() {
-  local venv="$WORK/venv-mlflow"
-  if [ -f "$venv/.ok-$MLFLOW_VERSION" ]; then return 0; fi
-  log "creating $venv (mlflow==$MLFLOW_VERSION, scikit-learn)"
-  rm -rf "$venv"
-  "$BASE_PY" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q "mlflow==$MLFLOW_VERSION" scikit-learn psutil
-  "$venv/bin/python" -c "import mlflow, sklearn; print('mlflow', mlflow.__version__)"
-  touch "$venv/.ok-$MLFLOW_VERSION"
+  # The same pinned MLflow the differential tests use (.peers/mlflow).
+  PEER_MLFLOW_VERSION="$MLFLOW_VERSION" PEER_PYTHON="$BASE_PY" bash "$ROOT/scripts/ensure-peers.sh"
 }
 
 ensure_airflow() {

@@ -180,11 +180,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if report.failed:
         for value in getattr(item, "funcargs", {}).values():
-            servers = [value] if isinstance(value, ServerURL) else [getattr(value, "server", None)]
+            servers = [value] if isinstance(value, str) else [getattr(value, "server", None)]
             for server in servers:
                 if isinstance(server, ServerURL):
                     report.sections.append((f"trackflow server {server} output", server.log()[-20_000:]))
+                elif hasattr(server, "log") and isinstance(server, str):  # a peer (tests/peers.py)
+                    report.sections.append((f"peer server {server} output", server.log()[-20_000:]))
     return report
+
+
+# The real MLflow (differential tests) ------------------------------------------------------
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` (the pinned peer, ``--workers 1``, SQLite, proxied artifacts)
+    shared by the session: the oracle the differential tests compare trackflow with."""
+    from peers import start_mlflow_server
+
+    with start_mlflow_server(tmp_path_factory.mktemp("mlflow-peer")) as url:
+        yield url
 
 
 # S3 (moto) -------------------------------------------------------------------------------
