@@ -55,14 +55,27 @@ def normalize_db_uri(uri: str) -> str:
     return uri
 
 
-def _configure_sqlite(engine: Engine) -> None:
+SQLITE_SYNCHRONOUS = ("off", "normal", "full", "extra")
+
+
+def _sqlite_synchronous(uri: str) -> tuple[str, str]:
+    """The URI without trackflow's ``?synchronous=`` option, and that option (default ``normal``:
+    WAL commits survive a process crash; ``full`` also survives power loss, at an fsync per commit)."""
+    url = make_url(uri)
+    value = url.query.get("synchronous", "normal")
+    if not isinstance(value, str) or value.lower() not in SQLITE_SYNCHRONOUS:
+        raise InvalidInput(f"synchronous={value!r} in {uri!r}: use one of {', '.join(SQLITE_SYNCHRONOUS)}")
+    return url.difference_update_query(["synchronous"]).render_as_string(hide_password=False), value.upper()
+
+
+def _configure_sqlite(engine: Engine, synchronous: str = "NORMAL") -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA case_sensitive_like = ON")  # LIKE as in MLflow and PostgreSQL
         cursor.close()
@@ -97,16 +110,19 @@ class Database:
         url = make_url(self.uri)
         self.is_sqlite = url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
+        synchronous = "NORMAL"
         if self.is_sqlite:
+            engine_uri, synchronous = _sqlite_synchronous(self.uri)
+            url = make_url(engine_uri)
             if url.database and url.database != ":memory:":
                 Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine = create_engine(self.uri, **kwargs)
+        self.engine = create_engine(url, **kwargs)
         self._writer_lock_path: str | None = None
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, synchronous)
             if url.database and url.database != ":memory:" and fcntl is not None:
                 self._writer_lock_path = str(Path(url.database).expanduser()) + "-writer"
 
@@ -226,4 +242,7 @@ def _refused_values() -> Iterator[None]:
 
 def single_connection_engine(uri: str) -> Engine:
     """An engine without pooling, for one-off maintenance commands."""
-    return create_engine(normalize_db_uri(uri), poolclass=NullPool)
+    uri = normalize_db_uri(uri)
+    if make_url(uri).get_backend_name() == "sqlite":
+        uri = _sqlite_synchronous(uri)[0]
+    return create_engine(uri, poolclass=NullPool)
