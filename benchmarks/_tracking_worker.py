@@ -3,6 +3,10 @@ trackflow's venv (trackflow.Client), so both sides do exactly the same calls.
 
     python _tracking_worker.py seed    SYSTEM URI N_RUNS
     python _tracking_worker.py measure SYSTEM URI SEARCH_EXPERIMENT_ID BATCHES BATCH_SIZE ROUNDTRIPS REPS
+    python _tracking_worker.py floor   SYSTEM URI BATCHES BATCH_SIZE ROUNDTRIPS      (against _null_server.py)
+
+SYSTEM names the client library (mlflow: the official MlflowClient; trackflow: trackflow.Client),
+not the server: the MLflow client is pointed at both servers.
 
 Prints one JSON object on the last stdout line. Stdlib + the client library only.
 """
@@ -151,6 +155,26 @@ def measure(side: Side, search_exp: str, batches: int, batch_size: int, roundtri
     return out
 
 
+def floor(side: Side, batches: int, batch_size: int, roundtrips: int) -> dict[str, Any]:
+    """The client's own cost of log_batch and log_metric, against a server that does nothing."""
+    run_id = side.create_run(side.create_experiment("floor"))
+    now = int(time.time() * 1000)
+    per_batch = []
+    for b in range(batches):
+        ms = [side.metric("loss", 1.0 / (i + 1), now + i, b * batch_size + i) for i in range(batch_size)]
+        t0 = time.perf_counter()
+        side.client.log_batch(run_id, metrics=ms)
+        per_batch.append(time.perf_counter() - t0)
+    for i in range(5):
+        side.client.log_metric(run_id, "warm", float(i), step=i)
+    rts = []
+    for i in range(roundtrips):
+        t0 = time.perf_counter()
+        side.client.log_metric(run_id, "rt", float(i), step=i)
+        rts.append(time.perf_counter() - t0)
+    return {"ingest_batch_s": per_batch, "roundtrip_s": rts}
+
+
 def main(argv: list[str]) -> None:
     cmd, system, uri = argv[1], argv[2], argv[3]
     side = Side(system, uri)
@@ -158,6 +182,8 @@ def main(argv: list[str]) -> None:
         res = seed(side, int(argv[4]))
     elif cmd == "measure":
         res = measure(side, argv[4], int(argv[5]), int(argv[6]), int(argv[7]), int(argv[8]))
+    elif cmd == "floor":
+        res = floor(side, int(argv[4]), int(argv[5]), int(argv[6]))
     else:
         raise SystemExit(f"unknown command {cmd!r}")
     print(json.dumps(res))

@@ -2,12 +2,18 @@
 
     .venv/bin/python benchmarks/bench_tracking.py [--quick] [--only mlflow|trackflow]
 
-Per system: seed a fresh SQLite store through the system's own embedded client (N runs with
+Like for like (issue 9): the SAME client, the official MlflowClient from .peers/mlflow, talks to
+`mlflow server --workers 1` (MLflow's fastest setting here) and to trackflow's MLflow REST API.
+Per server: seed a fresh SQLite store through the system's own embedded client (N runs with
 5 params and 5 metrics each), launch the server (time to /health 200, idle RSS/PSS of the
-process tree), then one client process (MLflow: the official MlflowClient from .peers/mlflow;
-trackflow: trackflow.Client) measures log_batch ingest, log_metric round trips, search_runs
-with a metric+param filter and order_by, and get_metric_history of the ingested metric.
-Also `import trackflow` / `import mlflow` wall time in a fresh interpreter.
+process tree), then one MlflowClient process measures log_batch ingest, log_metric round trips,
+search_runs with a metric+param filter and order_by, and get_metric_history of the ingested metric.
+
+Durability: MLflow runs on SQLite's defaults (rollback journal, synchronous=FULL: an fsync per
+commit); trackflow is measured with `?synchronous=full` (WAL, an fsync per commit) and with its
+default `synchronous=normal` (WAL; commits survive a process crash, not a power loss), labelled.
+The client floor: the same client against a server that answers instantly (_null_server.py), so
+the best ratio any server could reach through this client. Also `import` wall time.
 """
 
 from __future__ import annotations
@@ -53,6 +59,12 @@ from _common import (  # noqa: E402
 )
 
 WORKER = Path(__file__).resolve().parent / "_tracking_worker.py"
+NULL_SERVER = Path(__file__).resolve().parent / "_null_server.py"
+SIDES = {  # side -> (server, SQLite URI option, label)
+    "mlflow": ("mlflow", "", "MLflow 3.17.2 (--workers 1; SQLite defaults: rollback journal, synchronous=FULL)"),
+    "trackflow": ("trackflow", "?synchronous=full", "trackflow (WAL, synchronous=FULL)"),
+    "trackflow-normal": ("trackflow", "", "trackflow default (WAL, synchronous=NORMAL)"),
+}
 QUIET_ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONWARNINGS": "ignore"}
 ML_ENV = venv_env(MLFLOW_VENV, **QUIET_ENV)
 TF_ENV = venv_env(TF_VENV, **QUIET_ENV)
@@ -103,21 +115,23 @@ def import_time(py: Path, module: str, reps: int = 5) -> Stat:
 
 
 def run_side(name: str, sizes: dict[str, int]) -> SideResult:
+    server_kind, db_option, _ = SIDES[name]
     res = SideResult(name)
     d = WORK / f"tracking-{name}"
     shutil.rmtree(d, ignore_errors=True)
     (d / "artifacts").mkdir(parents=True)
-    db = f"sqlite:///{d / 'store.db'}"
-    if name == "mlflow":
+    db = f"sqlite:///{d / 'store.db'}{db_option}"
+    if server_kind == "mlflow":
         require(MLFLOW_PY, "MLflow (.peers/mlflow)")
         py = MLFLOW_PY
         port = free_port()
         cmd = [str(MLFLOW_BIN), "server", "--backend-store-uri", db, "--default-artifact-root",
-               str(d / "artifacts"), "--host", "127.0.0.1", "--port", str(port)]
+               str(d / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         env = dict(ML_ENV)
-        res.notes.append("`mlflow server` defaults (uvicorn, 4 workers)")
+        res.notes.append("`mlflow server --workers 1` (its default 4 workers stall ~40 ms per keep-alive request)")
     else:
         require(TF_PY, "trackflow venv")
+        require(MLFLOW_PY, "MLflow client (.peers/mlflow)")
         if not TF_BIN.exists():
             raise Unavailable(f"{TF_BIN} missing")
         py = TF_PY
@@ -125,7 +139,7 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
         cmd = [str(TF_BIN), "server", "--backend-store-uri", db, "--artifacts-destination",
                str(d / "artifacts"), "--host", "127.0.0.1", "--port", str(port)]
         env = {**TF_ENV, "TRACKFLOW_HOME": str(d / "home")}
-        res.notes.append("`trackflow server` defaults")
+        res.notes.append(f"`trackflow server --backend-store-uri sqlite:///…{db_option}`")
 
     # 1. seed the search experiment through the embedded client (no server yet)
     say(f"[{name}] seeding {sizes['runs']} runs (5 params, 5 metrics each) ...")
@@ -134,19 +148,19 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
     # takes minutes); trackflow's is always seeded fresh because its schema is still moving.
     cache = WORK / f"tracking-mlflow-seed-{sizes['runs']}.db"
     try:
-        if name == "mlflow" and cache.exists() and cache.with_suffix(".json").exists():
+        if server_kind == "mlflow" and cache.exists() and cache.with_suffix(".json").exists():
             shutil.copy(cache, d / "store.db")
             seed_info = json.loads(cache.with_suffix(".json").read_text())
             res.seed_via = "embedded client (cached copy)"
         else:
-            seed_info = run_json([str(py), str(WORKER), "seed", name, db, str(sizes["runs"])],
+            seed_info = run_json([str(py), str(WORKER), "seed", server_kind, db, str(sizes["runs"])],
                                  timeout=3600, env=env, cwd=d)
             res.seed_via = "embedded client"
-            if name == "mlflow":
+            if server_kind == "mlflow":
                 shutil.copy(d / "store.db", cache)
                 cache.with_suffix(".json").write_text(json.dumps(seed_info))
     except Unavailable as exc:
-        if name == "mlflow":
+        if server_kind == "mlflow":
             raise
         res.notes.append(f"embedded seeding failed ({str(exc)[:160]}); seeded through the server")
 
@@ -159,14 +173,14 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
         res.idle_rss, res.idle_pss, res.idle_procs = tree_memory(svc.pid)
         res.idle_cpu = tree_cpu_percent(svc.pid, 5)
         if seed_info is None:
-            seed_info = run_json([str(py), str(WORKER), "seed", name, url, str(sizes["runs"])],
-                                 timeout=3600, env=env, cwd=d)
+            seed_info = run_json([str(MLFLOW_PY), str(WORKER), "seed", "mlflow", url, str(sizes["runs"])],
+                                 timeout=3600, env=ML_ENV, cwd=d)
             res.seed_via = "server"
         res.seed_s = seed_info["seconds"]
-        say(f"[{name}] seeded in {res.seed_s:.1f} s; measuring ...")
-        out = run_json([str(py), str(WORKER), "measure", name, url, str(seed_info["experiment_id"]),
+        say(f"[{name}] seeded in {res.seed_s:.1f} s; measuring with the official MlflowClient ...")
+        out = run_json([str(MLFLOW_PY), str(WORKER), "measure", "mlflow", url, str(seed_info["experiment_id"]),
                         str(sizes["batches"]), str(sizes["batch"]), str(sizes["roundtrips"]),
-                        str(sizes["reps"])], timeout=3600, env=env, cwd=d)
+                        str(sizes["reps"])], timeout=3600, env=ML_ENV, cwd=d)
     finally:
         svc.stop()
     res.ingest_rate = Stat([sizes["batch"] / t for t in out["ingest_batch_s"]])
@@ -180,75 +194,117 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
     return res
 
 
-def report(ml: SideResult, tf: SideResult, sizes: dict[str, int], quick: bool) -> str:
+@dataclass
+class Floor:
+    ingest: Stat = field(default_factory=Stat)  # seconds per batch
+    roundtrip: Stat = field(default_factory=Stat)
+    error: str | None = None
+
+
+def run_floor(sizes: dict[str, int]) -> Floor:
+    """The official client against _null_server.py: its own cost per call."""
+    d = WORK / "tracking-floor"
+    d.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    svc = Service("null server", [sys.executable, str(NULL_SERVER), str(port)], d / "null.log", cwd=d).start()
+    try:
+        svc.wait_ready(f"http://127.0.0.1:{port}/health", timeout=30)
+        out = run_json([str(MLFLOW_PY), str(WORKER), "floor", "mlflow", f"http://127.0.0.1:{port}",
+                        str(min(sizes["batches"], 30)), str(sizes["batch"]), str(sizes["roundtrips"])],
+                       timeout=600, env=ML_ENV, cwd=d)
+    finally:
+        svc.stop()
+    return Floor(Stat(out["ingest_batch_s"]), Stat(out["roundtrip_s"]))
+
+
+def report(results: dict[str, SideResult], floor: Floor, sizes: dict[str, int], quick: bool) -> str:
+    ml, tf, tfn = results["mlflow"], results["trackflow"], results["trackflow-normal"]
+
     def ok(r: SideResult) -> bool:
         return r.error is None
 
     def col(r: SideResult, text: str) -> str:
         return text if ok(r) else "n/a"
 
-    def rr(a: float | None, b: float | None, hib: bool = False) -> float | None:
-        return ratio(a, b, hib) if ok(ml) and ok(tf) else None
+    def rr(side: SideResult, a: float | None, b: float | None, hib: bool = False) -> float | None:
+        return ratio(a, b, hib) if ok(ml) and ok(side) else None
 
+    def best(ml_value: float | None, floor_value: float | None) -> str:
+        """The ratio a server answering in zero time would reach through this client."""
+        return fmt_ratio(ratio(ml_value, floor_value)) if ok(ml) and floor.error is None else "n/a"
+
+    batch_s = [sizes["batch"] / x for x in floor.ingest.values] if floor.ingest.values else []
     rows = []
-    r = rr(ml.ingest_rate.median, tf.ingest_rate.median, True)
+    r = rr(tf, ml.ingest_rate.median, tf.ingest_rate.median, True)
     rows.append([f"log_batch ingest, metrics/s (batches of {sizes['batch']}, per-batch median and range)",
                  col(ml, fmt_stat(ml.ingest_rate, "")), col(tf, fmt_stat(tf.ingest_rate, "")),
-                 fmt_ratio(r), ">= 10x", verdict(r, 10)])
-    r = rr(ml.ingest_total_rate, tf.ingest_total_rate, True)
+                 fmt_ratio(r), ">= 10x", verdict(r, 10),
+                 col(tfn, fmt_stat(tfn.ingest_rate, "")),
+                 fmt_ratio(rr(tfn, ml.ingest_rate.median, tfn.ingest_rate.median, True)),
+                 fmt_stat(Stat(batch_s), "") if batch_s else "n/a",
+                 best(1 / ml.ingest_rate.median if ml.ingest_rate.values else None,
+                      1 / Stat(batch_s).median if batch_s else None)])
+    r = rr(tf, ml.ingest_total_rate, tf.ingest_total_rate, True)
     rows.append([f"log_batch ingest, metrics/s over all {sizes['batches'] * sizes['batch']:,} points",
                  col(ml, fmt_num(ml.ingest_total_rate)), col(tf, fmt_num(tf.ingest_total_rate)),
-                 fmt_ratio(r), "", ""])
-    r = rr(ml.roundtrip.median, tf.roundtrip.median)
-    rows.append([f"log_metric round trip p50, remote client ({sizes['roundtrips']} calls; range)",
+                 fmt_ratio(r), "", "", col(tfn, fmt_num(tfn.ingest_total_rate)),
+                 fmt_ratio(rr(tfn, ml.ingest_total_rate, tfn.ingest_total_rate, True)), "", ""])
+    r = rr(tf, ml.roundtrip.median, tf.roundtrip.median)
+    rows.append([f"log_metric round trip p50 ({sizes['roundtrips']} calls; range)",
                  col(ml, fmt_stat(ml.roundtrip)), col(tf, fmt_stat(tf.roundtrip)),
-                 fmt_ratio(r), "p50 <= 1/3 (>= 3x)", verdict(r, 3)])
-    r = rr(ml.search.median, tf.search.median)
-    cnt = (f"; {ml.search_count or '?'} / {tf.search_count or '?'} runs returned")
-    rows.append([f"search_runs over {sizes['runs']:,} runs, metric+param filter, order_by "
-                 f"({sizes['reps']} reps{cnt})",
+                 fmt_ratio(r), "p50 <= 1/3 (>= 3x)", verdict(r, 3),
+                 col(tfn, fmt_stat(tfn.roundtrip)), fmt_ratio(rr(tfn, ml.roundtrip.median, tfn.roundtrip.median)),
+                 fmt_stat(floor.roundtrip) if floor.roundtrip.values else "n/a",
+                 best(ml.roundtrip.median if ml.roundtrip.values else None,
+                      floor.roundtrip.median if floor.roundtrip.values else None)])
+    r = rr(tf, ml.search.median, tf.search.median)
+    cnt = f"; {ml.search_count or '?'} / {tf.search_count or '?'} runs returned"
+    rows.append([f"search_runs over {sizes['runs']:,} runs, metric+param filter, order_by ({sizes['reps']} reps{cnt})",
                  col(ml, fmt_stat(ml.search)), col(tf, fmt_stat(tf.search)),
-                 fmt_ratio(r), ">= 10x", verdict(r, 10)])
-    r = rr(ml.history.median, tf.history.median)
+                 fmt_ratio(r), ">= 10x", verdict(r, 10),
+                 col(tfn, fmt_stat(tfn.search)), fmt_ratio(rr(tfn, ml.search.median, tfn.search.median)), "", ""])
+    r = rr(tf, ml.history.median, tf.history.median)
     pts = sizes["batches"] * sizes["batch"]
     rows.append([f"get_metric_history of a {pts:,}-point metric ({sizes['reps']} reps)",
                  col(ml, fmt_stat(ml.history)), col(tf, fmt_stat(tf.history)),
-                 fmt_ratio(r), ">= 5x", verdict(r, 5)])
+                 fmt_ratio(r), ">= 5x", verdict(r, 5),
+                 col(tfn, fmt_stat(tfn.history)), fmt_ratio(rr(tfn, ml.history.median, tfn.history.median)), "", ""])
     imp_tf = tf.import_s.median if tf.import_s else None
     rows.append(["`import <package>` wall time minus bare interpreter (5 fresh interpreters)",
                  fmt_stat(ml.import_s), fmt_stat(tf.import_s),
                  fmt_ratio(ratio(ml.import_s.median if ml.import_s else None, imp_tf)),
-                 "trackflow <= 150 ms", at_most(imp_tf, 0.150)])
+                 "trackflow <= 150 ms", at_most(imp_tf, 0.150), "", "", "", ""])
     rows.append(["server launch to /health 200",
                  col(ml, fmt_num(ml.health_s, "s")), col(tf, fmt_num(tf.health_s, "s")),
-                 fmt_ratio(rr(ml.health_s, tf.health_s)), "trackflow <= 1.5 s",
-                 at_most(tf.health_s if ok(tf) else None, 1.5)])
+                 fmt_ratio(rr(tf, ml.health_s, tf.health_s)), "trackflow <= 1.5 s",
+                 at_most(tf.health_s if ok(tf) else None, 1.5), col(tfn, fmt_num(tfn.health_s, "s")), "", "", ""])
     rows.append([f"idle server RSS {sizes['settle']} s after /health, whole process tree (PSS; processes)",
                  col(ml, f"{fmt_num(ml.idle_rss, 'MB')} ({fmt_num(ml.idle_pss, 'MB')}; {ml.idle_procs})"),
                  col(tf, f"{fmt_num(tf.idle_rss, 'MB')} ({fmt_num(tf.idle_pss, 'MB')}; {tf.idle_procs})"),
-                 fmt_ratio(rr(ml.idle_rss, tf.idle_rss)), "trackflow <= 150 MB",
-                 at_most(tf.idle_rss if ok(tf) else None, 150)])
-    rows.append(["idle server CPU over 5 s (% of one core)",
-                 col(ml, f"{ml.idle_cpu:.1f} %" if ml.idle_cpu is not None else "n/a"),
-                 col(tf, f"{tf.idle_cpu:.1f} %" if tf.idle_cpu is not None else "n/a"), "", "", ""])
-    header = ["measure", "MLflow 3.17.2", "trackflow", "ratio (trackflow better by)", "target", "verdict"]
-    body = table(header, rows)
+                 fmt_ratio(rr(tf, ml.idle_rss, tf.idle_rss)), "trackflow <= 150 MB",
+                 at_most(tf.idle_rss if ok(tf) else None, 150), "", "", "", ""])
+    header = ["measure", SIDES["mlflow"][2], SIDES["trackflow"][2], "ratio (trackflow better by)", "target",
+              "verdict", SIDES["trackflow-normal"][2], "ratio", "client floor (null server)",
+              "best ratio reachable through this client"]
     lines = [
-        "Compared: `mlflow server` (.peers/mlflow, official `MlflowClient`) vs `trackflow server` "
-        "(`trackflow.Client`), each on a fresh SQLite file; each client runs in its own process.",
+        "Compared like for like (issue 9): the official `MlflowClient` (MLflow 3.17.2, .peers/mlflow), one client "
+        "process, against `mlflow server --workers 1` and against trackflow's MLflow REST API (`trackflow server`), "
+        "each on a fresh SQLite file. The client floor is the same client against a server that answers instantly; "
+        "`MLflow / floor` is the ratio a zero-time server would reach.",
         "",
-        body,
+        table(header, rows),
         "",
     ]
-    for r_ in (ml, tf):
+    for r_ in (ml, tf, tfn):
         if r_.error:
             lines.append(f"- {r_.name}: not available ({r_.error})")
         else:
             lines.append(f"- {r_.name}: seeded {sizes['runs']:,} runs in {fmt_num(r_.seed_s, 's')} "
                          f"via {r_.seed_via}; " + "; ".join(r_.notes))
+    if floor.error:
+        lines.append(f"- client floor: not available ({floor.error})")
     if ml.search_count and tf.search_count and ml.search_count != tf.search_count:
-        lines.append(f"- WARNING: search returned {ml.search_count} runs on MLflow but "
-                     f"{tf.search_count} on trackflow")
+        lines.append(f"- WARNING: search returned {ml.search_count} runs on MLflow but {tf.search_count} on trackflow")
     if tf.history_count and tf.history_count != [pts]:
         lines.append(f"- WARNING: trackflow history returned {tf.history_count} points, expected {pts}")
     lines.append("- filter `metrics.m0 > 0.5 and params.p0 = 'a'`, order_by `metrics.m1 DESC`, "
@@ -265,13 +321,14 @@ def main() -> int:
     sizes = (dict(runs=300, batches=5, batch=1000, roundtrips=50, reps=3, settle=3) if a.quick
              else dict(runs=5000, batches=100, batch=1000, roundtrips=300, reps=7, settle=10))
     results: dict[str, SideResult] = {}
-    for name in ("mlflow", "trackflow"):
-        if a.only and a.only != name:
+    for name in SIDES:
+        if a.only and not name.startswith(a.only):
             results[name] = SideResult(name, error="skipped (--only)")
             continue
         imp: Stat | None = None
         try:
-            imp = import_time(MLFLOW_PY if name == "mlflow" else TF_PY, name)
+            if name != "trackflow-normal":  # the same package as "trackflow"
+                imp = import_time(MLFLOW_PY if name == "mlflow" else TF_PY, SIDES[name][0])
         except (Unavailable, OSError) as exc:
             say(f"{name}: import timing not available ({exc})")
         try:
@@ -283,7 +340,11 @@ def main() -> int:
             say(f"{name}: not available ({type(exc).__name__}: {exc})")
             results[name] = SideResult(name, error=f"{type(exc).__name__}: {str(exc)[:400]}")
         results[name].import_s = imp
-    text = report(results["mlflow"], results["trackflow"], sizes, a.quick)
+    try:
+        floor = run_floor(sizes)
+    except Exception as exc:  # the floor only annotates; it never hides the measured figures
+        floor = Floor(error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    text = report(results, floor, sizes, a.quick)
     say("\n" + text)
     if not a.only:
         write_section("tracking", "Tracking (issue 3): MLflow 3 server vs trackflow server", text, a.quick)
