@@ -3,7 +3,7 @@ trackflow's venv (trackflow.Client), so both sides do exactly the same calls.
 
     python _tracking_worker.py seed    SYSTEM URI N_RUNS
     python _tracking_worker.py measure SYSTEM URI SEARCH_EXPERIMENT_ID BATCHES BATCH_SIZE ROUNDTRIPS REPS
-    python _tracking_worker.py floor   SYSTEM URI BATCHES BATCH_SIZE ROUNDTRIPS      (against _null_server.py)
+    python _tracking_worker.py floor   SYSTEM URI BATCHES BATCH_SIZE ROUNDTRIPS REPS (against _null_server.py)
 
 SYSTEM names the client library (mlflow: the official MlflowClient; trackflow: trackflow.Client),
 not the server: the MLflow client is pointed at both servers.
@@ -146,6 +146,7 @@ def measure(side: Side, search_exp: str, batches: int, batch_size: int, roundtri
         hs.append(time.perf_counter() - t0)
     out["history_s"] = hs
     out["history_count"] = sorted(hcounts)
+    out["ingest_run_id"] = run_id
     out["summary"] = {
         "ingest_metrics_per_s": step / out["ingest_total_s"],
         "roundtrip_p50_ms": statistics.median(rts) * 1e3,
@@ -155,8 +156,9 @@ def measure(side: Side, search_exp: str, batches: int, batch_size: int, roundtri
     return out
 
 
-def floor(side: Side, batches: int, batch_size: int, roundtrips: int) -> dict[str, Any]:
-    """The client's own cost of log_batch and log_metric, against a server that does nothing."""
+def floor(side: Side, batches: int, batch_size: int, roundtrips: int, reps: int) -> dict[str, Any]:
+    """The client's own cost per call, against a server that does nothing but answer (search and
+    history with recorded bodies, when the null server replays them)."""
     run_id = side.create_run(side.create_experiment("floor"))
     now = int(time.time() * 1000)
     per_batch = []
@@ -172,7 +174,15 @@ def floor(side: Side, batches: int, batch_size: int, roundtrips: int) -> dict[st
         t0 = time.perf_counter()
         side.client.log_metric(run_id, "rt", float(i), step=i)
         rts.append(time.perf_counter() - t0)
-    return {"ingest_batch_s": per_batch, "roundtrip_s": rts}
+    ss, hs = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        side.search("1")
+        ss.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        side.history(run_id, "loss")
+        hs.append(time.perf_counter() - t0)
+    return {"ingest_batch_s": per_batch, "roundtrip_s": rts, "search_s": ss, "history_s": hs}
 
 
 def main(argv: list[str]) -> None:
@@ -183,7 +193,7 @@ def main(argv: list[str]) -> None:
     elif cmd == "measure":
         res = measure(side, argv[4], int(argv[5]), int(argv[6]), int(argv[7]), int(argv[8]))
     elif cmd == "floor":
-        res = floor(side, int(argv[4]), int(argv[5]), int(argv[6]))
+        res = floor(side, int(argv[4]), int(argv[5]), int(argv[6]), int(argv[7]))
     else:
         raise SystemExit(f"unknown command {cmd!r}")
     print(json.dumps(res))

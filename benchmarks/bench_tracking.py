@@ -59,6 +59,7 @@ from _common import (  # noqa: E402
 )
 
 WORKER = Path(__file__).resolve().parent / "_tracking_worker.py"
+SEARCH_FILTER = "metrics.m0 > 0.5 and params.p0 = 'a'"  # as _tracking_worker.py sends it
 NULL_SERVER = Path(__file__).resolve().parent / "_null_server.py"
 SIDES = {  # side -> (server, SQLite URI option, label)
     "mlflow": ("mlflow", "", "MLflow 3.17.2 (--workers 1; SQLite defaults: rollback journal, synchronous=FULL)"),
@@ -88,6 +89,7 @@ class SideResult:
     search: Stat = field(default_factory=Stat)
     history: Stat = field(default_factory=Stat)
     search_count: list[int] = field(default_factory=list)
+    recorded: dict[str, Path] = field(default_factory=dict)  # route -> a response body, for the floor
     history_count: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -181,6 +183,7 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
         out = run_json([str(MLFLOW_PY), str(WORKER), "measure", "mlflow", url, str(seed_info["experiment_id"]),
                         str(sizes["batches"]), str(sizes["batch"]), str(sizes["roundtrips"]),
                         str(sizes["reps"])], timeout=3600, env=ML_ENV, cwd=d)
+        res.recorded = record_bodies(url, d, str(seed_info["experiment_id"]), out["ingest_run_id"])
     finally:
         svc.stop()
     res.ingest_rate = Stat([sizes["batch"] / t for t in out["ingest_batch_s"]])
@@ -194,27 +197,54 @@ def run_side(name: str, sizes: dict[str, int]) -> SideResult:
     return res
 
 
+def record_bodies(url: str, d: Path, search_exp: str, run_id: str) -> dict[str, Path]:
+    """The server's answers to the search and history the client made, for the null server to replay."""
+    import requests
+
+    api = "/api/2.0/mlflow"
+    search = requests.post(f"{url}{api}/runs/search", timeout=600, json={
+        "experiment_ids": [search_exp], "filter": SEARCH_FILTER, "run_view_type": "ACTIVE_ONLY",
+        "max_results": 1000, "order_by": ["metrics.m1 DESC"]})
+    history = requests.get(f"{url}{api}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"},
+                           timeout=600)
+    out = {}
+    for route, resp in ((f"{api}/runs/search", search), (f"{api}/metrics/get-history", history)):
+        resp.raise_for_status()
+        path = d / (route.rsplit("/", 1)[-1] + ".json")
+        path.write_bytes(resp.content)
+        out[route] = path
+    return out
+
+
 @dataclass
 class Floor:
     ingest: Stat = field(default_factory=Stat)  # seconds per batch
     roundtrip: Stat = field(default_factory=Stat)
+    search: Stat = field(default_factory=Stat)
+    history: Stat = field(default_factory=Stat)
     error: str | None = None
 
 
-def run_floor(sizes: dict[str, int]) -> Floor:
-    """The official client against _null_server.py: its own cost per call."""
+def run_floor(sizes: dict[str, int], recorded: dict[str, Path]) -> Floor:
+    """The official client against _null_server.py: its own cost per call (search and history
+    parse the bodies trackflow answered)."""
     d = WORK / "tracking-floor"
     d.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    svc = Service("null server", [sys.executable, str(NULL_SERVER), str(port)], d / "null.log", cwd=d).start()
+    replays = [f"{route}={path}" for route, path in recorded.items()]
+    svc = Service("null server", [sys.executable, str(NULL_SERVER), str(port), *replays], d / "null.log", cwd=d).start()
     try:
         svc.wait_ready(f"http://127.0.0.1:{port}/health", timeout=30)
         out = run_json([str(MLFLOW_PY), str(WORKER), "floor", "mlflow", f"http://127.0.0.1:{port}",
-                        str(min(sizes["batches"], 30)), str(sizes["batch"]), str(sizes["roundtrips"])],
+                        str(min(sizes["batches"], 30)), str(sizes["batch"]), str(sizes["roundtrips"]),
+                        str(sizes["reps"])],
                        timeout=600, env=ML_ENV, cwd=d)
     finally:
         svc.stop()
-    return Floor(Stat(out["ingest_batch_s"]), Stat(out["roundtrip_s"]))
+    floor = Floor(Stat(out["ingest_batch_s"]), Stat(out["roundtrip_s"]))
+    if recorded:
+        floor.search, floor.history = Stat(out["search_s"]), Stat(out["history_s"])
+    return floor
 
 
 def report(results: dict[str, SideResult], floor: Floor, sizes: dict[str, int], quick: bool) -> str:
@@ -262,13 +292,19 @@ def report(results: dict[str, SideResult], floor: Floor, sizes: dict[str, int], 
     rows.append([f"search_runs over {sizes['runs']:,} runs, metric+param filter, order_by ({sizes['reps']} reps{cnt})",
                  col(ml, fmt_stat(ml.search)), col(tf, fmt_stat(tf.search)),
                  fmt_ratio(r), ">= 10x", verdict(r, 10),
-                 col(tfn, fmt_stat(tfn.search)), fmt_ratio(rr(tfn, ml.search.median, tfn.search.median)), "", ""])
+                 col(tfn, fmt_stat(tfn.search)), fmt_ratio(rr(tfn, ml.search.median, tfn.search.median)),
+                 fmt_stat(floor.search) if floor.search.values else "n/a",
+                 best(ml.search.median if ml.search.values else None,
+                      floor.search.median if floor.search.values else None)])
     r = rr(tf, ml.history.median, tf.history.median)
     pts = sizes["batches"] * sizes["batch"]
     rows.append([f"get_metric_history of a {pts:,}-point metric ({sizes['reps']} reps)",
                  col(ml, fmt_stat(ml.history)), col(tf, fmt_stat(tf.history)),
                  fmt_ratio(r), ">= 5x", verdict(r, 5),
-                 col(tfn, fmt_stat(tfn.history)), fmt_ratio(rr(tfn, ml.history.median, tfn.history.median)), "", ""])
+                 col(tfn, fmt_stat(tfn.history)), fmt_ratio(rr(tfn, ml.history.median, tfn.history.median)),
+                 fmt_stat(floor.history) if floor.history.values else "n/a",
+                 best(ml.history.median if ml.history.values else None,
+                      floor.history.median if floor.history.values else None)])
     imp_tf = tf.import_s.median if tf.import_s else None
     rows.append(["`import <package>` wall time minus bare interpreter (5 fresh interpreters)",
                  fmt_stat(ml.import_s), fmt_stat(tf.import_s),
@@ -289,7 +325,8 @@ def report(results: dict[str, SideResult], floor: Floor, sizes: dict[str, int], 
     lines = [
         "Compared like for like (issue 9): the official `MlflowClient` (MLflow 3.17.2, .peers/mlflow), one client "
         "process, against `mlflow server --workers 1` and against trackflow's MLflow REST API (`trackflow server`), "
-        "each on a fresh SQLite file. The client floor is the same client against a server that answers instantly; "
+        "each on a fresh SQLite file. The client floor is the same client against a server that answers instantly "
+        "(search and history: replaying trackflow's recorded answers, so the client parses the same bodies); "
         "`MLflow / floor` is the ratio a zero-time server would reach.",
         "",
         table(header, rows),
@@ -341,7 +378,7 @@ def main() -> int:
             results[name] = SideResult(name, error=f"{type(exc).__name__}: {str(exc)[:400]}")
         results[name].import_s = imp
     try:
-        floor = run_floor(sizes)
+        floor = run_floor(sizes, results["trackflow"].recorded or results["trackflow-normal"].recorded)
     except Exception as exc:  # the floor only annotates; it never hides the measured figures
         floor = Floor(error=f"{type(exc).__name__}: {str(exc)[:300]}")
     text = report(results, floor, sizes, a.quick)
