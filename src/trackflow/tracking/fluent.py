@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from trackflow.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
-from trackflow.errors import InvalidInput, NotFound
+from trackflow.errors import AlreadyExists, InvalidInput, NotFound
 from trackflow.tracking.backend import set_default_tracking_uri
 from trackflow.tracking.client import Client, _number, now_ms
 
@@ -87,7 +87,12 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     elif experiment_name:
         experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[assignment]
         if experiment is None:
-            experiment = client.get_experiment(client.create_experiment(experiment_name))
+            try:
+                experiment = client.get_experiment(client.create_experiment(experiment_name))
+            except AlreadyExists:  # another process created it since: get-or-create
+                experiment = client.get_experiment_by_name(experiment_name)  # type: ignore[assignment]
+                if experiment is None:
+                    raise
     else:
         raise InvalidInput("set_experiment needs an experiment_name or an experiment_id")
     if experiment.lifecycle_stage.value != "active":

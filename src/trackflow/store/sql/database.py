@@ -170,13 +170,19 @@ class Database:
                 os.close(fd)
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision (idempotent; cheap when already current)."""
+        """Bring the schema to the newest revision (idempotent; cheap when already current).
+
+        Processes starting at once on a new database take turns: on SQLite through the writer
+        turn (Alembic's DDL in a deferred transaction would fail with "database is locked"
+        beside another migrating process), on PostgreSQL through an advisory lock (env.py).
+        Whoever comes second finds the schema current."""
         if self.is_current():
             return
         from trackflow.store.migrations import upgrade  # alembic is only needed here
 
-        with _upgrade_lock:
-            upgrade(self.engine)
+        with _upgrade_lock, self._writer_turn():
+            if not self.is_current():
+                upgrade(self.engine)
 
     def is_current(self) -> bool:
         """Whether every migration chain is at its newest revision."""
