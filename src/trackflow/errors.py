@@ -35,3 +35,9 @@ class Conflict(TrackflowError):
     """The request is valid but clashes with stored state (e.g. changing a logged param)."""
 
     error_code = "INVALID_STATE"
+
+
+class Unavailable(TrackflowError):
+    """A service trackflow needs (the database, the artifact store) cannot be reached."""
+
+    error_code = "TEMPORARILY_UNAVAILABLE"

@@ -4,6 +4,7 @@ scheduler and local executor) in one process tree."""
 from __future__ import annotations
 
 import os
+import socket
 
 import click
 
@@ -40,5 +41,21 @@ def server(
     # Task processes started by the scheduler read their settings from the environment.
     os.environ.update(settings.to_environ())
     app = create_app(settings, run_scheduler=True)
+    listener = _bind(settings.host, settings.port)  # fail before announcing the address
     click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or a one-line error (exit 2) when the address is taken or invalid."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        listener = socket.socket(family, kind, proto)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    listener.listen(2048)
+    return listener

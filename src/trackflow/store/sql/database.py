@@ -23,10 +23,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DataError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from trackflow.errors import InvalidInput
+from trackflow.errors import InvalidInput, Unavailable
 
 try:
     import fcntl
@@ -128,18 +128,28 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction. InvalidInput if the database refuses a value (see _refused_values)."""
-        with _refused_values(), self.engine.connect() as conn, conn.begin():
+        """A read transaction. InvalidInput if the database refuses a value (see _refused_values);
+        Unavailable if it cannot be reached."""
+        with _refused_values(), self._connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends, rolled back if it raises."""
-        with _refused_values(), self._writer_turn(), self.engine.connect() as conn:
+        with _refused_values(), self._writer_turn(), self._connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 yield conn
+
+    def _connect(self) -> Connection:
+        """A connection, or Unavailable naming the database (password hidden) and the reason."""
+        try:
+            return self.engine.connect()
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise Unavailable(f"cannot connect to the database {where}: {reason}") from None
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -205,7 +215,7 @@ class Database:
         (so the engine compiles and caches their statements, e.g. before forking task
         processes) and change nothing. Each of its transactions is a savepoint, so a store
         method that raises only undoes its own work. Holds the write lock while it lasts."""
-        with _refused_values(), self._writer_turn(), self.engine.connect() as conn:
+        with _refused_values(), self._writer_turn(), self._connect() as conn:
             if self.is_sqlite:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             transaction = conn.begin()
