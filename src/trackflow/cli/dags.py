@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from trackflow.cli.options import OUTPUT_OPTION
 from trackflow.config import Settings
 from trackflow.errors import InvalidInput, NotFound
 
@@ -169,8 +170,9 @@ def unpause(settings: Settings, dag_id: str, dags_folder: str | None) -> None:
 @click.option("--state", help="Only runs in this state (queued, running, success, failed).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=25, show_default=True)
 @click.option("--run-id", help="Show this run's task instances instead.")
+@OUTPUT_OPTION
 @click.pass_obj
-def list_runs(settings: Settings, dag_id: str, state: str | None, limit: int, run_id: str | None) -> None:
+def list_runs(settings: Settings, dag_id: str, state: str | None, limit: int, run_id: str | None, output: str) -> None:
     """List the runs of a DAG, or the task instances of one run."""
     from trackflow.cli.render import print_table
 
@@ -182,12 +184,12 @@ def list_runs(settings: Settings, dag_id: str, state: str | None, limit: int, ru
                     [(t.task_id, "" if t.map_index < 0 else t.map_index, t.state or "none", t.try_number,
                       _fmt(t.start_date), _fmt(t.end_date),
                       f"{t.duration:.2f}s" if t.duration is not None else "", t.note or "")
-                     for t in detail.task_instances])
+                     for t in detail.task_instances], output)
         return
     runs = pipelines.list_runs(dag_id, state, limit)
     print_table(f"Runs of {dag_id}", ["run_id", "state", "type", "logical date", "start", "end"],
                 [(r.run_id, r.state, r.run_type, _fmt(r.logical_date), _fmt(r.start_date), _fmt(r.end_date))
-                 for r in runs])
+                 for r in runs], output)
 
 
 @dags.command("clear")

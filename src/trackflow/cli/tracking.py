@@ -6,6 +6,7 @@ import json
 
 import click
 
+from trackflow.cli.options import OUTPUT_OPTION
 from trackflow.cli.render import console, ms_to_text, print_table
 from trackflow.config import Settings
 from trackflow.entities import ViewType
@@ -23,8 +24,9 @@ def experiments() -> None:
 @click.option("--view", type=VIEW_CHOICE, default="ACTIVE_ONLY", show_default=True)
 @click.option("--filter", "filter_string", help="e.g. \"name LIKE 'iris%'\"")
 @click.option("--max-results", type=click.IntRange(1, 50_000), default=1000, show_default=True)
+@OUTPUT_OPTION
 @click.pass_obj
-def list_experiments(settings: Settings, view: str, filter_string: str | None, max_results: int) -> None:
+def list_experiments(settings: Settings, view: str, filter_string: str | None, max_results: int, output: str) -> None:
     """List experiments."""
     page = Client(settings=settings).search_experiments(ViewType(view.upper()), max_results, filter_string)
     print_table(
@@ -34,6 +36,7 @@ def list_experiments(settings: Settings, view: str, filter_string: str | None, m
             (e.experiment_id, e.name, e.lifecycle_stage.value, e.artifact_location, ms_to_text(e.creation_time))
             for e in page
         ],
+        output,
     )
 
 
@@ -66,6 +69,7 @@ def runs() -> None:
 @click.option("--order-by", multiple=True, help="e.g. 'metrics.acc DESC', repeatable.")
 @click.option("--view", type=VIEW_CHOICE, default="ACTIVE_ONLY", show_default=True)
 @click.option("--max-results", type=click.IntRange(1, 50_000), default=100, show_default=True)
+@OUTPUT_OPTION
 @click.pass_obj
 def list_runs(
     settings: Settings,
@@ -75,6 +79,7 @@ def list_runs(
     order_by: tuple[str, ...],
     view: str,
     max_results: int,
+    output: str,
 ) -> None:
     """List runs of one or more experiments."""
     client = Client(settings=settings)
@@ -99,6 +104,7 @@ def list_runs(
             )
             for r in page
         ],
+        output,
     )
 
 
