@@ -103,6 +103,11 @@ def test_mapping_over_lists_and_upstream_results(cli: CLI, store: SqlPipelineSto
     assert value(store, "mapping", "total_pairs") == 101 + 201 + 102 + 202
     assert tis["add__2"] == "skipped" and tis["after_empty"] == "skipped"
     assert value(store, "mapping", "echo") == ["one", "two"]
+    run_id = store.list_dag_runs("mapping")[0].run_id
+    unnamed = cli("dags", "logs", "mapping", run_id, "add")
+    assert unnamed.returncode == 2 and "Traceback" not in unnamed.stderr
+    assert "task 'add'" in unnamed.stderr and "is mapped" in unnamed.stderr and "0..3" in unnamed.stderr
+    assert cli("dags", "logs", "mapping", run_id, "add", "--map-index", "2").returncode == 0
 
 
 def test_retries_timeouts_hard_exits_and_callbacks(cli: CLI, store: SqlPipelineStore, home: Path) -> None:

@@ -141,7 +141,21 @@ class Pipelines:
 
     # Logs ---------------------------------------------------------------------------------
     def tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[TaskTry]:
-        self.store.get_task_instance(dag_id, run_id, task_id, map_index)
+        """The tries of one task instance; a mapped task without a map index is an error that
+        names the indexes it has."""
+        try:
+            self.store.get_task_instance(dag_id, run_id, task_id, map_index)
+        except NotFound:
+            indexes = sorted(
+                ti.map_index for ti in self.store.list_task_instances(dag_id, run_id)
+                if ti.task_id == task_id and ti.map_index >= 0
+            )
+            if map_index >= 0 or not indexes:
+                raise
+            raise InvalidInput(
+                f"task {task_id!r} of run {run_id!r} is mapped: name a map index "
+                f"({indexes[0]}..{indexes[-1]}, e.g. --map-index {indexes[0]})"
+            ) from None
         return self.store.list_tries(dag_id, run_id, task_id, map_index)
 
     def read_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1,
