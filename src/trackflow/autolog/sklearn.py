@@ -1,111 +1,248 @@
-"""`trackflow.sklearn.autolog()`: every scikit-learn ``fit`` becomes a tracked run.
+"""``trackflow.sklearn.autolog()``: every scikit-learn fit becomes a tracked run, as with
+``mlflow.sklearn.autolog()``.
 
-On fit it logs the estimator's params, training metrics and the fitted model (MLflow's
-model format). A fit inside another autologged fit (a Pipeline step, a grid-search
-candidate) is part of the outer one and is not logged separately.
+Patched: ``fit``, ``fit_transform`` and ``fit_predict`` of every estimator
+``sklearn.utils.all_estimators()`` lists, plus GridSearchCV, RandomizedSearchCV and Pipeline,
+whether the class defines the method or inherits it (RandomForest*, SVC, Lasso...). Left alone,
+as MLflow leaves them: ``sklearn.preprocessing``, ``sklearn.impute``,
+``sklearn.feature_extraction``, ``sklearn.feature_selection`` and ColumnTransformer, which
+manipulate data rather than learn a model; inside a Pipeline they are part of its run.
+
+One fit is one training session. A fit started while a session is open anywhere in the process
+(a Pipeline's steps, a meta-estimator's base estimators, a forest's trees fitted on joblib
+threads, the folds of ``cross_val_score``) is part of the outer one and logs nothing itself.
+When no run is active the session starts one (tagged ``mlflow.autologging=sklearn``) and ends
+it FINISHED, or FAILED when the fit raises, re-raising. Failures of the logging itself are
+warnings: they never break the user's training.
+
+What a fit records is in ``sklearn_content``.
 """
 
 from __future__ import annotations
 
-import functools
+import logging
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from trackflow.autolog import sklearn_content as content
+from trackflow.autolog.patching import Patches
+from trackflow.errors import InvalidInput
 from trackflow.tracking import fluent
 
-_state = threading.local()
-_patched: dict[type, Callable[..., Any]] = {}
-_config: dict[str, Any] = {"log_models": True, "disabled": True}
+FIT_METHODS = ["fit", "fit_transform", "fit_predict"]
+# Module prefixes and classes mlflow.sklearn.autolog() does not patch (see the module docstring).
+EXCLUDED_MODULES = (
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.feature_extraction",
+    "sklearn.feature_selection",
+)
+EXCLUDED_CLASSES = frozenset({"sklearn.compose._column_transformer.ColumnTransformer"})
+# sklearn.model_selection helpers that fit many clones: their fits are never logged (MLflow's list).
+UNLOGGED_HELPERS = [
+    "cross_validate",
+    "cross_val_predict",
+    "cross_val_score",
+    "learning_curve",
+    "permutation_test_score",
+    "validation_curve",
+]
+SERIALIZATION_FORMATS = ("cloudpickle", "pickle")
+
+_patches = Patches()
+_options = content.Options()
+_session_lock = threading.Lock()
+_session_depth = 0  # process-wide on purpose: joblib worker threads must see the outer fit
+_exclusive = False
 
 
-def autolog(log_models: bool = True, disable: bool = False) -> None:
-    """Turn autologging on (or off with ``disable=True``) for every scikit-learn estimator."""
-    _config.update(log_models=log_models, disabled=disable)
-    if disable or _patched:
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    max_tuning_runs: int | None = 5,
+    log_post_training_metrics: bool = True,
+    serialization_format: str = "cloudpickle",
+    registered_model_name: str | None = None,
+    pos_label: Any = None,
+    extra_tags: dict[str, Any] | None = None,
+) -> None:
+    """Turn scikit-learn autologging on with these settings (MLflow's arguments), or off with
+    ``disable=True``, which puts every original method back.
+
+    ``disable_for_unsupported_versions`` and ``log_post_training_metrics`` are accepted for
+    compatibility and change nothing (see docs/mlflow-differences.md). Raises InvalidInput
+    for a negative ``max_tuning_runs`` or a ``serialization_format`` trackflow cannot write.
+    """
+    if max_tuning_runs is not None and max_tuning_runs < 0:
+        raise InvalidInput(f"max_tuning_runs must be non-negative or None, got {max_tuning_runs}")
+    if serialization_format not in SERIALIZATION_FORMATS:
+        raise InvalidInput(
+            f"serialization_format {serialization_format!r} is not supported; use one of {SERIALIZATION_FORMATS}"
+        )
+    if extra_tags is not None and not isinstance(extra_tags, dict):
+        raise InvalidInput(f"extra_tags must be a dict, got {type(extra_tags).__name__}")
+    _patches.restore()
+    if disable:
         return
+    global _options, _exclusive
+    _options = content.Options(
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_models=log_models,
+        log_datasets=log_datasets,
+        max_tuning_runs=max_tuning_runs,
+        serialization_format=serialization_format,
+        registered_model_name=registered_model_name,
+        pos_label=pos_label,
+        extra_tags={k: v for k, v in (extra_tags or {}).items() if k != content.AUTOLOGGING_TAG},
+    )
+    _exclusive = exclusive
+    content.logger.setLevel(logging.ERROR if silent else logging.NOTSET)
+    _patch_estimators()
+    import sklearn.model_selection
+
+    for name in UNLOGGED_HELPERS:
+        _patches.replace_function(sklearn.model_selection, name, _unlogged)
+
+
+def estimators_to_patch() -> list[type]:
+    """The estimator classes autologging covers (see the module docstring)."""
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+    from sklearn.pipeline import Pipeline
     from sklearn.utils import all_estimators
 
-    for _name, cls in all_estimators():
-        if "fit" in cls.__dict__ and cls not in _patched:
-            _patched[cls] = cls.fit
-            cls.fit = _wrap_fit(cls.fit)  # type: ignore[method-assign]
+    classes = {cls for _, cls in all_estimators()} | {GridSearchCV, RandomizedSearchCV, Pipeline}
+    return sorted(
+        (cls for cls in classes if not is_excluded(cls)),
+        key=lambda cls: f"{cls.__module__}.{cls.__name__}",
+    )
 
 
-def _wrap_fit(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
+def is_excluded(cls: type) -> bool:
+    return cls.__module__.startswith(EXCLUDED_MODULES) or f"{cls.__module__}.{cls.__name__}" in EXCLUDED_CLASSES
+
+
+def _patch_estimators() -> None:
+    classes = estimators_to_patch()
+    # every original is read before anything is patched, so an inherited method is never a wrapper
+    originals = [(cls, _patches.originals(cls, FIT_METHODS)) for cls in classes]
+    for cls, methods in originals:
+        for name, raw in methods.items():
+            _patches.wrap_method(cls, name, raw, _logged_fit)
+
+
+@contextmanager
+def _training_session() -> Iterator[bool]:
+    """Yields True for the outermost session in the process, False for one nested in it."""
+    global _session_depth
+    with _session_lock:
+        outermost = _session_depth == 0
+        _session_depth += 1
+    try:
+        yield outermost
+    finally:
+        with _session_lock:
+            _session_depth -= 1
+
+
+def _unlogged(original: Callable[..., Any]) -> Callable[..., Any]:
+    def helper(*args: Any, **kwargs: Any) -> Any:
+        with _training_session():
+            return original(*args, **kwargs)
+
+    return helper
+
+
+def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if _config["disabled"] or getattr(_state, "active", False):
-            return original(self, *args, **kwargs)
-        X = args[0] if args else kwargs.get("X")
-        y = args[1] if len(args) > 1 else kwargs.get("y")
-        _state.active = True
-        owns_run = fluent.active_run() is None
-        run = fluent.active_run() or fluent.start_run()
-        try:
-            fluent.log_params(_params(self))
-            fluent.set_tags({"estimator_name": type(self).__name__, "estimator_class": _qualified(self)})
-            result = original(self, *args, **kwargs)
-            fluent.log_metrics(training_metrics(self, X, y))
-            if _config["log_models"]:
-                _log_model(self)
-        except BaseException:
+        with _training_session() as outermost:
+            if not outermost or (_exclusive and fluent.active_run() is not None):
+                return original(self, *args, **kwargs)
+            owns_run = fluent.active_run() is None
             if owns_run:
-                fluent.end_run("FAILED")
-            raise
-        finally:
-            _state.active = False
-        if owns_run and fluent.active_run() is run:
-            fluent.end_run("FINISHED")
-        return result
+                fluent.start_run(tags={content.AUTOLOGGING_TAG: "sklearn", **(_options.extra_tags or {})})
+            try:
+                result = _fit_and_log(original, self, args, kwargs)
+            except BaseException:
+                if owns_run:
+                    fluent.end_run("FAILED")
+                raise
+            if owns_run:
+                fluent.end_run("FINISHED")
+            return result
 
     return fit
 
 
-def _qualified(estimator: Any) -> str:
-    cls = type(estimator)
-    return f"{cls.__module__}.{cls.__qualname__}"
+def _fit_and_log(original: Callable[..., Any], estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    client = fluent.get_client()
+    active = fluent.active_run()
+    assert active is not None  # started by the caller or the user's own run
+    run_id = active.info.run_id
+    options = _options
+    data: content.TrainingData | None = None
+    with _warn_on_failure("logging params and tags"):
+        data = content.training_data(original, args, kwargs)
+        content.log_params(client, run_id, content.estimator_params(estimator))
+        content.log_tags(client, run_id, content.estimator_tags(estimator))
+        if options.log_datasets:
+            content.log_training_dataset(client, run_id, data)
+    result = original(estimator, *args, **kwargs)
+    if data is not None:
+        _log_after_training(client, run_id, estimator, data, options)
+    return result
 
 
-def _params(estimator: Any) -> dict[str, str]:
-    params = estimator.get_params(deep=True)
-    # Nested estimators show up as objects; their own params are already flattened in.
-    return {k: str(v)[:6000] for k, v in params.items() if not hasattr(v, "get_params")}
+def _log_after_training(
+    client: Any, run_id: str, estimator: Any, data: content.TrainingData, options: content.Options
+) -> None:
+    """Each part is logged on its own: one failing (a warning) does not lose the others."""
+    example, signature = None, None
+    if options.log_models and (options.log_input_examples or options.log_model_signatures):
+        try:
+            example = content.input_example(data)
+            if options.log_model_signatures:
+                signature = content.infer_model_signature(estimator, example)
+        except Exception as exc:  # noqa: BLE001 - the model is still logged, without a signature
+            content.logger.warning("Could not infer the model signature: %s", exc)
+    if options.log_models:
+        with _warn_on_failure("logging the model"):
+            content.log_model(estimator, "model", run_id, options, signature, example, register=True)
+    with _warn_on_failure("logging training metrics"):
+        metrics = content.training_metrics(estimator, data, options.pos_label)
+        if metrics:
+            content.log_metrics(client, run_id, metrics)
+        elif data.y is None:
+            content.logger.warning(
+                "Training metrics are not recorded because training labels were not given to %s",
+                type(estimator).__name__,
+            )
+    from sklearn.base import is_classifier
+
+    if is_classifier(estimator) and data.y is not None:
+        with _warn_on_failure("plotting classifier artifacts"), tempfile.TemporaryDirectory(prefix="trackflow-") as tmp:
+            if content.classifier_plots(estimator, data, Path(tmp)):
+                client.log_artifacts(run_id, tmp)
+    with _warn_on_failure("logging estimator.html"):
+        client.log_text(run_id, content.estimator_html(estimator), "estimator.html")
+    if content.is_parameter_search(estimator):
+        with _warn_on_failure("logging the parameter search"):
+            content.log_parameter_search(client, run_id, estimator, options, signature, example)
 
 
-def training_metrics(estimator: Any, X: Any, y: Any) -> dict[str, float]:
-    """MLflow's training_* metrics for classifiers and regressors (nothing for others)."""
-    if y is None or not hasattr(estimator, "predict"):
-        return {}
-    from sklearn import metrics
-    from sklearn.base import is_classifier, is_regressor
-
-    predicted = estimator.predict(X)
-    out: dict[str, float] = {"training_score": float(estimator.score(X, y))}
-    if is_classifier(estimator):
-        out.update(
-            training_accuracy_score=metrics.accuracy_score(y, predicted),
-            training_precision_score=metrics.precision_score(y, predicted, average="weighted", zero_division=0),
-            training_recall_score=metrics.recall_score(y, predicted, average="weighted", zero_division=0),
-            training_f1_score=metrics.f1_score(y, predicted, average="weighted", zero_division=0),
-        )
-        if hasattr(estimator, "predict_proba"):
-            try:
-                out["training_log_loss"] = metrics.log_loss(y, estimator.predict_proba(X), labels=estimator.classes_)
-            except ValueError:
-                pass  # e.g. a single class seen in training
-    elif is_regressor(estimator):
-        mse = metrics.mean_squared_error(y, predicted)
-        out.update(
-            training_mean_squared_error=mse,
-            training_root_mean_squared_error=mse**0.5,
-            training_mean_absolute_error=metrics.mean_absolute_error(y, predicted),
-            training_r2_score=metrics.r2_score(y, predicted),
-        )
-    return {k: float(v) for k, v in out.items()}
-
-
-def _log_model(estimator: Any) -> None:
-    from trackflow.models.flavors import sklearn as sklearn_flavor
-
-    sklearn_flavor.log_model(estimator, name="model")
+@contextmanager
+def _warn_on_failure(what: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - autologging never breaks the user's training
+        content.logger.warning("sklearn autologging failed while %s: %s", what, exc, exc_info=True)
