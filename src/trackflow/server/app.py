@@ -35,7 +35,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         if run_scheduler:
             from trackflow.pipelines.service import PipelineService
 
-            service = PipelineService(settings, app.state.services.db)
+            service = PipelineService(app.state.services.settings, app.state.services.db)
             app.state.services.extras[SERVICE_KEY] = service  # trigger/clear routes wake it
             service.start()
             app.state.shutdown_hooks.append(service.stop)

@@ -8,7 +8,7 @@ from typing import Any
 from trackflow.artifacts import ArtifactRepository, get_artifact_repository
 from trackflow.config import Settings
 from trackflow.store.sql import Database, SqlTrackingStore
-from trackflow.tracking.backend import PROXIED_ARTIFACT_ROOT
+from trackflow.tracking.backend import PROXIED_ARTIFACT_ROOT, deployment_settings
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         db = Database(settings.resolved_tracking_uri)
         db.upgrade()
+        settings = deployment_settings(db, settings, authority=True)  # one artifact root per deployment
         return cls(settings=settings, db=db, tracking=SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT))
 
     def artifact_destination(self) -> ArtifactRepository:

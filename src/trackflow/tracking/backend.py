@@ -9,7 +9,7 @@ database works embedded and behind a server alike.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from trackflow.artifacts import ArtifactRepository, get_artifact_repository
@@ -41,6 +41,20 @@ def open_database(uri: str) -> Database:
             db.upgrade()
             _databases[uri] = db
         return db
+
+
+def deployment_settings(db: Database, settings: Settings, authority: bool = False) -> Settings:
+    """``settings`` with the deployment's artifacts destination, kept in the database.
+
+    The first process to open a database records the destination it uses. A server
+    (``authority``) given one explicitly records it over the old one; any other process given
+    one explicitly uses it for itself; a process given none uses the recorded one."""
+    from trackflow.store.sql.deployment import ARTIFACTS_DESTINATION, record_setting
+
+    explicit = settings.artifacts_destination
+    recorded = record_setting(db, ARTIFACTS_DESTINATION, settings.resolved_artifacts_destination,
+                              replace=authority and bool(explicit))
+    return settings if explicit else replace(settings, artifacts_destination=recorded)
 
 
 def set_default_tracking_uri(uri: str | None) -> None:
@@ -76,7 +90,8 @@ def resolve_backend(tracking_uri: str | None = None, settings: Settings | None =
     if uri.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
         from trackflow.store.sql import SqlTrackingStore
 
-        return Backend(uri, SqlTrackingStore(open_database(uri), PROXIED_ARTIFACT_ROOT), settings)
+        db = open_database(uri)
+        return Backend(uri, SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT), deployment_settings(db, settings))
     raise InvalidInput(
         f"unsupported tracking URI {uri!r}: use http(s)://host:port, sqlite:///path.db or postgresql://..."
     )
