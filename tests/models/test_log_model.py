@@ -21,18 +21,27 @@ def test_log_model_and_load_by_every_uri(fluent: Any, iris: Any, tmp_path: Any) 
     with fluent.start_run() as run:
         info = trackflow.sklearn.log_model(est, name="model", input_example=X[:2], registered_model_name=name)
     run_id = run.info.run_id
-    assert info.model_uri == f"runs:/{run_id}/model" and info.registered_model_version == 1
+    # MLflow 3: a logged model of its own, produced by the run, its files at its own location.
+    assert info.model_id and info.model_id.startswith("m-") and len(info.model_id) == 34
+    assert info.model_uri == f"models:/{info.model_id}" and info.registered_model_version == 1
     client = fluent.get_client()
-    listed = {f.path for f in client.list_artifacts(run_id, "model")}
-    assert {"model/MLmodel", "model/model.pkl", "model/input_example.json"} <= listed
+    model = client.get_logged_model(info.model_id)
+    assert model.name == "model" and model.source_run_id == run_id and model.status == "READY"
+    assert model.artifact_location.endswith(f"/models/{info.model_id}/artifacts")
+    assert info.artifact_path == model.artifact_location
+    listed = {f.path for f in client.artifact_repository_at(model.artifact_location).list_artifacts()}
+    assert {"MLmodel", "model.pkl", "input_example.json"} <= listed
+    assert client.list_artifacts(run_id) == []  # nothing under the run itself, as in MLflow 3
+    assert [o.model_id for o in client.get_run(run_id).outputs.models] == [info.model_id]
     history = json.loads(client.get_run(run_id).data.tags["mlflow.log-model.history"])
-    assert history[-1]["artifact_path"] == "model" and history[-1]["run_id"] == run_id
+    assert history[-1]["artifact_path"] == "model" and history[-1]["model_id"] == info.model_id
 
     from trackflow.registry.client import RegistryClient
 
     RegistryClient(client.tracking_uri).set_registered_model_alias(name, "champion", 1)
     expected = est.predict(X[:4])
-    for uri in (info.model_uri, f"models:/{name}/1", f"models:/{name}@champion", f"models:/{name}/latest"):
+    uris = (info.model_uri, f"runs:/{run_id}/model", f"models:/{name}/1", f"models:/{name}@champion", f"models:/{name}/latest")
+    for uri in uris:
         loaded = trackflow.pyfunc.load_model(uri)
         np.testing.assert_array_equal(loaded.predict(X[:4]), expected)
         assert loaded.metadata.run_id == run_id

@@ -44,6 +44,11 @@ class Metric:
     value: float
     timestamp: int  # milliseconds since the epoch
     step: int = 0
+    # MLflow 3: a metric may also be evaluated on a logged model and a dataset.
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    run_id: str | None = None  # set on a logged model's metrics (the run that logged them)
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,20 @@ class RunData:
 @dataclass
 class RunInputs:
     datasets: list[DatasetInput] = field(default_factory=list)
+    model_ids: list[str] = field(default_factory=list)  # logged models the run used
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """A logged model the run produced, at a training step."""
+
+    model_id: str
+    step: int = 0
+
+
+@dataclass
+class RunOutputs:
+    models: list[ModelOutput] = field(default_factory=list)
 
 
 @dataclass
@@ -116,6 +135,7 @@ class Run:
     info: RunInfo
     data: RunData
     inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     @property
     def run_id(self) -> str:

@@ -57,6 +57,7 @@ class Model:
     saved_input_example_info: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     mlflow_version: str | None = None
+    model_id: str | None = None  # the logged model (MLflow 3) whose artifacts this is
     extra: dict[str, Any] = field(default_factory=dict)
 
     def add_flavor(self, name: str, **params: Any) -> None:
@@ -78,6 +79,7 @@ class Model:
                 "artifact_path": self.artifact_path,
                 "flavors": self.flavors,
                 "mlflow_version": self.mlflow_version,
+                "model_id": self.model_id,
                 "model_uuid": self.model_uuid,
                 "run_id": self.run_id,
                 "utc_time_created": self.utc_time_created,
@@ -105,6 +107,7 @@ class Model:
             "saved_input_example_info",
             "metadata",
             "mlflow_version",
+            "model_id",
         }
         kwargs = {k: data.pop(k) for k in list(data) if k in known}
         kwargs["flavors"] = kwargs.get("flavors") or {}

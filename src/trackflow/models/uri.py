@@ -1,7 +1,10 @@
 """Model URIs -> a local model directory.
 
 Accepted: a local path or ``file://`` URI, ``runs:/<run_id>/<path>``,
-``models:/<name>/<version>``, ``models:/<name>@<alias>`` and ``models:/<name>/latest``.
+``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``models:/<name>/latest`` and
+``models:/<model_id>`` (an MLflow 3 logged model, id ``m-<32 hex>``). As in MLflow 3,
+``runs:/<run_id>/<name>`` also finds a logged model called ``name`` that the run produced
+when the run has no artifacts at that path.
 Remote models are downloaded to ``dst_path`` (a fresh temporary directory by default).
 """
 
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.tracking.logged_models import logged_model_id
 
 if TYPE_CHECKING:
     from trackflow.models.format import Model
@@ -71,7 +75,23 @@ def download_model(uri: str | os.PathLike[str], dst_path: str | None = None, tra
 
         run_id, path = parse_runs_uri(text)
         client = Client(tracking_uri) if tracking_uri else fluent.get_client()
-        return Path(client.download_artifacts(run_id, path, dst_path or tempfile.mkdtemp(prefix="trackflow-model-")))
+        destination = dst_path or tempfile.mkdtemp(prefix="trackflow-model-")
+        try:
+            return Path(client.download_artifacts(run_id, path, destination))
+        except NotFound:
+            name, _, rest = path.partition("/")
+            model = client.find_run_model(run_id, name) if name else None
+            if model is None:
+                raise
+            target = os.path.join(destination, name)
+            return Path(client.download_logged_model_artifacts(model.model_id, rest, target))
+    if (model_id := logged_model_id(text)) is not None:
+        from trackflow.tracking import fluent
+        from trackflow.tracking.client import Client
+
+        client = Client(tracking_uri) if tracking_uri else fluent.get_client()
+        destination = dst_path or tempfile.mkdtemp(prefix="trackflow-model-")
+        return Path(client.download_logged_model_artifacts(model_id, "", destination))
     if text.startswith("models:/"):
         return download_model(resolve_models_uri(text, tracking_uri), dst_path, tracking_uri)
     if text.startswith("file:"):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from trackflow.entities import PagedList, Run
+from trackflow.entities import LoggedModel, PagedList, Run
 from trackflow.entities.registry import ModelVersion, ModelVersionLineage, RegisteredModel, RegistryEvent
 from trackflow.errors import AlreadyExists, InvalidInput, NotFound
 from trackflow.registry.lineage import lineage_of
 from trackflow.store.registry_base import RegistryStore
 from trackflow.tracking.client import Client as TrackingClient
+from trackflow.tracking.logged_models import logged_model_id
 
 
 def registry_store_for(tracking_uri: str) -> RegistryStore:
@@ -37,6 +38,9 @@ class RegistryClientMixin:
         raise NotImplementedError  # provided by the tracking Client
 
     def get_run(self, run_id: str) -> Run:
+        raise NotImplementedError  # provided by the tracking Client
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         raise NotImplementedError  # provided by the tracking Client
 
     @property
@@ -150,7 +154,8 @@ class RegistryClientMixin:
     def register_model(self, model_uri: str, name: str, tags: dict[str, Any] | None = None) -> ModelVersion:
         """Create a new version of ``name`` (and the registered model if needed) from a model URI.
 
-        ``runs:/<run_id>/<path>`` links the version to that run (which must exist).
+        ``runs:/<run_id>/<path>`` links the version to that run (which must exist);
+        ``models:/<model_id>`` (a logged model) to the run that produced the model.
         """
         if not isinstance(model_uri, str) or not model_uri:
             raise InvalidInput(f"model_uri must be a non-empty string, got {model_uri!r}")
@@ -158,6 +163,8 @@ class RegistryClientMixin:
         if model_uri.startswith("runs:/"):
             run_id = model_uri[len("runs:/") :].lstrip("/").split("/", 1)[0]
             self.get_run(run_id)  # NotFound names an unknown run
+        elif (model_id := logged_model_id(model_uri)) is not None:
+            run_id = self.get_logged_model(model_id).source_run_id  # NotFound names an unknown model
         try:
             self.create_registered_model(name)
         except AlreadyExists:

@@ -21,11 +21,14 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     """The ASGI app. With ``run_scheduler`` the pipeline scheduler and local executor run in
     the background of this process (``trackflow server``); start it in one process only."""
     from trackflow.server.api_v1.inference import router as v1_inference
+    from trackflow.server.api_v1.logged_models import router as v1_logged_models
     from trackflow.server.api_v1.pipelines import SERVICE_KEY
     from trackflow.server.api_v1.pipelines import router as v1_pipelines
     from trackflow.server.api_v1.registry import router as v1_registry
     from trackflow.server.api_v1.tracking import router as v1_tracking
     from trackflow.server.mlflow_compat.artifacts import router as mlflow_artifacts
+    from trackflow.server.mlflow_compat.logged_models import ajax_router as mlflow_logged_models_ajax
+    from trackflow.server.mlflow_compat.logged_models import router as mlflow_logged_models
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
     from trackflow.server.ui import install_ui
@@ -58,12 +61,15 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     install_error_handlers(app)
 
     app.include_router(v1_tracking, prefix="/api/v1")
+    app.include_router(v1_logged_models, prefix="/api/v1")
     app.include_router(v1_registry, prefix="/api/v1")
     app.include_router(v1_inference, prefix="/api/v1")
     app.include_router(v1_pipelines, prefix="/api/v1")
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)
         app.include_router(mlflow_registry, prefix=prefix)
+        app.include_router(mlflow_logged_models, prefix=prefix)
+    app.include_router(mlflow_logged_models_ajax, prefix="/ajax-api/2.0/mlflow")
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
     install_ui(app)  # web UI pages, /api/v1/ui, /static/ui
 

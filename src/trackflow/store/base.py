@@ -8,13 +8,18 @@ Unknown ids raise ``NotFound``, bad values ``InvalidInput``, clashes ``AlreadyEx
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from trackflow.entities import (
+    DatasetFilter,
     DatasetInput,
     Experiment,
+    LoggedModel,
+    LoggedModelOrder,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     PagedList,
     Param,
     Run,
@@ -99,13 +104,15 @@ class TrackingStore(Protocol):
         tags: Sequence[RunTag] = (),
     ) -> None:
         """Log everything or nothing. Re-logging a param with a different value is InvalidInput
-        (MLflow's INVALID_PARAMETER_VALUE); the same value is accepted. Metrics keep their full history."""
+        (MLflow's INVALID_PARAMETER_VALUE); the same value is accepted. Metrics keep their full history.
+        A metric with ``model_id`` is also recorded on that logged model (NotFound if there is none),
+        and a point the run already has is not repeated in its history."""
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a run tag; NotFound if the run has no such tag."""
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        """Record datasets the run consumed (idempotent per name and digest)."""
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput], models: Sequence[str] = ()) -> None:
+        """Record datasets the run consumed (idempotent per name and digest) and logged models it used."""
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
@@ -122,6 +129,55 @@ class TrackingStore(Protocol):
         page_token: str | None = None,
     ) -> PagedList[Run]:
         """Runs matching MLflow's filter grammar, ordered (default: start_time DESC)."""
+
+    # Logged models (MLflow 3) ------------------------------------------------------------
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """A PENDING model ``m-<32 hex>`` in an active experiment, its artifact location
+        ``<experiment location>/models/<model_id>/artifacts``; a missing name is generated.
+        InvalidInput for a name with / : . % " or '."""
+
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+        """With tags, params and metrics; NotFound if unknown (or deleted, unless ``allow_deleted``)."""
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete (get and search no longer return it)."""
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        """Set the status (READY or FAILED once the artifacts are uploaded); returns the model."""
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
+        """Set or overwrite tags."""
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """NotFound if the model has no such tag."""
+
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params; changing a logged value is InvalidInput."""
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[DatasetFilter] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[LoggedModelOrder] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """Active models of the experiments matching MLflow's logged-model filter grammar
+        (attributes, metrics., params., tags.), metric clauses restricted to ``datasets``;
+        ordered (default: creation time DESC, then model id), 100 per page by default. A page
+        token only continues the search it came from (InvalidInput otherwise)."""
+
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        """Record logged models the (active) run produced; ``get_run`` lists them in ``outputs``."""
 
     # Garbage collection ------------------------------------------------------------------
     def list_deleted(self, older_than_ms: int | None = None) -> tuple[list[Run], list[Experiment]]:

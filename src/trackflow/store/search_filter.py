@@ -48,6 +48,8 @@ class FilterSchema:
     numeric_attributes: frozenset[str]
     string_attributes: frozenset[str]
     aliases: Mapping[str, str]
+    prefixes: Mapping[str, Kind] | None = None  # identifier types accepted; None: _PREFIXES
+    entity_ops: frozenset[str] | None = None  # comparators for params/tags; None: _ENTITY_OPS
 
 
 _PREFIXES: Mapping[str, Kind] = MappingProxyType(
@@ -105,6 +107,41 @@ class _Token:
     text: str
     start: int
     end: int
+
+
+_LOGGED_MODELS = FilterSchema(
+    what="logged models",
+    kinds=frozenset({"metric", "param", "tag", "attribute"}),
+    numeric_attributes=frozenset({"creation_timestamp_ms", "last_updated_timestamp_ms"}),
+    string_attributes=frozenset(
+        {"model_id", "name", "status", "model_type", "source_run_id", "artifact_location", "experiment_id"}
+    ),
+    aliases=MappingProxyType(
+        {
+            "creation_time": "creation_timestamp_ms",
+            "creation_timestamp": "creation_timestamp_ms",
+            "last_updated_timestamp": "last_updated_timestamp_ms",
+        }
+    ),
+    # MLflow's logged-model grammar takes exactly these (lower-case, plural) and no IS NULL.
+    prefixes=MappingProxyType({"metrics": "metric", "params": "param", "tags": "tag", "attributes": "attribute"}),
+    entity_ops=_STRING_ATTRIBUTE_OPS,
+)
+
+
+def parse_logged_model_filter(filter_string: str | None) -> list[Comparison]:
+    """The clauses of a search_logged_models filter: attributes (name, model_id, status,
+    model_type, source_run_id, artifact_location, experiment_id, creation_timestamp,
+    last_updated_timestamp), metrics.<key>, params.<key> and tags.<key>."""
+    return parse_filter_with(filter_string, _LOGGED_MODELS)
+
+
+def parse_logged_model_order_attribute(name: str) -> str:
+    """The canonical attribute a logged-model order_by ``field_name`` names; InvalidInput if none."""
+    key = _LOGGED_MODELS.aliases.get(name, name)
+    if key not in _LOGGED_MODELS.numeric_attributes | _LOGGED_MODELS.string_attributes:
+        raise InvalidInput(f"Invalid order by field name: {name}")
+    return key
 
 
 def parse_filter(filter_string: str | None) -> list[Comparison]:
@@ -183,7 +220,7 @@ def _identifier(token: _Token, schema: FilterSchema, source: str) -> tuple[Kind,
         kind, key = "attribute", token.text
     else:
         prefix, key = token.text.split(".", 1)
-        kind = _PREFIXES.get(prefix.lower())
+        kind = _PREFIXES.get(prefix.lower()) if schema.prefixes is None else schema.prefixes.get(prefix)
         if kind is None:
             raise InvalidInput(
                 f"Unknown identifier type {prefix!r} in {source!r}; use metrics, params, tags or attributes"
@@ -248,7 +285,8 @@ def _parse_clause(tokens: list[_Token], source: str, schema: FilterSchema) -> Co
     kind, key = _identifier(tokens[0], schema, clause)
     op, i = _comparator(tokens, 1, clause)
     numeric = kind == "metric" or (kind == "attribute" and key in schema.numeric_attributes)
-    allowed = _NUMERIC_OPS if numeric else _STRING_ATTRIBUTE_OPS if kind == "attribute" else _ENTITY_OPS
+    entity_ops = _ENTITY_OPS if schema.entity_ops is None else schema.entity_ops
+    allowed = _NUMERIC_OPS if numeric else _STRING_ATTRIBUTE_OPS if kind == "attribute" else entity_ops
     if op not in allowed:
         raise InvalidInput(
             f"Comparator {op!r} is not supported for {tokens[0].text!r} (in {clause!r}); "

@@ -27,13 +27,14 @@ from trackflow.entities import (
 )
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.tracking.backend import resolve_backend
+from trackflow.tracking.logged_models import LoggedModelClientMixin
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Client:
+class Client(LoggedModelClientMixin):
     """Talks to the store behind ``tracking_uri`` (default: the configured one)."""
 
     def __init__(self, tracking_uri: str | None = None, settings: Settings | None = None) -> None:

@@ -89,6 +89,7 @@ class DatasetIn(_Body):
 
 class Inputs(_Body):
     datasets: list[DatasetIn]
+    model_ids: list[str] = Field(default_factory=list)
 
 
 class SearchRuns(_Body):
@@ -223,7 +224,7 @@ def delete_tag(run_id: str, body: Key, s: Services = Depends(get_services)) -> d
 @router.post("/runs/{run_id}/inputs")
 def log_inputs(run_id: str, body: Inputs, s: Services = Depends(get_services)) -> dict:
     datasets = [codec.dataset_from_json(d.model_dump(by_alias=True)) for d in body.datasets]
-    s.tracking.log_inputs(run_id, datasets)
+    s.tracking.log_inputs(run_id, datasets, body.model_ids)
     return {}
 
 

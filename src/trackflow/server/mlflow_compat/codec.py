@@ -125,7 +125,7 @@ def run_info_json(i: RunInfo) -> dict[str, Any]:
 
 
 def run_json(r: Run) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "info": run_info_json(r.info),
         "data": {
             "metrics": [metric_json(m) for m in r.data.latest_metrics.values()],
@@ -153,3 +153,9 @@ def run_json(r: Run) -> dict[str, Any]:
             ]
         },
     }
+    # MLflow 3: logged models the run used and produced (left out when there are none).
+    if r.inputs.model_ids:
+        out["inputs"]["model_inputs"] = [{"model_id": m} for m in r.inputs.model_ids]
+    if r.outputs.models:
+        out["outputs"] = {"model_outputs": [{"model_id": m.model_id, "step": m.step} for m in r.outputs.models]}
+    return out

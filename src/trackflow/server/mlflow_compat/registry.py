@@ -6,18 +6,22 @@ Mounted under /api/2.0/mlflow like the tracking endpoints, so ``MlflowClient`` r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter
 
 from trackflow.entities.registry import ModelVersion, RegisteredModel
-from trackflow.errors import NotFound
+from trackflow.errors import InvalidInput, NotFound
 from trackflow.server.mlflow_compat.codec import as_int, as_list, as_str, key_values, required
 from trackflow.server.mlflow_compat.routes import add_endpoint
 from trackflow.server.services import Services
 from trackflow.store.sql.registry_store import SqlRegistryStore
+from trackflow.tracking.logged_models import logged_model_id
 
 router = APIRouter()
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 
 def _store(s: Services) -> SqlRegistryStore:
@@ -149,11 +153,44 @@ def create_model_version(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     run_id = p.get("run_id") or None
     if run_id:
         s.tracking.get_run(as_str(run_id, "run_id"))  # NotFound names an unknown run
+    model_id = _source_model_id(s, p)
+    if model_id and not run_id:  # MLflow 3: the version of a logged model has the model's run
+        run_id = s.tracking.get_logged_model(model_id).source_run_id
     version = _store(s).create_model_version(
         _name(p), as_str(required(p, "source"), "source"), run_id, dict(key_values(p.get("tags"), "tags")),
         p.get("run_link") or None, p.get("description") or None, as_str(p.get("user_id") or "", "user_id"),
     )
+    if model_id:
+        _record_version_on_model(s, model_id, version.name, int(version.version))
     return {"model_version": version_json(version)}
+
+
+def _source_model_id(s: Services, p: dict[str, Any]) -> str | None:
+    """The logged model a new version comes from (``model_id``, with a ``models:/<model_id>``
+    source naming the same model, as MLflow's server requires), or None."""
+    source = as_str(p.get("source") or "", "source")
+    model_id = as_str(p["model_id"], "model_id") if p.get("model_id") else None
+    named = logged_model_id(source)
+    if (named is not None and named != model_id) or (model_id and source.startswith("runs:/")):
+        raise InvalidInput(
+            f"Invalid model version source: '{source}'. The model_id request parameter must identify "
+            "the resource that contains the source."
+        )
+    return model_id
+
+
+def _record_version_on_model(s: Services, model_id: str, name: str, version: int) -> None:
+    """Append the version to the logged model's ``mlflow.modelVersions`` tag (as MLflow's server does)."""
+    model = s.tracking.get_logged_model(model_id, allow_deleted=True)
+    try:
+        entries = json.loads(model.tags.get(MODEL_VERSIONS_TAG) or "[]")
+    except ValueError:  # a user overwrote the tag with something else
+        entries = []
+    if not isinstance(entries, list):
+        entries = []
+    if {"name": name, "version": version} not in entries:
+        entries.append({"name": name, "version": version})
+    s.tracking.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
 
 
 def get_model_version(s: Services, p: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +241,8 @@ def delete_model_version_tag(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 def get_download_uri(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     """The artifact location of the version: ``runs:/`` sources become the run's artifact URI."""
     source = _store(s).get_model_version(_name(p), _version(p)).source
+    if model_id := logged_model_id(source):
+        return {"artifact_uri": s.tracking.get_logged_model(model_id, allow_deleted=True).artifact_location}
     if source.startswith("runs:/"):
         run_id, _, path = source[len("runs:/") :].lstrip("/").partition("/")
         try:

@@ -174,7 +174,10 @@ def _metric(item: Any) -> Metric:
     if "value" not in item:
         raise InvalidInput(f"missing value for required parameter 'value' of metric {key!r}")
     timestamp = as_int(item.get("timestamp"), "timestamp", int(time.time() * 1000))
-    return Metric(key, as_float(item["value"], "value"), timestamp or 0, as_int(item.get("step"), "step", 0) or 0)
+    model = {f: as_str(item[f], f) for f in ("model_id", "dataset_name", "dataset_digest") if item.get(f)}
+    return Metric(
+        key, as_float(item["value"], "value"), timestamp or 0, as_int(item.get("step"), "step", 0) or 0, **model
+    )
 
 
 def log_metric(s: Services, p: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +227,12 @@ def log_inputs(s: Services, p: dict[str, Any]) -> dict[str, Any]:
                 tags=dict(key_values(item.get("tags"), "tags")),
             )
         )
-    s.tracking.log_inputs(_run_id(p), datasets)
+    models = []
+    for item in as_list(p.get("models"), "models"):
+        if not isinstance(item, dict) or not item.get("model_id"):
+            raise InvalidInput(f"each model input needs a 'model_id', got {item!r}")
+        models.append(as_str(item["model_id"], "models.model_id"))
+    s.tracking.log_inputs(_run_id(p), datasets, models)
     return {}
 
 
@@ -272,12 +280,6 @@ def list_artifacts(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def search_logged_models(s: Services, p: dict[str, Any]) -> dict[str, Any]:
-    # trackflow keeps models as run artifacts and registry versions, not as MLflow 3
-    # LoggedModel records, so there are none to list; mlflow.search_runs() asks anyway.
-    return {"models": []}
-
-
 _ENDPOINTS = [
     ("experiments/create", ["POST"], create_experiment),
     ("experiments/get", ["GET"], get_experiment),
@@ -302,7 +304,6 @@ _ENDPOINTS = [
     ("runs/search", ["POST", "GET"], search_runs),
     ("metrics/get-history", ["GET"], get_metric_history),
     ("artifacts/list", ["GET"], list_artifacts),
-    ("logged-models/search", ["POST"], search_logged_models),
 ]
 
 for _path, _methods, _handler in _ENDPOINTS:

@@ -15,11 +15,13 @@ from trackflow.entities import (
     Experiment,
     LifecycleStage,
     Metric,
+    ModelOutput,
     Param,
     Run,
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
 )
@@ -68,12 +70,27 @@ def experiment_from_json(d: dict[str, Any]) -> Experiment:
     )
 
 
+_MODEL_FIELDS = ("model_id", "dataset_name", "dataset_digest", "run_id")  # MLflow 3, set only on some metrics
+
+
 def metric_to_json(m: Metric) -> dict[str, Any]:
-    return {"key": m.key, "value": float_to_json(m.value), "timestamp": m.timestamp, "step": m.step}
+    out = {"key": m.key, "value": float_to_json(m.value), "timestamp": m.timestamp, "step": m.step}
+    if m.model_id or m.run_id:
+        out.update({name: getattr(m, name) for name in _MODEL_FIELDS if getattr(m, name)})
+    return out
+
+
+def _model_fields(d: dict[str, Any]) -> dict[str, str]:
+    fields = {name: d[name] for name in _MODEL_FIELDS if d.get(name)}
+    for name, value in fields.items():
+        if not isinstance(value, str):
+            raise InvalidInput(f"metric {d.get('key')!r} {name} must be a string, got {value!r}"[:300])
+    return fields
 
 
 def metric_from_json(d: dict[str, Any]) -> Metric:
-    return Metric(d["key"], float_from_json(d["value"], f"metric {d['key']!r}"), d["timestamp"], d.get("step", 0))
+    value = float_from_json(d["value"], f"metric {d['key']!r}")
+    return Metric(d["key"], value, d["timestamp"], d.get("step", 0), **_model_fields(d))
 
 
 def run_info_to_json(i: RunInfo) -> dict[str, Any]:
@@ -136,7 +153,8 @@ def run_to_json(r: Run) -> dict[str, Any]:
             "params": r.data.params,
             "tags": r.data.tags,
         },
-        "inputs": {"datasets": [dataset_to_json(d) for d in r.inputs.datasets]},
+        "inputs": {"datasets": [dataset_to_json(d) for d in r.inputs.datasets], "model_ids": r.inputs.model_ids},
+        "outputs": {"models": [{"model_id": m.model_id, "step": m.step} for m in r.outputs.models]},
     }
 
 
@@ -148,8 +166,10 @@ def run_from_json(d: dict[str, Any]) -> Run:
         tags=dict(d["data"]["tags"]),
         latest_metrics=latest,
     )
-    inputs = RunInputs([dataset_from_json(x) for x in d.get("inputs", {}).get("datasets", [])])
-    return Run(info=run_info_from_json(d["info"]), data=data, inputs=inputs)
+    raw_inputs = d.get("inputs", {})
+    inputs = RunInputs([dataset_from_json(x) for x in raw_inputs.get("datasets", [])], raw_inputs.get("model_ids", []))
+    outputs = RunOutputs([ModelOutput(m["model_id"], m.get("step", 0)) for m in d.get("outputs", {}).get("models", [])])
+    return Run(info=run_info_from_json(d["info"]), data=data, inputs=inputs, outputs=outputs)
 
 
 def batch_to_json(metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> dict[str, Any]:
@@ -190,7 +210,8 @@ def batch_from_json(payload: Any) -> tuple[list[Metric], list[Param], list[RunTa
         for name, number in (("timestamp", timestamp), ("step", step)):
             if isinstance(number, bool) or not isinstance(number, int):
                 raise InvalidInput(f"metric {item['key']!r} {name} must be an integer, got {number!r}")
-        metrics.append(Metric(item["key"], float_from_json(item["value"], f"metric {item['key']!r}"), timestamp, step))
+        value = float_from_json(item["value"], f"metric {item['key']!r}")
+        metrics.append(Metric(item["key"], value, timestamp, step, **_model_fields(item)))
     params = [Param(k, v) for k, v in _pairs(payload.get("params", []), "params")]
     tags = [RunTag(k, v) for k, v in _pairs(payload.get("tags", []), "tags")]
     return metrics, params, tags

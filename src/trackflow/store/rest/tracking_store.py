@@ -20,13 +20,14 @@ from trackflow.entities import (
 from trackflow.errors import NotFound
 from trackflow.store.rest import codec
 from trackflow.store.rest.http import HttpJsonClient
+from trackflow.store.rest.logged_model_store import LoggedModelRestMixin
 
 
 def _q(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class RestTrackingStore:
+class RestTrackingStore(LoggedModelRestMixin):
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = HttpJsonClient(self.base_url + "/api/v1")
@@ -131,8 +132,9 @@ class RestTrackingStore:
     def delete_tag(self, run_id: str, key: str) -> None:
         self.http.call("POST", f"/runs/{_q(run_id)}/tags/delete", {"key": key})
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self.http.call("POST", f"/runs/{_q(run_id)}/inputs", {"datasets": [codec.dataset_to_json(d) for d in datasets]})
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput], models: Sequence[str] = ()) -> None:
+        body = {"datasets": [codec.dataset_to_json(d) for d in datasets], "model_ids": list(models)}
+        self.http.call("POST", f"/runs/{_q(run_id)}/inputs", body)
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None

@@ -15,6 +15,7 @@ from trackflow.entities import (
     Experiment,
     LifecycleStage,
     Metric,
+    ModelOutput,
     PagedList,
     Param,
     Run,
@@ -31,6 +32,8 @@ from trackflow.store.paging import decode_page_token, encode_page_token
 from trackflow.store.sql import experiment_search, run_search
 from trackflow.store.sql import tables as t
 from trackflow.store.sql.database import Database
+from trackflow.store.sql.logged_model_store import LoggedModelSqlMixin, insert_model_metrics, new_run_metric_rows
+from trackflow.store.sql.logged_model_tables import run_model_links
 from trackflow.store.sql.rows import (
     assemble_runs,
     experiment_from_row,
@@ -57,7 +60,7 @@ def _experiment_pk(experiment_id: str | int) -> int:
         raise InvalidInput(f"invalid experiment id {experiment_id!r}: it must be an integer") from None
 
 
-class SqlTrackingStore:
+class SqlTrackingStore(LoggedModelSqlMixin):
     """TrackingStore over SQLAlchemy Core. ``default_artifact_root`` is where experiments
     without an explicit artifact location keep their artifacts (a directory, s3:// URI or
     mlflow-artifacts:/ URI when the server proxies artifacts)."""
@@ -305,6 +308,15 @@ class SqlTrackingStore:
             conn.execute(select(t.run_inputs).where(t.run_inputs.c.run_uuid.in_(ids))).all() if with_inputs else (),
         )
         by_id = {run.info.run_id: run for run in runs}
+        if with_inputs:
+            links = run_model_links.c
+            query = select(links.run_uuid, links.direction, links.model_id, links.step).where(links.run_uuid.in_(ids))
+            for run_uuid, direction, model_id, step in conn.execute(query.order_by(links.link_id)):
+                run = by_id[run_uuid]
+                if direction == "output":
+                    run.outputs.models.append(ModelOutput(model_id, step))
+                else:
+                    run.inputs.model_ids.append(model_id)
         return [by_id[i] for i in ids if i in by_id]
 
     def get_run(self, run_id: str) -> Run:
@@ -409,8 +421,12 @@ class SqlTrackingStore:
             self._upsert_tags(conn, run_id, tags)
             if metrics:
                 rows = [metric_row(run_id, m) for m in metrics]
-                conn.execute(t.metrics.insert(), rows)
-                upsert_latest_metrics(conn, rows)
+                if any(m.model_id for m in metrics):  # MLflow 3 re-logs run metrics against a model
+                    rows = new_run_metric_rows(conn, run_id, rows)
+                    insert_model_metrics(conn, run_id, metrics)
+                if rows:
+                    conn.execute(t.metrics.insert(), rows)
+                    upsert_latest_metrics(conn, rows)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:
@@ -419,7 +435,7 @@ class SqlTrackingStore:
             if deleted.rowcount == 0:
                 raise NotFound(f"run {run_id!r} has no tag {key!r}")
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput], models: Sequence[str] = ()) -> None:
         for dataset in datasets:
             if not dataset.name or not dataset.digest:
                 raise InvalidInput(
@@ -442,6 +458,11 @@ class SqlTrackingStore:
                     for d in datasets
                 ]
                 conn.execute(insert_for(conn, t.run_inputs).on_conflict_do_nothing(), rows)
+            if models:
+                conn.execute(
+                    run_model_links.insert(),
+                    [{"run_uuid": run_id, "direction": "input", "model_id": m, "step": 0} for m in models],
+                )
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: int | None = None, page_token: str | None = None
