@@ -17,6 +17,8 @@ pytest.importorskip("sklearn")
 from sklearn_cases import Case, all_cases, all_estimator_names  # noqa: E402
 
 import trackflow  # noqa: E402
+from trackflow.errors import NotFound  # noqa: E402
+from trackflow.models.uri import download_model  # noqa: E402
 from trackflow.tracking import fluent  # noqa: E402
 
 # Not patched, as mlflow.sklearn.autolog() does not patch them: they prepare data rather than
@@ -157,14 +159,15 @@ def test_estimator_is_autologged(case: Case, tracking: trackflow.Client, tmp_pat
     if case.kind == "classifier" and y.ndim == 1:
         assert "training_confusion_matrix.png" in artifacts
     if case.name in PARAMETER_SEARCHES:
-        assert {"best_estimator", "cv_results.csv"} <= artifacts
+        assert "cv_results.csv" in artifacts
+        assert (download_model(f"runs:/{run.info.run_id}/best_estimator") / "MLmodel").is_file()
 
     method = "predict" if hasattr(estimator, "predict") else "transform" if hasattr(estimator, "transform") else None
     assert (method is None) == (case.name in NO_MODEL)
     if method is None:
-        assert "model" not in artifacts
+        with pytest.raises(NotFound):
+            download_model(f"runs:/{run.info.run_id}/model")
         return
-    assert "model" in artifacts
     model = trackflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     expected = dense(getattr(estimator, method)(X[:7]))
     got = dense(model.predict(X[:7]))
