@@ -209,3 +209,42 @@ def test_options_input_example_exclusive_extra_tags_and_bad_arguments(tracking: 
         trackflow.sklearn.autolog(max_tuning_runs=-1)
     with pytest.raises(InvalidInput, match="skops"):
         trackflow.sklearn.autolog(serialization_format="skops")
+
+
+def test_post_training_metrics_land_in_the_fit_run(tracking: trackflow.Client) -> None:
+    import json
+
+    import sklearn.metrics
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    X_train, y_train, X_test, y_test = X[::2], y[::2], X[1::2], y[1::2]
+    trackflow.set_experiment("autolog-post")
+    model = LogisticRegression(max_iter=300).fit(X_train, y_train)
+    y_pred = model.predict(X_test)
+    accuracy = sklearn.metrics.accuracy_score(y_test, y_pred)
+    sklearn.metrics.accuracy_score(y_test, model.predict(X_train[:75]))  # another dataset, no name
+    score = model.score(X_test, y_test)  # calls predict and accuracy_score inside: logged once
+    sklearn.metrics.accuracy_score(y_test, y_test)  # not a prediction of an autologged model
+
+    [run] = trackflow.search_runs(experiment_names=["autolog-post"], output_format="list")
+    post = {k: v for k, v in run.data.metrics.items() if not k.startswith("training_")}
+    assert post == {
+        "accuracy_score_X_test": pytest.approx(accuracy),
+        "accuracy_score-2_unknown_dataset": pytest.approx(
+            sklearn.metrics.accuracy_score(y_test, model.predict(X_train[:75]))
+        ),
+        "LogisticRegression_score_X_test": pytest.approx(score),
+    }
+    info = json.loads(Path(tracking.download_artifacts(run.info.run_id, "metric_info.json")).read_text())
+    assert info["accuracy_score_X_test"] == "accuracy_score(y_true=y_test, y_pred=y_pred)"
+    assert info["LogisticRegression_score_X_test"] == "LogisticRegression.score(X=X_test, y=y_test)"
+
+    trackflow.sklearn.autolog(log_post_training_metrics=False)
+    trackflow.set_experiment("autolog-post-off")
+    model = LogisticRegression(max_iter=300).fit(X_train, y_train)
+    model.score(X_test, y_test)
+    sklearn.metrics.accuracy_score(y_test, model.predict(X_test))
+    [run] = trackflow.search_runs(experiment_names=["autolog-post-off"], output_format="list")
+    assert all(key.startswith("training_") for key in run.data.metrics)

@@ -25,7 +25,7 @@ pytest.importorskip("sklearn")
 
 SCRIPT = Path(__file__).parent / "scripts" / "sklearn_autolog_scenarios.py"
 DIFFERENCES = ROOT / "docs" / "mlflow-differences.md"
-FIELDS = ("params", "metrics", "tags", "artifacts", "models", "model_files")
+FIELDS = ("params", "metrics", "tags", "artifacts", "models", "model_files", "metric_info")
 
 
 def documented_differences() -> dict[tuple[str, str], dict[str, set[str]]]:
@@ -91,6 +91,7 @@ def test_sklearn_autolog_logs_what_mlflow_logs(mlflow_server: str, tmp_path: Pat
     assert set(ours) == set(theirs)
     assert len(theirs["grid_search"]) == 1 + 5  # MLflow's max_tuning_runs=5 of 6 candidates
     assert theirs["excluded_preprocessing"] == []
+    assert "accuracy_score-2_X_test" in theirs["post_training"][0]["metrics"]
     mismatches = []
     for scenario, their_runs in theirs.items():
         our_runs = ours[scenario]

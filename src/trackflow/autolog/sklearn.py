@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from trackflow.autolog import sklearn_content as content
+from trackflow.autolog import sklearn_post_training as post_training
 from trackflow.autolog.patching import Patches
 from trackflow.errors import InvalidInput
 from trackflow.tracking import fluent
@@ -58,6 +59,7 @@ _options = content.Options()
 _session_lock = threading.Lock()
 _session_depth = 0  # process-wide on purpose: joblib worker threads must see the outer fit
 _exclusive = False
+_evaluations: post_training.PostTrainingMetrics | None = None  # None: post-training metrics off
 
 
 def autolog(
@@ -79,8 +81,8 @@ def autolog(
     """Turn scikit-learn autologging on with these settings (MLflow's arguments), or off with
     ``disable=True``, which puts every original method back.
 
-    ``disable_for_unsupported_versions`` and ``log_post_training_metrics`` are accepted for
-    compatibility and change nothing (see docs/mlflow-differences.md). Raises InvalidInput
+    ``disable_for_unsupported_versions`` is accepted for compatibility and changes nothing.
+    ``log_post_training_metrics`` is described in ``sklearn_post_training``. Raises InvalidInput
     for a negative ``max_tuning_runs`` or a ``serialization_format`` trackflow cannot write.
     """
     if max_tuning_runs is not None and max_tuning_runs < 0:
@@ -94,7 +96,7 @@ def autolog(
     _patches.restore()
     if disable:
         return
-    global _options, _exclusive
+    global _options, _exclusive, _evaluations
     _options = content.Options(
         log_input_examples=log_input_examples,
         log_model_signatures=log_model_signatures,
@@ -107,12 +109,17 @@ def autolog(
         extra_tags={k: v for k, v in (extra_tags or {}).items() if k != content.AUTOLOGGING_TAG},
     )
     _exclusive = exclusive
+    _evaluations = post_training.PostTrainingMetrics() if log_post_training_metrics else None
     content.logger.setLevel(logging.ERROR if silent else logging.NOTSET)
-    _patch_estimators()
+    _patch_estimators(evaluate=log_post_training_metrics)
+    import sklearn.metrics
     import sklearn.model_selection
 
     for name in UNLOGGED_HELPERS:
         _patches.replace_function(sklearn.model_selection, name, _unlogged)
+    if log_post_training_metrics:
+        for name in post_training.metric_function_names():
+            _patches.replace_function(sklearn.metrics, name, _evaluated_metric)
 
 
 def estimators_to_patch() -> list[type]:
@@ -132,13 +139,17 @@ def is_excluded(cls: type) -> bool:
     return cls.__module__.startswith(EXCLUDED_MODULES) or f"{cls.__module__}.{cls.__name__}" in EXCLUDED_CLASSES
 
 
-def _patch_estimators() -> None:
+def _patch_estimators(evaluate: bool) -> None:
     classes = estimators_to_patch()
+    names = FIT_METHODS + (post_training.PREDICT_METHODS + ["score"] if evaluate else [])
     # every original is read before anything is patched, so an inherited method is never a wrapper
-    originals = [(cls, _patches.originals(cls, FIT_METHODS)) for cls in classes]
+    originals = [(cls, _patches.originals(cls, names)) for cls in classes]
     for cls, methods in originals:
         for name, raw in methods.items():
-            _patches.wrap_method(cls, name, raw, _logged_fit)
+            wrapper = (
+                _logged_fit if name in FIT_METHODS else _evaluated_score if name == "score" else _evaluated_predict
+            )
+            _patches.wrap_method(cls, name, raw, wrapper)
 
 
 @contextmanager
@@ -171,24 +182,88 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
             owns_run = fluent.active_run() is None
             if owns_run:
                 fluent.start_run(tags={content.AUTOLOGGING_TAG: "sklearn", **(_options.extra_tags or {})})
+            active = fluent.active_run()
+            assert active is not None  # just started, or the user's own
+            run_id = active.info.run_id
             try:
-                result = _fit_and_log(original, self, args, kwargs)
+                result = _fit_and_log(original, self, args, kwargs, run_id)
             except BaseException:
                 if owns_run:
                     fluent.end_run("FAILED")
                 raise
             if owns_run:
                 fluent.end_run("FINISHED")
-            return result
+        if _evaluations is not None:
+            _evaluations.register_model(self, run_id)
+        return result
 
     return fit
 
 
-def _fit_and_log(original: Callable[..., Any], estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _evaluated_predict(original: Callable[..., Any]) -> Callable[..., Any]:
+    """predict & co. of an autologged estimator: remember which run and dataset the result
+    came from (see sklearn_post_training)."""
+
+    def predict(self: Any, *args: Any, **kwargs: Any) -> Any:
+        evaluations = _evaluations
+        run_id = evaluations.run_of(self) if evaluations is not None else None
+        if evaluations is None or run_id is None:
+            return original(self, *args, **kwargs)
+        with _training_session() as outermost:
+            result = original(self, *args, **kwargs)
+        if outermost:
+            with _warn_on_failure("recording a prediction"):
+                dataset = args[0] if args else next(iter(kwargs.values()), None)
+                evaluations.record_prediction(run_id, evaluations.dataset_name(run_id, dataset), result)
+        return result
+
+    return predict
+
+
+def _evaluated_score(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``score`` of an autologged estimator logs ``<Class>_score_<dataset>`` into its run."""
+
+    def score(self: Any, *args: Any, **kwargs: Any) -> Any:
+        evaluations = _evaluations
+        run_id = evaluations.run_of(self) if evaluations is not None else None
+        if evaluations is None or run_id is None:
+            return original(self, *args, **kwargs)
+        with _training_session() as outermost:
+            value = original(self, *args, **kwargs)
+        if outermost and post_training.is_loggable(value):
+            with _warn_on_failure("logging a post-training score"):
+                dataset = args[0] if args else next(iter(kwargs.values()), None)
+                name = evaluations.dataset_name(run_id, dataset)
+                command = post_training.call_command(original, self, *args, **kwargs)
+                evaluations.log(run_id, f"{type(self).__name__}_score", name, command, value)
+        return value
+
+    return score
+
+
+def _evaluated_metric(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``sklearn.metrics`` function given a prediction of an autologged estimator logs
+    ``<metric>_<dataset>`` into that estimator's run."""
+
+    def metric(*args: Any, **kwargs: Any) -> Any:
+        with _training_session() as outermost:
+            value = original(*args, **kwargs)
+        evaluations = _evaluations
+        if outermost and evaluations is not None and post_training.is_loggable(value):
+            with _warn_on_failure("logging a post-training metric"):
+                source = evaluations.source_of(args, kwargs)
+                if source is not None:
+                    command = post_training.call_command(original, None, *args, **kwargs)
+                    evaluations.log(source[0], original.__name__, source[1], command, value)
+        return value
+
+    return metric
+
+
+def _fit_and_log(
+    original: Callable[..., Any], estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any], run_id: str
+) -> Any:
     client = fluent.get_client()
-    active = fluent.active_run()
-    assert active is not None  # started by the caller or the user's own run
-    run_id = active.info.run_id
     options = _options
     data: content.TrainingData | None = None
     with _warn_on_failure("logging params and tags"):

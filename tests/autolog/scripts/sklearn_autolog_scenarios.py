@@ -18,6 +18,7 @@ import tempfile
 import warnings
 
 import numpy as np
+import sklearn.metrics
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
@@ -47,6 +48,18 @@ def failing_fit() -> None:
         pass
 
 
+def post_training() -> None:
+    X_train, y_train, X_test, y_test = iris_X[::2], iris_y[::2], iris_X[1::2], iris_y[1::2]
+    model = LogisticRegression(max_iter=300).fit(X_train, y_train)
+    y_pred = model.predict(X_test)
+    sklearn.metrics.accuracy_score(y_test, y_pred)
+    sklearn.metrics.accuracy_score(y_test, y_pred)
+    sklearn.metrics.f1_score(y_test, y_pred, average="macro")
+    y_proba = model.predict_proba(X_test)
+    sklearn.metrics.log_loss(y_test, y_proba)
+    model.score(X_test, y_test)
+
+
 SCENARIOS = {
     "logistic_regression": lambda: LogisticRegression(max_iter=300).fit(iris_X, iris_y),
     "binary_random_forest": lambda: RandomForestClassifier(n_estimators=5, random_state=0).fit(cancer_X, cancer_y),
@@ -59,6 +72,7 @@ SCENARIOS = {
     "fit_predict": lambda: KMeans(n_clusters=3, n_init=2, random_state=0).fit_predict(iris_X),
     "excluded_preprocessing": lambda: StandardScaler().fit_transform(iris_X),
     "failing_fit": failing_fit,
+    "post_training": post_training,
 }
 
 
@@ -97,7 +111,17 @@ def describe(run) -> dict:
         "artifacts": top,
         "models": sorted(models),
         "model_files": sorted({f"{name}/{file}" for name, files in models.items() for file in files}),
+        "metric_info": metric_info(run.info.run_id, top),
     }
+
+
+def metric_info(run_id: str, top: list[str]) -> list[str]:
+    """metric_info.json (post-training metric key -> the call that produced it) as lines."""
+    if "metric_info.json" not in top:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(client.download_artifacts(run_id, "metric_info.json", tmp)) as fh:
+            return sorted(f"{key}: {call}" for key, call in json.load(fh).items())
 
 
 lib.sklearn.autolog()
