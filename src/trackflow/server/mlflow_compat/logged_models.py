@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from starlette.exceptions import HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
@@ -185,7 +186,9 @@ def search_logged_models(s: Services, p: dict[str, Any]) -> dict[str, Any]:
         order_by=_order_by(p.get("order_by")),
         page_token=as_str(p["page_token"], "page_token") if p.get("page_token") else None,
     )
-    out: dict[str, Any] = {"models": [logged_model_json(m) for m in page]}
+    out: dict[str, Any] = {}
+    if page.items:  # protobuf's JSON leaves an empty list out
+        out["models"] = [logged_model_json(m) for m in page]
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -238,8 +241,8 @@ def _add_with_path(path: str, methods: Sequence[str], handler: Handler) -> None:
 async def download_logged_model_artifact(request: Request, model_id: str) -> StreamingResponse:
     """One file of a logged model (the UI's artifact viewer)."""
     raw = request.query_params.get("artifact_file_path")
-    if not raw:
-        raise InvalidInput('Request must include the "artifact_file_path" query parameter.')
+    if not raw:  # MLflow answers BAD_REQUEST here (server/errors.py maps a 400 HTTPException to it)
+        raise HTTPException(400, 'Request must include the "artifact_file_path" query parameter.')
     relative = safe_relative_path(raw)
     services: Services = request.app.state.services
 

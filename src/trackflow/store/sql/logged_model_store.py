@@ -285,9 +285,8 @@ class LoggedModelSqlMixin:
         with self.db.write() as conn:
             self._model_row(conn, model_id)
             p = lt.logged_model_params.c
-            existing = dict(
-                conn.execute(select(p.key, p.value).where(p.model_id == model_id, p.key.in_(list(params)))).tuples()
-            )
+            query = select(p.key, p.value).where(p.model_id == model_id, p.key.in_(list(params)))
+            existing = {key: value for key, value in conn.execute(query).all()}
             for key, value in existing.items():
                 if params[key] != value:
                     raise InvalidInput(
