@@ -1,5 +1,6 @@
 """Differential test: the same user script with ``mlflow.sklearn.autolog()`` on the real MLflow
-(against a real ``mlflow server``) and with ``trackflow.sklearn.autolog()`` (embedded SQLite).
+(against a real ``mlflow server``) and with ``trackflow.sklearn.autolog()`` (embedded SQLite,
+and against a trackflow server).
 
 Compared per scenario: the number of runs (and child runs of GridSearchCV), their status, and
 the sets of param keys, metric keys, tag keys and artifact names. Differences trackflow makes
@@ -71,8 +72,7 @@ def _applies(key: str, field: str, run: dict[str, Any]) -> bool:
     return True
 
 
-def run_trackflow_script(tmp_path: Path) -> Any:
-    uri = f"sqlite:///{tmp_path / 'trackflow.db'}"
+def run_trackflow_script(tmp_path: Path, uri: str) -> Any:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "trackflow", uri], cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
@@ -80,12 +80,21 @@ def run_trackflow_script(tmp_path: Path) -> Any:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def mlflow_result(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The scenarios' outcome on the real MLflow, computed once for both trackflow backends."""
+    cwd = tmp_path_factory.mktemp("mlflow-autolog")
+    return run_peer_script(SCRIPT, mlflow_server, "mlflow", mlflow_server, cwd=cwd)
+
+
 @pytest.mark.slow
-def test_sklearn_autolog_logs_what_mlflow_logs(mlflow_server: str, tmp_path: Path) -> None:
-    (tmp_path / "mlflow").mkdir()
-    (tmp_path / "trackflow").mkdir()
-    theirs = run_peer_script(SCRIPT, mlflow_server, "mlflow", mlflow_server, cwd=tmp_path / "mlflow")
-    ours = run_trackflow_script(tmp_path / "trackflow")
+@pytest.mark.parametrize("backend", ["embedded", "server"])
+def test_sklearn_autolog_logs_what_mlflow_logs(backend: str, mlflow_result: Any, tmp_path: Path, request: Any) -> None:
+    uri = (
+        f"sqlite:///{tmp_path / 'trackflow.db'}" if backend == "embedded" else request.getfixturevalue("running_server")
+    )
+    theirs = mlflow_result
+    ours = run_trackflow_script(tmp_path, uri)
     differences = documented_differences()
 
     assert set(ours) == set(theirs)
