@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
 from peers import run_peer_script
 
 FLOWS = Path(__file__).parent / "flows"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flow_helpers import Api, unique
+
 from peers import ROOT
 
 Record = tuple[str, Any]

@@ -13,8 +13,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from starlette.exceptions import HTTPException
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from trackflow.artifacts import safe_relative_path
 from trackflow.entities import DatasetFilter, LoggedModel, LoggedModelOrder, LoggedModelStatus, ModelOutput
