@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flow_helpers import run_flow, unique
+import pytest
+from flow_helpers import FLOWS, run_flow, unique
+
+from peers import run_peer_script
 
 
 def test_sklearn_log_model_register_and_load_by_every_uri(
@@ -42,3 +45,45 @@ def test_mlflow_sklearn_autolog(mlflow_server: str, running_server: str, tmp_pat
     expected, actual = run_flow("sklearn_autolog.py", mlflow_server, running_server, tmp_path, unique("flow"))
     assert expected["predictions_match"] and expected["signature"] and expected["models"]
     assert actual == expected
+
+
+def test_models_logged_by_trackflow_are_logged_models_for_mlflow(
+    running_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trackflow's own ``log_model`` (remote mode) makes a LoggedModel that the official client finds
+    with ``search_logged_models`` and loads by ``models:/<model_id>`` and ``runs:/<run_id>/<name>``.
+    One-sided: an MLflow server has no /api/v1 for trackflow's client to log to."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    import trackflow.sklearn
+    from trackflow.tracking import fluent
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    model = LogisticRegression(max_iter=300).fit(X, y)
+    experiment = unique("tf-logged")
+    from trackflow.tracking import backend
+
+    # The fluent API keeps process state: give it a copy for this test and restore the default URI.
+    monkeypatch.setattr(fluent, "_state", {**fluent._state, "client": None})
+    monkeypatch.setattr(backend, "_default_tracking_uri", list(backend._default_tracking_uri))
+    fluent.set_tracking_uri(running_server)
+    fluent.set_experiment(experiment)
+    with fluent.start_run():
+        fluent.log_param("C", 1.0)
+        fluent.log_metric("acc", 0.97)
+        info = trackflow.sklearn.log_model(model, name="clf", input_example=X[:2])
+    assert info.model_uri == f"models:/{info.model_id}"
+    found = run_peer_script(FLOWS / "find_logged_models.py", running_server, experiment, cwd=tmp_path)
+    expected = model.predict(X[:5]).tolist()
+    assert found == [
+        {
+            "name": "clf",
+            "status": "READY",
+            "params": {"C": "1.0"},
+            "metrics": ["acc"],
+            "run_outputs": [True],
+            "predictions": expected,
+            "by_run": expected,
+        }
+    ]

@@ -135,8 +135,9 @@ class Client(LoggedModelClientMixin):
     ) -> None:
         self.store.log_batch(run_id, list(metrics), list(params), list(tags))
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self.store.log_inputs(run_id, list(datasets))
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = (), models: Sequence[str] = ()) -> None:
+        """Datasets the run consumed and logged models (ids) it used."""
+        self.store.log_inputs(run_id, list(datasets), list(models))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every logged value of ``key``, ordered by step and timestamp (all pages)."""
