@@ -248,3 +248,20 @@ def test_post_training_metrics_land_in_the_fit_run(tracking: trackflow.Client) -
     sklearn.metrics.accuracy_score(y_test, model.predict(X_test))
     [run] = trackflow.search_runs(experiment_names=["autolog-post-off"], output_format="list")
     assert all(key.startswith("training_") for key in run.data.metrics)
+
+
+def test_an_unreachable_tracking_server_does_not_stop_training(
+    tracking: trackflow.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from servers import free_port
+
+    trackflow.set_tracking_uri(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    try:
+        model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    finally:
+        trackflow.set_tracking_uri(tracking.tracking_uri)
+    assert list(model.predict([[1.0]])) == [1]
+    assert "could not start a run" in caplog.text
+    assert fluent.active_run() is None

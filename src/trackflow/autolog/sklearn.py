@@ -180,24 +180,32 @@ def _logged_fit(original: Callable[..., Any]) -> Callable[..., Any]:
             if not outermost or (_exclusive and fluent.active_run() is not None):
                 return original(self, *args, **kwargs)
             owns_run = fluent.active_run() is None
-            if owns_run:
-                fluent.start_run(tags={content.AUTOLOGGING_TAG: "sklearn", **(_options.extra_tags or {})})
-            active = fluent.active_run()
+            try:
+                active = fluent.start_run(tags=_run_tags()) if owns_run else fluent.active_run()
+            except Exception as exc:  # noqa: BLE001 - no tracking server must not mean no training
+                content.logger.warning("sklearn autologging could not start a run; fitting without: %s", exc)
+                return original(self, *args, **kwargs)
             assert active is not None  # just started, or the user's own
             run_id = active.info.run_id
             try:
                 result = _fit_and_log(original, self, args, kwargs, run_id)
             except BaseException:
                 if owns_run:
-                    fluent.end_run("FAILED")
+                    with _warn_on_failure("ending the run"):
+                        fluent.end_run("FAILED")
                 raise
             if owns_run:
-                fluent.end_run("FINISHED")
+                with _warn_on_failure("ending the run"):
+                    fluent.end_run("FINISHED")
         if _evaluations is not None:
             _evaluations.register_model(self, run_id)
         return result
 
     return fit
+
+
+def _run_tags() -> dict[str, Any]:
+    return {content.AUTOLOGGING_TAG: "sklearn", **(_options.extra_tags or {})}
 
 
 def _evaluated_predict(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -284,7 +284,7 @@ def input_example(data: TrainingData) -> Any:
 
 def predict_function(estimator: Any) -> str | None:
     """The method a logged model's pyfunc ``predict`` calls: ``predict``, else ``transform``
-    (PCA, TSNE-free embeddings...), else None: nothing can score new data (DBSCAN, TSNE)."""
+    (PCA, Isomap...), else None: nothing in the estimator scores new data (DBSCAN, TSNE)."""
     for name in ("predict", "transform"):
         if hasattr(estimator, name):
             return name
