@@ -37,7 +37,8 @@ def test_cli_with_only_the_database_uri_finds_the_servers_artifacts(
     tmp_path: Path, trackflow_server: Any
 ) -> None:
     db_uri = f"sqlite:///{tmp_path / 'deploy.db'}"
-    with trackflow_server(tmp_path / "srv", backend_store_uri=db_uri, artifacts_destination=str(tmp_path / "store")):
+    store = str(tmp_path / "store")
+    with trackflow_server(tmp_path / "srv", backend_store_uri=db_uri, artifacts_destination=store):
         pass  # the server records its destination on start-up, then stops
     # A model logged by an embedded client that knows only the database URI (another home)...
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKFLOW_", "MLFLOW_"))}
@@ -54,6 +55,6 @@ def test_cli_with_only_the_database_uri_finds_the_servers_artifacts(
     # ...lands in the server's destination, where a client of the server reads it.
     assert list((tmp_path / "store").rglob("hello.txt"))
     assert not (tmp_path / "elsewhere" / "artifacts").exists()
-    with trackflow_server(tmp_path / "srv2", backend_store_uri=db_uri, artifacts_destination=str(tmp_path / "store")) as url:
+    with trackflow_server(tmp_path / "srv2", backend_store_uri=db_uri, artifacts_destination=store) as url:
         client = Client(url, settings=Settings(home=str(tmp_path / "remote-home")))
         assert [f.path for f in client.list_artifacts(run_id, "notes")] == ["notes/hello.txt"]
