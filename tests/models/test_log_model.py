@@ -40,7 +40,13 @@ def test_log_model_and_load_by_every_uri(fluent: Any, iris: Any, tmp_path: Any) 
 
     RegistryClient(client.tracking_uri).set_registered_model_alias(name, "champion", 1)
     expected = est.predict(X[:4])
-    uris = (info.model_uri, f"runs:/{run_id}/model", f"models:/{name}/1", f"models:/{name}@champion", f"models:/{name}/latest")
+    uris = (
+        info.model_uri,
+        f"runs:/{run_id}/model",
+        f"models:/{name}/1",
+        f"models:/{name}@champion",
+        f"models:/{name}/latest",
+    )
     for uri in uris:
         loaded = trackflow.pyfunc.load_model(uri)
         np.testing.assert_array_equal(loaded.predict(X[:4]), expected)
