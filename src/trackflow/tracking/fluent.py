@@ -17,6 +17,7 @@ from trackflow.entities import Experiment, Metric, Param, Run, RunStatus, RunTag
 from trackflow.errors import AlreadyExists, InvalidInput, NotFound
 from trackflow.tracking.backend import set_default_tracking_uri
 from trackflow.tracking.client import Client, _number, now_ms
+from trackflow.tracking.git_context import git_tags
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,6 +134,7 @@ def start_run(
             run_tags = {
                 "mlflow.source.name": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "<console>",
                 "mlflow.source.type": "LOCAL",
+                **git_tags(),
                 **{k: str(v) for k, v in (tags or {}).items()},
             }
             parent = parent_run_id or (_active_runs[-1].info.run_id if _active_runs else None)
