@@ -100,13 +100,17 @@ class Pipelines:
 
     def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
-        return run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream)
+        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream)
+        self.tracking.follow(before, None)
+        return list(dict.fromkeys(ti.task_id for ti in before))
 
     def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
              include_downstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
-        return run_ops.mark_tasks(self.store, self.spec(dag_id), run_id, task_ids, state, utcnow(),
-                                  include_downstream)
+        before = run_ops.mark_tasks(self.store, self.spec(dag_id), run_id, task_ids, state, utcnow(),
+                                    include_downstream)
+        self.tracking.follow(before, state)
+        return list(dict.fromkeys(ti.task_id for ti in before))
 
     def backfill_plan(self, dag_id: str, start: datetime, end: datetime) -> list[datetime]:
         if end < start:

@@ -11,8 +11,9 @@ from typing import Any
 
 from trackflow.config import Settings
 from trackflow.entities import Param as TrackedParam
-from trackflow.entities.pipelines import DagRun
+from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.pipelines import state
 from trackflow.pipelines.authoring.params import _NOTSET, Param, ParamsDict
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.scheduler.timetables import DagRunInfo, deserialize_timetable
@@ -100,6 +101,22 @@ class RunTracking:
         except Exception:
             pass
 
+    def follow(self, before: Sequence[TaskInstance], to_state: str | None) -> None:
+        """Tracked runs follow a clear (``to_state`` None) or mark of these task instances: a
+        fenced live try's run ends KILLED; a marked try's run ends FINISHED or FAILED."""
+        for ti in before:
+            if not ti.tracking_run_id:
+                continue
+            live = ti.state in state.ACTIVE_TI
+            if to_state is None and not live:
+                continue  # a finished try's tracked run keeps its history
+            status = "KILLED" if to_state is None else ("FAILED" if to_state == state.TIState.FAILED else "FINISHED")
+            try:
+                self.client.set_tag(ti.tracking_run_id, "trackflow.task_state", to_state or "cleared")
+                self.client.set_terminated(ti.tracking_run_id, status)
+            except Exception:
+                pass
+
     def fail_try(self, tracking_run_id: str | None) -> None:
         if not tracking_run_id:
             return
@@ -181,21 +198,24 @@ def downstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
 
 
 def clear_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], now: datetime,
-                include_downstream: bool = False) -> list[str]:
-    """Reset task instances (and optionally everything downstream) so they run again."""
+                include_downstream: bool = False) -> list[TaskInstance]:
+    """Reset task instances (and optionally everything downstream) so they run again; returns
+    them as they were (a live try among them is fenced)."""
     tasks = spec.task_map
     unknown = [t for t in task_ids if t not in tasks]
     if unknown:
         raise NotFound(f"task(s) {', '.join(unknown)} not found in DAG {spec.dag_id!r}")
     ids = downstream_closure(spec, task_ids) if include_downstream else list(task_ids)
-    return store.clear_task_instances(spec.dag_id, run_id, ids, {t: tasks[t].retries for t in ids}, now)
+    return state.clear(store, spec.dag_id, run_id, ids, {t: tasks[t].retries for t in ids}, now)
 
 
-def mark_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], state: str,
-               now: datetime, include_downstream: bool = False) -> list[str]:
+def mark_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], to_state: str,
+               now: datetime, include_downstream: bool = False) -> list[TaskInstance]:
+    """Force task instances (and optionally everything downstream) into ``to_state``; returns
+    them as they were (a live try among them is fenced)."""
     tasks = spec.task_map
     unknown = [t for t in task_ids if t not in tasks]
     if unknown:
         raise NotFound(f"task(s) {', '.join(unknown)} not found in DAG {spec.dag_id!r}")
     ids = downstream_closure(spec, task_ids) if include_downstream else list(task_ids)
-    return store.mark_task_instances(spec.dag_id, run_id, ids, state, now)
+    return state.mark(store, spec.dag_id, run_id, ids, to_state, now)

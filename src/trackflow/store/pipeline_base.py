@@ -48,6 +48,7 @@ class Transition:
     state: str | None
     next_retry_at: datetime | None = None
     note: str | None = None
+    token: str | None = None  # if set, the row must also still hold this try token
 
 
 class PipelineStore(Protocol):
@@ -84,7 +85,12 @@ class PipelineStore(Protocol):
 
     def update_dag_run(self, dag_id: str, run_id: str, state: str, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
-        """Set the state (start_date set on running, end_date on success/failed)."""
+        """Set the state (start_date set on running, end_date on success/failed) without
+        checking the state it had: for fixtures. Transitions use :meth:`cas_dag_run`."""
+
+    def cas_dag_run(self, dag_id: str, run_id: str, expected: str, state: str, now: datetime) -> DagRun | None:
+        """Move the run from ``expected`` to ``state`` (times as :meth:`update_dag_run`); None
+        if it is no longer ``expected``, NotFound if it does not exist."""
 
     # Task instances -----------------------------------------------------------------------
     def list_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]: ...
@@ -106,7 +112,8 @@ class PipelineStore(Protocol):
 
     def apply_transitions(self, dag_id: str, run_id: str, transitions: Sequence[Transition],
                           now: datetime) -> list[TIKey]:
-        """Apply compare-and-set transitions; return the keys that moved."""
+        """Apply compare-and-set transitions (on the state read and, when given, the try
+        token); return the keys that moved. Called through ``pipelines.state`` only."""
 
     def expand_task(self, dag_id: str, run_id: str, task_id: str, length: int | None) -> None:
         """Replace a mapped task's placeholder (map_index -1) by ``length`` instances; 0 skips
@@ -136,17 +143,21 @@ class PipelineStore(Protocol):
     def list_tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[TaskTry]: ...
 
     def clear_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str],
-                             retries: Mapping[str, int], now: datetime) -> list[str]:
+                             retries: Mapping[str, int], now: datetime) -> list[TaskInstance]:
         """Reset the task instances of ``task_ids`` (a mapped task back to its placeholder)
-        so they run again with ``retries`` more tries; the run goes back to queued."""
+        so they run again with ``retries`` more tries; the run goes back to queued. A live
+        try loses its token (fenced) and its try row ends. Returns the rows as they were."""
 
     def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: str,
-                            now: datetime) -> list[str]:
-        """Force a state (success/failed/skipped); a finished run goes back to running so the
-        scheduler recomputes its state."""
+                            now: datetime) -> list[TaskInstance]:
+        """Force a state (success/failed/skipped); a live try loses its token (fenced); a
+        finished run goes back to running so the scheduler recomputes its state. Returns the
+        rows as they were."""
 
     # Outputs and lineage ------------------------------------------------------------------
-    def put_output(self, output: TaskOutput, now: datetime) -> None: ...
+    def put_output(self, output: TaskOutput, now: datetime, token: str | None = None) -> bool:
+        """Store a value (replacing one under the same key). With ``token``, only while that try
+        holds the running task instance: False (nothing written) once it was fenced."""
 
     def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
         """All map indexes' outputs of a task for ``key``, ordered by map_index."""

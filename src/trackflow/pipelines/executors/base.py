@@ -77,13 +77,18 @@ class BaseExecutor(ABC):
         """Events for task processes that ended since the last call."""
 
     @abstractmethod
-    def kill(self, key: WorkloadKey) -> None:
-        """Stop the task process of ``key`` (SIGTERM, then SIGKILL after a grace period).
+    def kill(self, key: WorkloadKey, token: str | None = None) -> None:
+        """Stop the task process of ``key`` (SIGTERM, then SIGKILL after a grace period); with
+        ``token``, only the process of that try (not a newer try of the same task instance).
         Unknown keys are ignored."""
 
     @abstractmethod
+    def running_tries(self) -> dict[WorkloadKey, str]:
+        """Key -> try token of the workloads whose processes have not ended yet (as far as known)."""
+
     def running(self) -> set[WorkloadKey]:
         """Keys of workloads whose processes have not ended yet (as far as known)."""
+        return set(self.running_tries())
 
     def wait(self, timeout: float) -> None:
         """Block until an event may be available or ``timeout`` seconds passed."""

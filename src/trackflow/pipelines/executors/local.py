@@ -191,14 +191,14 @@ class ForkExecutor(BaseExecutor):
         if not self.events:
             self._collect(timeout)
 
-    def kill(self, key: WorkloadKey) -> None:
-        entry = self.children.get(key)
-        if entry is not None:
-            kill_process_group(entry[0])
+    def kill(self, key: WorkloadKey, token: str | None = None) -> None:
+        for pid, (known, known_token) in list(self.by_pid.items()):
+            if known == key and token in (None, known_token):
+                kill_process_group(pid)
 
-    def running(self) -> set[WorkloadKey]:
+    def running_tries(self) -> dict[WorkloadKey, str]:
         self._collect(0)
-        return set(self.children)
+        return {key: token for key, (_, token) in self.children.items()}
 
 
 class LocalExecutor(BaseExecutor):
@@ -267,15 +267,15 @@ class LocalExecutor(BaseExecutor):
             return
         self.events.put(event)
 
-    def kill(self, key: WorkloadKey) -> None:
+    def kill(self, key: WorkloadKey, token: str | None = None) -> None:
         with self.lock:
-            known = key in self.inflight
+            known = key in self.inflight or token is not None
         if known:
-            self._send({"op": "kill", "key": list(key)})
+            self._send({"op": "kill", "key": list(key), "token": token})
 
-    def running(self) -> set[WorkloadKey]:
+    def running_tries(self) -> dict[WorkloadKey, str]:
         with self.lock:
-            return set(self.inflight)
+            return dict(self.inflight)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -49,9 +49,10 @@ def main() -> int:
             watcher.watch(pid)
             emit({"event": "started", "key": list(workload.key), "pid": pid})
         elif msg.get("op") == "kill":
-            target = children.get(tuple(msg["key"]))  # type: ignore[arg-type]
-            if target is not None:
-                kill_process_group(target)
+            key, token = tuple(msg["key"]), msg.get("token")
+            for pid, (known, known_token) in list(started.items()):
+                if known == key and token in (None, known_token):
+                    kill_process_group(pid)
 
     while True:
         ended, readable = watcher.wait(None)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trackflow.entities.pipelines import LineageEdge, TaskOutput
+from trackflow.pipelines import state
 from trackflow.pipelines.runtime import serializers
 from trackflow.store.pipeline_base import PipelineStore
 
@@ -24,6 +25,10 @@ ArtifactReader = Callable[[str, str], bytes]
 ArtifactWriter = Callable[[str, str, bytes], None]
 
 
+class Fenced(Exception):
+    """The try lost its task instance (cleared, marked, re-queued): it may write nothing more."""
+
+
 def _length(value: Any) -> int | None:
     return len(value) if isinstance(value, (list, tuple, dict)) else None
 
@@ -32,7 +37,8 @@ class Outputs:
     """Outputs of one DAG run, as seen from one consuming task instance."""
 
     def __init__(self, store: PipelineStore, dag_id: str, run_id: str, consumer: tuple[str, int] | None = None,
-                 reader: ArtifactReader | None = None, writer: ArtifactWriter | None = None) -> None:
+                 reader: ArtifactReader | None = None, writer: ArtifactWriter | None = None,
+                 token: str | None = None) -> None:
         self.store = store
         self.dag_id = dag_id
         self.run_id = run_id
@@ -40,6 +46,7 @@ class Outputs:
         self.reader = reader
         self.writer = writer
         self.lineage: list[LineageEdge] = []
+        self.token = token  # the producing try's token: its values are refused once it is fenced
 
     def put(self, task_id: str, map_index: int, key: str, value: Any, tracking_run_id: str | None) -> TaskOutput:
         serializer = serializers.pick(value)
@@ -55,7 +62,11 @@ class Outputs:
             serializer=serializer.name, data=None if uri else data, uri=uri, size_bytes=len(data),
             length=_length(value),
         )
-        self.store.put_output(output, datetime.now(UTC))
+        if self.token is None:
+            self.store.put_output(output, datetime.now(UTC))
+        elif not state.put_output(self.store, output, self.token, datetime.now(UTC)):
+            raise Fenced(f"task {task_id!r}: the try was cleared or marked while it ran: its value "
+                         f"{key!r} is refused")
         return output
 
     def load(self, output: TaskOutput) -> Any:

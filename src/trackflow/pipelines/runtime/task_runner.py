@@ -4,8 +4,12 @@ Steps: capture logs; create the try's tracked run; claim the try in the store (c
 set on the executor's token, so a try never runs twice); heartbeat in a thread; load the DAG
 (unless the caller has it already); resolve inputs from upstream outputs (recording lineage);
 render templates; execute with the execution_timeout enforced by SIGALRM; store outputs;
-record the final state (up_for_retry/failed from the retry policy) together with any
-downstream skips a branch asked for; run callbacks; upload the log.
+run callbacks; end the tracked run; upload the log; record the final state (up_for_retry/
+failed from the retry policy) together with any downstream skips a branch asked for. The
+heartbeat runs until that last write, so a slow callback or upload never looks like a dead
+process. Every write goes through ``pipelines.state`` with the try's token: once the try is
+fenced (cleared or marked), its values, tracked-run end, log upload and final record are
+refused, and its heartbeat stops the process.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import Any
 
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun, TaskInstance
-from trackflow.errors import Conflict, InvalidInput
+from trackflow.errors import InvalidInput
+from trackflow.pipelines import state
 from trackflow.pipelines.authoring import templating  # noqa: F401 - loaded before forking, not per task
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.context import set_current_context
@@ -132,7 +137,7 @@ class Heartbeat:
         w = self.workload
         while not self.stopped.wait(w.heartbeat_interval):
             try:
-                alive = self.store.heartbeat(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow())
+                alive = state.heartbeat(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow())
             except Exception:  # a transient database error: try again at the next beat
                 continue
             if not alive and not self.stopped.is_set():
@@ -198,34 +203,48 @@ class TryRunner:
                 self.tracked = TrackedTry.create(self.settings, run, w.task_id, w.map_index, w.try_number)
             except Exception as exc:  # tracking is best effort: the task still runs
                 print(f"WARNING: could not create the tracked run of this try: {exc}", flush=True)
-        try:
-            ti = self.store.start_try(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow(),
-                                      socket.gethostname(), os.getpid(), self.log_path,
-                                      self.tracked.run_id if self.tracked else None)
-        except Conflict as exc:
-            print(f"Not running: {exc.message}", flush=True)
+        ti = state.start_try(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow(),
+                             socket.gethostname(), os.getpid(), self.log_path,
+                             self.tracked.run_id if self.tracked else None)
+        if ti is None:
+            print(f"Not running: task instance {w.task_id} of run {w.run_id!r} is not queued for this process "
+                  "any more", flush=True)
             if self.tracked:
                 self.tracked.client.set_terminated(self.tracked.run_id, "KILLED")
                 self.tracked = None
             return None, None
         print(f"Starting {w.dag_id}.{w.task_id}{'' if w.map_index < 0 else f'[{w.map_index}]'} run {w.run_id} "
               f"try {ti.try_number}/{ti.max_tries + 1} on {socket.gethostname()} pid {os.getpid()}", flush=True)
-        heartbeat = Heartbeat(self.store, w)
-        heartbeat.start()
-        try:
-            result = self.execute(run, ti)
-        finally:
-            heartbeat.stop()
+        # Beats until stop_heartbeat(), right before the final record: callbacks, the tracked
+        # run's end and the log upload all happen while the try visibly lives.
+        self.heartbeat = Heartbeat(self.store, w)
+        self.heartbeat.start()
+        result = self.execute(run, ti)
         print(f"Task finished with state {result.state}"
               + (f", next try after {result.next_retry_at.isoformat()}" if result.next_retry_at else ""), flush=True)
         self.run_callbacks(result)
         return result, ti
 
-    def record(self, result: TryResult) -> None:
-        """Record the final state (last, so the scheduler moves on as soon as the process exits)."""
+    heartbeat: Heartbeat | None = None
+
+    def stop_heartbeat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+
+    def owns_try(self) -> bool:
+        """Whether this process still holds its try (not fenced); also a heartbeat."""
         w = self.w
-        owned = self.store.finish_try(w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, result.state, utcnow(),
-                                      result.next_retry_at, result.skip, result.note)
+        try:
+            return state.heartbeat(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow())
+        except Exception:
+            return True  # a transient database error: the final record decides
+
+    def record(self, result: TryResult) -> None:
+        """Record the final state: the try's last write (the scheduler moves on at once)."""
+        w = self.w
+        self.stop_heartbeat()
+        owned = state.finish_try(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, result.state,
+                                 utcnow(), result.next_retry_at, result.skip, result.note)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -264,7 +283,7 @@ class TryRunner:
         self.task = task
         reader = self.tracked.read_artifact if self.tracked else None
         writer = self.tracked.write_artifact if self.tracked else None
-        outputs = Outputs(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), reader, writer)
+        outputs = Outputs(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), reader, writer, token=w.token)
         handle: TaskInstanceHandle | None = None
 
         def on_term(signum: int, frame: FrameType | None) -> None:
@@ -346,23 +365,29 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
                          workload.map_index, workload.try_number)
     runner = TryRunner(workload, settings, store, path, dag, prepared)
     result: TryResult | None = None
-    with logs.capture(path):
-        try:
-            result, ti = runner.run()
-        except Exception:  # e.g. the database went away: the scheduler sees the exit code
-            traceback.print_exc()
-            ti = None
-        if runner.tracked is not None and ti is not None:
+    owned = True
+    try:
+        with logs.capture(path):
             try:
-                runner.tracked.finish(result.state if result else "failed")
-            except Exception:
+                result, ti = runner.run()
+            except Exception:  # e.g. the database went away: the scheduler sees the exit code
                 traceback.print_exc()
-    if runner.tracked is not None and ti is not None:
-        try:  # found again from the try's tracking_run_id; the local file stays readable anyway
-            runner.tracked.upload_log(path)
-        except Exception:
-            pass
-    if result is None:
-        return 0 if ti is None else 1  # not claimed (someone else's try), or crashed
-    runner.record(result)
+                ti = None
+            # A fenced try leaves its tracked run to whoever fenced it (clear/mark set it).
+            owned = ti is not None and runner.owns_try()
+            if runner.tracked is not None and owned:
+                try:
+                    runner.tracked.finish(result.state if result else "failed")
+                except Exception:
+                    traceback.print_exc()
+        if runner.tracked is not None and owned and runner.owns_try():
+            try:  # found again from the try's tracking_run_id; the local file stays readable anyway
+                runner.tracked.upload_log(path)
+            except Exception:
+                pass
+        if result is None:
+            return 0 if ti is None else 1  # not claimed (someone else's try), or crashed
+        runner.record(result)
+    finally:
+        runner.stop_heartbeat()
     return 0 if result.state in ("success", "skipped") else 1

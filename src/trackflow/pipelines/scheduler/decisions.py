@@ -18,28 +18,30 @@ from datetime import datetime, timedelta
 
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.spec import DagSpec, TaskSpec
+from trackflow.pipelines.state import RunState, TIState
 
-# Task instance states (Airflow's names). None means "no status yet".
-SCHEDULED = "scheduled"
-QUEUED = "queued"
-RUNNING = "running"
-SUCCESS = "success"
-FAILED = "failed"
-SKIPPED = "skipped"
-UPSTREAM_FAILED = "upstream_failed"
-UP_FOR_RETRY = "up_for_retry"
-REMOVED = "removed"
+# Task instance states: the members of state.TIState (Airflow's names), by their short names
+# here. None means "no status yet".
+SCHEDULED = TIState.SCHEDULED
+QUEUED = TIState.QUEUED
+RUNNING = TIState.RUNNING
+SUCCESS = TIState.SUCCESS
+FAILED = TIState.FAILED
+SKIPPED = TIState.SKIPPED
+UPSTREAM_FAILED = TIState.UPSTREAM_FAILED
+UP_FOR_RETRY = TIState.UP_FOR_RETRY
+REMOVED = TIState.REMOVED
 
 FINISHED = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
 UNFINISHED = frozenset({None, SCHEDULED, QUEUED, RUNNING, UP_FOR_RETRY})
-ALL_TI_STATES = (None, SCHEDULED, QUEUED, RUNNING, SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, UP_FOR_RETRY, REMOVED)
+ALL_TI_STATES = (None, *TIState)
 
 # DAG run states.
-RUN_QUEUED = "queued"
-RUN_RUNNING = "running"
-RUN_SUCCESS = "success"
-RUN_FAILED = "failed"
-RUN_STATES = (RUN_QUEUED, RUN_RUNNING, RUN_SUCCESS, RUN_FAILED)
+RUN_QUEUED = RunState.QUEUED
+RUN_RUNNING = RunState.RUNNING
+RUN_SUCCESS = RunState.SUCCESS
+RUN_FAILED = RunState.FAILED
+RUN_STATES = tuple(RunState)
 
 TIKey = tuple[str, int]  # (task_id, map_index); map_index -1 for unmapped tasks
 
@@ -82,7 +84,7 @@ class UpstreamCounts:
 
 
 def count_upstream(states: Iterable[str | None]) -> UpstreamCounts:
-    counts = {SUCCESS: 0, SKIPPED: 0, FAILED: 0, UPSTREAM_FAILED: 0, REMOVED: 0}
+    counts: dict[str | None, int] = {SUCCESS: 0, SKIPPED: 0, FAILED: 0, UPSTREAM_FAILED: 0, REMOVED: 0}
     total = 0
     for state in states:
         total += 1

@@ -23,8 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun, TaskInstance
-from trackflow.errors import AlreadyExists
+from trackflow.errors import AlreadyExists, NotFound
 from trackflow.pipelines import runs as run_ops
+from trackflow.pipelines import state
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.scheduler.timetables import Restriction, deserialize_timetable
@@ -112,6 +113,7 @@ class SchedulerLoop:
         now = now or utcnow()
         self.dag_hashes = self.store.dag_hashes()
         busy = self.handle_events(self.executor.poll(), now)
+        self.kill_fenced()
         if now - self.last_liveness_check >= timedelta(seconds=min(5.0, self.heartbeat_interval)):
             self.last_liveness_check = now
             busy |= self.check_liveness(now)
@@ -149,6 +151,27 @@ class SchedulerLoop:
             failed = True
         return failed
 
+    def kill_fenced(self) -> list[tuple[str, str, str, int]]:
+        """Ask the executor to kill the tries it runs whose token the store no longer holds
+        (cleared or marked meanwhile): fenced tries write nothing more, and must not run on."""
+        tries = self.executor.running_tries()
+        if not tries:
+            return []
+        live = {ti.key: ti.token for ti in self.store.list_task_instances_in_states([decisions.QUEUED,
+                                                                                      decisions.RUNNING])}
+        tokens: dict[tuple[str, str, str, int], str | None] = {}
+        for key in state.fenced(tries, live):  # rare: just finished, or fenced. Read the row to know which
+            dag_id, run_id, task_id, map_index = key
+            try:
+                tokens[key] = self.store.get_task_instance(dag_id, run_id, task_id, map_index).token
+            except NotFound:  # a mapped task cleared back to its placeholder
+                tokens[key] = None
+        killed = state.fenced({k: tries[k] for k in tokens}, tokens)
+        for key in killed:
+            log.info("%s.%s (%s): the try was cleared or marked while it ran: killing it", key[0], key[2], key[1])
+            self.executor.kill(key, tries[key])
+        return killed
+
     def fail_try(self, ti: TaskInstance, now: datetime, note: str) -> None:
         spec = self.spec(ti.dag_id)
         task = spec.task_map.get(ti.task_id)
@@ -157,8 +180,9 @@ class SchedulerLoop:
             outcome = decisions.FailureOutcome(decisions.FAILED, None)
         else:
             outcome = decisions.on_failure(task, ti.try_number, ti.max_tries, now, ti.dag_id, run.logical_date)
-        moved = self.store.apply_transitions(ti.dag_id, ti.run_id, [
-            Transition((ti.task_id, ti.map_index), ti.state, outcome.state, outcome.next_retry_at, note)], now)
+        moved = state.transition(self.store, ti.dag_id, ti.run_id, [
+            Transition((ti.task_id, ti.map_index), ti.state, outcome.state, outcome.next_retry_at, note,
+                       token=ti.token)], now)
         if moved:
             log.info("%s.%s (%s) try %s: %s -> %s", ti.dag_id, ti.task_id, ti.run_id, ti.try_number, note,
                         outcome.state)
@@ -175,7 +199,7 @@ class SchedulerLoop:
                 continue
             if ti.state == decisions.RUNNING:
                 if decisions.is_stale(ti.heartbeat_at, now, self.heartbeat_timeout):
-                    self.executor.kill(ti.key)
+                    self.executor.kill(ti.key, ti.token)
                     self.fail_try(ti, now, f"no heartbeat for more than {self.heartbeat_timeout.total_seconds():g} s "
                                   "(the task process died)")
                     changed = True
@@ -184,15 +208,15 @@ class SchedulerLoop:
                     specs[ti.dag_id] = self.spec(ti.dag_id)
                 task = specs[ti.dag_id].task_map.get(ti.task_id)
                 if task is not None and decisions.is_timed_out(ti.start_date, task.execution_timeout, now):
-                    self.executor.kill(ti.key)
+                    self.executor.kill(ti.key, ti.token)
                     self.fail_try(ti, now, f"exceeded execution_timeout of {task.execution_timeout:g} s")
                     changed = True
             elif ti.key not in known and ti.queued_at is not None and now - ti.queued_at > self.queued_timeout:
                 # Queued by a scheduler that went away before its executor started the
                 # process: queue it again. A late process can't start it (its token is stale).
-                self.store.apply_transitions(ti.dag_id, ti.run_id, [
+                state.transition(self.store, ti.dag_id, ti.run_id, [
                     Transition((ti.task_id, ti.map_index), decisions.QUEUED, decisions.SCHEDULED,
-                               note="re-queued: its process never started")], now)
+                               note="re-queued: its process never started", token=ti.token)], now)
                 changed = True
         return changed
 
@@ -254,7 +278,8 @@ class SchedulerLoop:
             specs[run.dag_id] = spec
             if active_by_dag.get(run.dag_id, 0) >= spec.max_active_runs and run.run_type != "test":
                 continue
-            self.store.update_dag_run(run.dag_id, run.run_id, decisions.RUN_RUNNING, now)
+            if state.transition_run(self.store, run, decisions.RUN_RUNNING, now) is None:
+                continue  # changed meanwhile (e.g. cleared again): the next tick reads it afresh
             active_by_dag[run.dag_id] = active_by_dag.get(run.dag_id, 0) + 1
             started = True
         return started
@@ -283,12 +308,12 @@ class SchedulerLoop:
                 lengths = self.store.output_lengths(run.dag_id, run.run_id)
                 for task_id in decision.to_expand:
                     length = decisions.map_length(spec.task_map[task_id], lengths)
-                    self.store.expand_task(run.dag_id, run.run_id, task_id, length)
+                    state.expand(self.store, run.dag_id, run.run_id, task_id, length)
                 changed = True
                 continue
             if decision.changes:
                 transitions = [Transition(k, views[k].state, s) for k, s in decision.changes.items()]
-                moved = self.store.apply_transitions(run.dag_id, run.run_id, transitions, now)
+                moved = state.transition(self.store, run.dag_id, run.run_id, transitions, now)
                 changed |= bool(moved)
                 if full is not None:
                     for k in moved:
@@ -297,7 +322,8 @@ class SchedulerLoop:
                 if decision.run_state == decisions.RUN_FAILED and any(
                         t.state in (decisions.QUEUED, decisions.RUNNING) for t in views.values()):
                     break  # deadlock verdicts wait for in-flight tries
-                self.store.update_dag_run(run.dag_id, run.run_id, decision.run_state, now)
+                if state.transition_run(self.store, run, decision.run_state, now) is None:
+                    return True, []  # cleared or marked meanwhile: decide again at the next tick
                 if self.tracking is not None:
                     self.tracking.finish(run.tracking_run_id, decision.run_state)
                 self._notify(None, decision.run_state, run.run_id)
@@ -342,11 +368,11 @@ class SchedulerLoop:
                 waiting.setdefault((cand.dag_id, cand.run_id), []).append(
                     Transition((cand.task_id, cand.map_index), ti.state, decisions.SCHEDULED))
         for (dag_id, run_id), transitions in waiting.items():
-            self.store.apply_transitions(dag_id, run_id, transitions, now)
+            state.transition(self.store, dag_id, run_id, transitions, now)
         fileloc = {spec.dag_id: spec.fileloc for _, _, spec in ready}
         settings = dataclasses.asdict(self.settings)
         for (dag_id, run_id), keys in by_run.items():
-            for queued in self.store.queue_task_instances(dag_id, run_id, keys, now):
+            for queued in state.queue(self.store, dag_id, run_id, keys, now):
                 workload = TaskWorkload(
                     dag_id=dag_id, run_id=run_id, task_id=queued.task_id, map_index=queued.map_index,
                     try_number=queued.try_number, token=queued.token or "", fileloc=fileloc[dag_id],

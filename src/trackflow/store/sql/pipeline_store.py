@@ -214,8 +214,8 @@ def _list_runs_query(by_dag: bool, by_state: bool, newest_first: bool) -> Any:
 
 @functools.cache
 def _transition_statement(finished: bool, retry_at: bool, note: bool, drop_token: bool,
-                          from_none: bool) -> Any:
-    """The apply_transitions UPDATE of one shape (memoized: 2**5 shapes at most)."""
+                          from_none: bool, with_token: bool = False) -> Any:
+    """The apply_transitions UPDATE of one shape (memoized: 2**6 shapes at most)."""
     values: dict[str, Any] = {"state": bindparam("v_state")}
     if finished:
         values["end_date"] = bindparam("v_now")
@@ -227,6 +227,8 @@ def _transition_statement(finished: bool, retry_at: bool, note: bool, drop_token
     if drop_token:
         values["token"] = None
     expected = _TI.state.is_(None) if from_none else _TI.state == bindparam("k_expected")
+    if with_token:  # the try read must still own the row: not cleared, marked or re-queued since
+        return update(task_instances).where(_TI_KEY, expected, _TI.token == bindparam("k_token")).values(**values)
     return update(task_instances).where(_TI_KEY, expected).values(**values)
 
 
@@ -363,6 +365,15 @@ class SqlPipelineStore:
 
     def update_dag_run(self, dag_id: str, run_id: str, state: str, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
+        run = self._write_dag_run(dag_id, run_id, None, state, now, tracking_run_id, experiment_id)
+        assert run is not None
+        return run
+
+    def cas_dag_run(self, dag_id: str, run_id: str, expected: str, state: str, now: datetime) -> DagRun | None:
+        return self._write_dag_run(dag_id, run_id, expected, state, now)
+
+    def _write_dag_run(self, dag_id: str, run_id: str, expected: str | None, state: str, now: datetime,
+                       tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun | None:
         values: dict[str, Any] = {"state": state}
         if state == "running":
             values["start_date"] = func.coalesce(dag_runs.c.start_date, to_ms(now))
@@ -377,9 +388,12 @@ class SqlPipelineStore:
         if experiment_id is not None:
             values["experiment_id"] = experiment_id
         where = and_(dag_runs.c.dag_id == dag_id, dag_runs.c.run_id == run_id)
+        guarded = where if expected is None else and_(where, dag_runs.c.state == expected)
         with self.db.write() as conn:
-            if conn.execute(update(dag_runs).where(where).values(**values)).rowcount == 0:
-                raise NotFound(f"DAG run {run_id!r} of DAG {dag_id!r} not found")
+            if conn.execute(update(dag_runs).where(guarded).values(**values)).rowcount == 0:
+                if conn.execute(select(dag_runs.c.id).where(where)).first() is None:
+                    raise NotFound(f"DAG run {run_id!r} of DAG {dag_id!r} not found")
+                return None  # moved by someone else since it was read
             return _run(conn.execute(select(dag_runs).where(where)).one())
 
     # Task instances ---------------------------------------------------------------------------
@@ -419,10 +433,10 @@ class SqlPipelineStore:
                 statement = _transition_statement(
                     t.state in ("success", "failed", "skipped", "upstream_failed", "removed"),
                     t.next_retry_at is not None, t.note is not None, t.state in ("failed", "up_for_retry"),
-                    t.expected is None)
+                    t.expected is None, t.token is not None)
                 params = _key_params(dag_id, run_id, t.key)
                 params.update(v_state=t.state, v_now=now_ms, v_next_retry_at=to_ms(t.next_retry_at), v_note=t.note,
-                              k_expected=t.expected)
+                              k_expected=t.expected, k_token=t.token)
                 if conn.execute(statement, params).rowcount:
                     moved.append(t.key)
                     if t.state in ("failed", "up_for_retry", "success"):
@@ -518,8 +532,9 @@ class SqlPipelineStore:
             return [_try(r) for r in conn.execute(query)]
 
     def clear_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str],
-                             retries: Mapping[str, int], now: datetime) -> list[str]:
-        cleared: list[str] = []
+                             retries: Mapping[str, int], now: datetime) -> list[TaskInstance]:
+        before: list[TaskInstance] = []
+        now_ms = to_ms(now)
         with self.db.write() as conn:
             run_where = and_(dag_runs.c.dag_id == dag_id, dag_runs.c.run_id == run_id)
             if conn.execute(select(dag_runs.c.id).where(run_where)).first() is None:
@@ -530,12 +545,16 @@ class SqlPipelineStore:
                     task_instances.c.task_id == task_id)).all()
                 if not rows:
                     continue
-                cleared.append(task_id)
+                before.extend(_ti(r) for r in rows)
                 mapped = any(r.map_index >= 0 for r in rows)
                 try_number = max(r.try_number for r in rows)
                 extra = retries.get(task_id, 0)
                 where = and_(task_instances.c.dag_id == dag_id, task_instances.c.run_id == run_id,
                              task_instances.c.task_id == task_id)
+                # A live try is fenced: its token goes, and its try row ends here.
+                conn.execute(update(task_tries).where(
+                    task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == task_id,
+                    task_tries.c.state == "running").values(state="failed", end_date=now_ms))
                 if mapped:
                     conn.execute(delete(task_instances).where(where))
                     base = rows[0]
@@ -547,18 +566,18 @@ class SqlPipelineStore:
                 else:
                     conn.execute(update(task_instances).where(where).values(
                         state=None, max_tries=task_instances.c.try_number + extra, token=None, next_retry_at=None,
-                        end_date=None, heartbeat_at=None, note=None,
+                        start_date=None, end_date=None, heartbeat_at=None, note=None, queued_at=None,
                     ))
                 conn.execute(delete(task_outputs).where(
                     task_outputs.c.dag_id == dag_id, task_outputs.c.run_id == run_id,
                     task_outputs.c.task_id == task_id))
-            if cleared:
+            if before:
                 conn.execute(update(dag_runs).where(run_where).values(state="queued", end_date=None,
-                                                                       queued_at=to_ms(now)))
-        return cleared
+                                                                       queued_at=now_ms))
+        return before
 
     def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: str,
-                            now: datetime) -> list[str]:
+                            now: datetime) -> list[TaskInstance]:
         if state not in ("success", "failed", "skipped"):
             raise InvalidInput(f"cannot mark task instances as {state!r}: use success, failed or skipped")
         now_ms = to_ms(now)
@@ -567,22 +586,31 @@ class SqlPipelineStore:
             run = conn.execute(select(dag_runs.c.state).where(run_where)).first()
             if run is None:
                 raise NotFound(f"DAG run {run_id!r} of DAG {dag_id!r} not found")
-            marked = []
+            before: list[TaskInstance] = []
             for task_id in task_ids:
-                res = conn.execute(update(task_instances).where(
-                    task_instances.c.dag_id == dag_id, task_instances.c.run_id == run_id,
-                    task_instances.c.task_id == task_id,
-                ).values(state=state, token=None, end_date=now_ms,
-                         start_date=func.coalesce(task_instances.c.start_date, now_ms)))
-                if res.rowcount:
-                    marked.append(task_id)
-            if marked and run.state in FINISHED_RUN_STATES:
+                where = and_(task_instances.c.dag_id == dag_id, task_instances.c.run_id == run_id,
+                             task_instances.c.task_id == task_id)
+                rows = conn.execute(select(task_instances).where(where)).all()
+                if not rows:
+                    continue
+                before.extend(_ti(r) for r in rows)
+                conn.execute(update(task_instances).where(where).values(
+                    state=state, token=None, end_date=now_ms,
+                    start_date=func.coalesce(task_instances.c.start_date, now_ms)))
+                conn.execute(update(task_tries).where(
+                    task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == task_id,
+                    task_tries.c.state == "running").values(state=state, end_date=now_ms))
+            if before and run.state in FINISHED_RUN_STATES:
                 conn.execute(update(dag_runs).where(run_where).values(state="running", end_date=None))
-        return marked
+        return before
 
     # Outputs and lineage ----------------------------------------------------------------------
-    def put_output(self, output: TaskOutput, now: datetime) -> None:
+    def put_output(self, output: TaskOutput, now: datetime, token: str | None = None) -> bool:
         with self.db.write() as conn:
+            if token is not None and conn.execute(_OWNED_TRY_NUMBER, {
+                    **_key_params(output.dag_id, output.run_id, (output.task_id, output.map_index)),
+                    "k_token": token}).first() is None:
+                return False  # the try was fenced (cleared, marked, re-queued): its values are not wanted
             conn.execute(_DELETE_OUTPUT, {"k_dag_id": output.dag_id, "k_run_id": output.run_id,
                                           "k_task_id": output.task_id, "k_map_index": output.map_index,
                                           "k_key": output.key})
@@ -592,6 +620,7 @@ class SqlPipelineStore:
                 "data": output.data, "uri": output.uri, "size_bytes": output.size_bytes, "length": output.length,
                 "created_at": to_ms(now),
             })
+        return True
 
     def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
         params = {"k_dag_id": dag_id, "k_run_id": run_id, "k_task_id": task_id, "k_key": key}
