@@ -88,6 +88,5 @@ def test_sklearn_model_predicts_the_same_on_both_paths(tmp_path: Path, iris: Any
     # a wrong type still gets the general path's error naming the column
     bad = b'{"dataframe_split": {"columns": ' + pd.Series(list(X.columns)).to_json(orient="values").encode()
     bad += b', "data": [["big", 1, 1, 1]]}}'
-    data, _ = parse_request(bad, "application/json", schema, loaded.array_plan)
     with pytest.raises(InvalidInput, match="sepal length"):
-        loaded.prepare_input(data)
+        parse_request(bad, "application/json", schema, loaded.array_plan)

@@ -27,9 +27,9 @@ def url(scoring_server: Any, iris_model_dir: Path) -> str:
         {"dataframe_records": [dict(zip(COLUMNS, ROW, strict=True))] * 2},
         {"instances": [dict(zip(COLUMNS, ROW, strict=True))] * 2},
         {"inputs": {c: [v, v] for c, v in zip(COLUMNS, ROW, strict=True)}},
-        {"inputs": [ROW, ROW]},
+        {"inputs": [dict(zip(COLUMNS, ROW, strict=True))] * 2},
     ],
-    ids=["dataframe_split", "dataframe_records", "instances", "inputs-columns", "inputs-rows"],
+    ids=["dataframe_split", "dataframe_records", "instances", "inputs-columns", "inputs-records"],
 )
 def test_json_formats(url: str, body: dict[str, Any], iris: Any) -> None:
     expected = iris[2].predict(iris[0][:1]).tolist() * 2
@@ -53,8 +53,8 @@ def test_csv(url: str) -> None:
         (b'{"dataframe_split": {"columns": ["sepal length (cm)"], "data": [[1.0]]}}', "application/json", 400,
          "INVALID_PARAMETER_VALUE", "missing column 'sepal width (cm)'"),
         (b'{"dataframe_records": [{"sepal length (cm)": "big", "sepal width (cm)": 1, "petal length (cm)": 1, '
-         b'"petal width (cm)": 1}]}', "application/json", 400, "INVALID_PARAMETER_VALUE",
-         "column 'sepal length (cm)'"),
+         b'"petal width (cm)": 1}]}', "application/json", 400, "BAD_REQUEST",
+         "column 'sepal length (cm)' holds 'big'"),
         (b"a,b\n1", "text/csv", 400, "INVALID_PARAMETER_VALUE", "missing column"),
         (b"x" * 30_000, "application/json", 400, "BAD_REQUEST", "exceeds the limit"),
         (b"<xml/>", "application/xml", 415, "BAD_REQUEST", "not supported"),
@@ -68,7 +68,7 @@ def test_bad_input_is_400_and_server_keeps_serving(
     assert response.status_code == status, response.text
     assert response.json()["error_code"] == code
     assert needle in response.json()["message"]
-    ok = requests.post(f"{url}/invocations", json={"inputs": [ROW]}, timeout=10)
+    ok = requests.post(f"{url}/invocations", json={"dataframe_split": {"columns": COLUMNS, "data": [ROW]}}, timeout=10)
     assert ok.status_code == 200
 
 
@@ -76,7 +76,7 @@ def test_probes_version_and_metrics(url: str) -> None:
     assert requests.get(f"{url}/ping", timeout=5).status_code == 200
     assert requests.get(f"{url}/health", timeout=5).status_code == 200
     assert requests.get(f"{url}/version", timeout=5).text.strip()
-    requests.post(f"{url}/invocations", json={"inputs": [ROW]}, timeout=10)
+    requests.post(f"{url}/invocations", json={"dataframe_split": {"columns": COLUMNS, "data": [ROW]}}, timeout=10)
     requests.post(f"{url}/invocations", data=b"{", headers={"Content-Type": "application/json"}, timeout=10)
     text = requests.get(f"{url}/metrics", timeout=5).text
     assert 'trackflow_scoring_requests_total{endpoint="invocations",status="200"} 1.0' in text
@@ -115,3 +115,45 @@ def test_params_are_passed(scoring_server: Any, tmp_path: Path) -> None:
         "predictions": [2.0]}
     bad = requests.post(f"{url}/invocations", json={"inputs": {"x": [1.0]}, "params": {"z": 1}}, timeout=10)
     assert bad.status_code == 400 and "unknown params ['z']" in bad.json()["message"]
+
+
+def test_numeric_text_becomes_the_signature_type(scoring_server: Any, tmp_path: Path) -> None:
+    import pandas as pd
+
+    import trackflow.pyfunc
+
+    class Echo(trackflow.pyfunc.PythonModel):
+        def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+            return [f"{type(n).__name__}:{n!r} {type(x).__name__}:{x!r}" for n, x in
+                    zip(model_input["n"].tolist(), model_input["x"].tolist(), strict=True)]
+
+    signature = trackflow.pyfunc.infer_signature(pd.DataFrame({"n": [1], "x": [1.0]}), params={"k": 2.0})
+    trackflow.pyfunc.save_model(tmp_path / "m", Echo(), signature=signature)
+    url = scoring_server(load_local(tmp_path / "m"))
+    for body in (
+        {"dataframe_records": [{"n": "3", "x": "1.5"}]},
+        {"dataframe_split": {"columns": ["n", "x"], "data": [["3", "1.5"]]}},
+        {"inputs": {"n": ["3"], "x": ["1.5"]}},
+    ):
+        response = requests.post(f"{url}/invocations", json=body, timeout=10)
+        assert response.json() == {"predictions": ["int:3 float:1.5"]}, body
+    csv = requests.post(f"{url}/invocations", data=b"n,x\n3,1.5\n", headers={"Content-Type": "text/csv"}, timeout=10)
+    assert csv.json() == {"predictions": ["int:3 float:1.5"]}
+    fraction = requests.post(f"{url}/invocations", json={"dataframe_records": [{"n": "3.5", "x": 1}]}, timeout=10)
+    assert fraction.status_code == 400 and fraction.json()["error_code"] == "BAD_REQUEST"
+    assert "column 'n' holds '3.5'" in fraction.json()["message"]
+    rows = requests.post(f"{url}/invocations", json={"inputs": [[3, 1.5]]}, timeout=10)
+    assert rows.status_code == 400 and rows.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "without column names" in rows.json()["message"] and "['n', 'x']" in rows.json()["message"]
+    bad_param = requests.post(f"{url}/invocations", json={"inputs": {"n": [3], "x": [1.5]}, "params": {"k": "x"}},
+                              timeout=10)
+    assert bad_param.status_code == 400 and "param 'k' must be of type double" in bad_param.json()["message"]
+
+
+def test_content_type_is_required_and_only_charset_is_a_parameter(url: str) -> None:
+    body = b'{"dataframe_split": {"columns": [], "data": []}}'
+    for headers in ({}, {"Content-Type": "application/json; format=pandas-split"}):
+        response = requests.post(f"{url}/invocations", data=body, headers=headers, timeout=10)
+        assert response.status_code == 415 and response.json()["error_code"] == "BAD_REQUEST", headers
+    missing = requests.post(f"{url}/invocations", data=body, timeout=10).json()["message"]
+    assert "no Content-Type" in missing and "application/json" in missing

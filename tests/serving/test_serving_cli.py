@@ -53,7 +53,8 @@ def test_serve(iris_model_dir: Path, tmp_path: Path, workers: int) -> None:
             time.sleep(0.1)
         for _ in range(4):
             response = requests.post(f"http://127.0.0.1:{port}/invocations",
-                                     json={"inputs": [[5.1, 3.5, 1.4, 0.2]]}, timeout=10)
+                                     json={"inputs": [dict(zip(COLUMNS, [5.1, 3.5, 1.4, 0.2], strict=True))]},
+                                     timeout=10)
             assert response.json() == {"predictions": [0]}
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'trackflow_scoring_requests_total{endpoint="invocations",status="200"} 4.0' in metrics

@@ -387,8 +387,36 @@ def enforce_params(specs: list[dict[str, Any]] | None, params: dict[str, Any] | 
     if unknown:
         raise InvalidInput(f"unknown params {unknown}; the model accepts {sorted(declared)}")
     merged = {name: spec.get("default") for name, spec in declared.items()}
-    merged.update(params or {})
+    for name, value in (params or {}).items():
+        merged[name] = _check_param(declared[name], value)
     return merged
+
+
+def _check_param(spec: dict[str, Any], value: Any) -> Any:
+    """``value`` as the param spec's type (a number of a narrower kind widens, as MLflow allows);
+    InvalidInput names the param otherwise. ``shape: [-1]`` params are lists of that type."""
+    if value is None:
+        return None
+    want = str(spec.get("type"))
+    if spec.get("shape") and list(spec["shape"]) == [-1]:
+        if not isinstance(value, list):
+            raise InvalidInput(f"param {spec['name']!r} must be a list of {want}, got {value!r}")
+        return [_check_param({**spec, "shape": None}, v) for v in value]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if want in _FLOAT_TYPES and number:
+        return float(value)
+    if want in _INTEGER_TYPES and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if (want == "boolean" and isinstance(value, bool)) or (want in ("string", "binary") and isinstance(value, str)):
+        return value
+    if want == "datetime" and isinstance(value, str):
+        try:
+            return pd.Timestamp(value).to_pydatetime()
+        except ValueError:
+            pass
+    if want not in COLUMN_DTYPES:
+        return value  # complex param types (objects) are passed through unchecked
+    raise InvalidInput(f"param {spec['name']!r} must be of type {want}, got {value!r}")
 
 
 # The scoring server's fast path ------------------------------------------------------------

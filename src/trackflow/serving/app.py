@@ -1,8 +1,11 @@
 """The scoring app: ``create_scoring_app(model, config)`` -> an ASGI app speaking MLflow's protocol.
 
 Routes: ``POST /invocations`` (answers ``{"predictions": [...]}``), ``GET /ping`` and
-``/health`` (200 once the model is loaded), ``GET /version`` (plain text, as MLflow), ``GET /metrics``.
-Bad requests get 400 with ``{"error_code", "message"}``; the server keeps serving.
+``/health`` (200 once the model is loaded), ``GET /version`` (trackflow's version as plain
+text), ``GET /metrics``. Bad requests get 400 (415 for a content type it cannot read) with
+``{"error_code", "message"}``, never a 5xx; the server keeps serving. Unknown paths and methods
+get 404/405 with ``{"detail": ...}``, as MLflow's FastAPI server answers them.
+``tests/serving/test_scoring_differential.py`` compares all of this with ``mlflow models serve``.
 
 Speed matters here (latency and throughput are benchmarked against MLflow):
 
@@ -27,8 +30,9 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -220,6 +224,10 @@ def create_scoring_app(
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
     routes = Starlette(
         routes=[
             # a Route whose endpoint is an ASGI class is called with (scope, receive, send); POST
@@ -230,6 +238,7 @@ def create_scoring_app(
             Route("/version", version, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),
         ],
+        exception_handlers={HTTPException: http_error},
         lifespan=_closing(inference_logger),
     )
     return ScoringApp(invocations, routes)
