@@ -152,7 +152,7 @@ def _wait_for_health(url: ServerURL) -> None:
         try:
             if requests.get(f"{url}/health", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded machine
             pass
         if time.monotonic() > deadline:
             pytest.fail(f"trackflow server at {url} never answered /health:\n{url.log()}", pytrace=False)

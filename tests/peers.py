@@ -66,7 +66,7 @@ def wait_until_ready(url: PeerURL, path: str, what: str) -> None:
         try:
             if requests.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded machine
             pass
         if time.monotonic() > deadline:
             pytest.fail(f"{what} at {url} never answered {path}:\n{url.log()[-5000:]}", pytrace=False)

@@ -66,6 +66,9 @@ from trackflow.store.search_filter import (
         ("created >= 5", Comparison("attribute", "start_time", ">=", 5)),
         ("attributes.end_time < 1.5e3", Comparison("attribute", "end_time", "<", 1500.0)),
         ("METRICS.acc > 1", Comparison("metric", "acc", ">", 1.0)),
+        ("datasets.name = 'iris'", Comparison("dataset", "name", "=", "iris")),
+        ("dataset.digest IN ('a', 'b')", Comparison("dataset", "digest", "IN", ("a", "b"))),
+        ("datasets.context LIKE 'train%'", Comparison("dataset", "context", "LIKE", "train%")),
     ],
 )
 def test_single_clause(filter_string: str, expected: Comparison) -> None:
@@ -126,7 +129,8 @@ def test_results_are_frozen() -> None:
         ("metrics.a > 1 ; drop", "';'"),
         # identifiers
         ("foo.bar = 'x'", "'foo'"),
-        ("datasets.name = 'x'", "'datasets'"),
+        ("datasets.size = 'x'", "'size'"),  # datasets take name, digest and context
+        ("datasets.name > 'x'", "'>'"),
         ("attributes.bogus = 'x'", "'bogus'"),
         ("bogus = 'x'", "'bogus'"),
         ("name = 'x'", "'name'"),

@@ -30,6 +30,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.mlflow_compat.logged_models import ajax_router as mlflow_logged_models_ajax
     from trackflow.server.mlflow_compat.logged_models import router as mlflow_logged_models
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
+    from trackflow.server.mlflow_compat.server_info import router as mlflow_server_info
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
     from trackflow.server.ui import install_ui
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         app.include_router(mlflow_logged_models, prefix=prefix)
     app.include_router(mlflow_logged_models_ajax, prefix="/ajax-api/2.0/mlflow")
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
+    app.include_router(mlflow_server_info)
     install_ui(app)  # web UI pages, /api/v1/ui, /static/ui
 
     @app.get("/health", include_in_schema=False)

@@ -23,7 +23,7 @@ class RegistryStore(Protocol):
         """AlreadyExists if the name is taken."""
 
     def get_registered_model(self, name: str) -> RegisteredModel:
-        """With tags, aliases and the latest version (``latest_versions``)."""
+        """With tags, aliases and the newest version in each stage (``latest_versions``, by version)."""
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Versions, tags and aliases follow. AlreadyExists if ``new_name`` is taken."""

@@ -2,7 +2,8 @@
 
 A filter is clauses joined by AND (no OR, no parentheses), each ``identifier comparator value``:
 ``metrics.acc > 0.9 AND params.model = 'lr' AND tags."mlflow.runName" LIKE 'x%'``.
-Identifiers are ``<type>.<key>`` with type metrics, params, tags or attributes (or an alias);
+Identifiers are ``<type>.<key>`` with type metrics, params, tags, attributes or (runs only)
+datasets, whose keys are name, digest and context (or an alias of a type);
 a bare name is an attribute. Keys with spaces or special characters are quoted with backticks
 or double quotes; an unquoted key may contain dots (``tags.mlflow.runName``) and is split at the
 first dot. The SQL store compiles the result; every malformed input raises ``InvalidInput``
@@ -19,7 +20,7 @@ from typing import Literal
 
 from trackflow.errors import InvalidInput
 
-Kind = Literal["metric", "param", "tag", "attribute"]
+Kind = Literal["metric", "param", "tag", "attribute", "dataset"]
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,13 @@ _PREFIXES: Mapping[str, Kind] = MappingProxyType(
         "params": "param", "param": "param", "parameters": "param", "parameter": "param",
         "tags": "tag", "tag": "tag",
         "attributes": "attribute", "attribute": "attribute", "attr": "attribute", "run": "attribute",
+        "datasets": "dataset", "dataset": "dataset",
     }
 )  # fmt: skip
 
 _RUNS = FilterSchema(
     what="runs",
-    kinds=frozenset({"metric", "param", "tag", "attribute"}),
+    kinds=frozenset({"metric", "param", "tag", "attribute", "dataset"}),
     numeric_attributes=frozenset({"start_time", "end_time"}),
     string_attributes=frozenset(
         {"run_id", "run_name", "status", "user_id", "artifact_uri", "lifecycle_stage", "experiment_id"}
@@ -79,6 +81,9 @@ _EXPERIMENTS = FilterSchema(
 )
 
 _NUMERIC_OPS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+# A run's dataset inputs: datasets.name, datasets.digest, datasets.context (the input's
+# mlflow.data.context tag), compared as strings (MLflow's grammar).
+DATASET_KEYS = frozenset({"name", "digest", "context"})
 _STRING_ATTRIBUTE_OPS = frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"})
 _ENTITY_OPS = _STRING_ATTRIBUTE_OPS | {"IS NULL", "IS NOT NULL"}
 # Longest first, so "IS NOT NULL" wins over "IS NULL" and "NOT IN" over "IN".
@@ -231,6 +236,8 @@ def _identifier(token: _Token, schema: FilterSchema, source: str) -> tuple[Kind,
         raise InvalidInput(f"Missing key after {token.text!r} in {source!r}")
     if kind not in schema.kinds:
         raise InvalidInput(f"{token.text!r} cannot be used when searching {schema.what} (in {source!r})")
+    if kind == "dataset" and key not in DATASET_KEYS:
+        raise InvalidInput(f"Invalid dataset key {key!r} in {source!r}; valid keys: {', '.join(sorted(DATASET_KEYS))}")
     if kind == "attribute":
         key = schema.aliases.get(key, key)
         if key not in schema.numeric_attributes | schema.string_attributes:
@@ -286,7 +293,8 @@ def _parse_clause(tokens: list[_Token], source: str, schema: FilterSchema) -> Co
     op, i = _comparator(tokens, 1, clause)
     numeric = kind == "metric" or (kind == "attribute" and key in schema.numeric_attributes)
     entity_ops = _ENTITY_OPS if schema.entity_ops is None else schema.entity_ops
-    allowed = _NUMERIC_OPS if numeric else _STRING_ATTRIBUTE_OPS if kind == "attribute" else entity_ops
+    string_only = kind in ("attribute", "dataset")
+    allowed = _NUMERIC_OPS if numeric else _STRING_ATTRIBUTE_OPS if string_only else entity_ops
     if op not in allowed:
         raise InvalidInput(
             f"Comparator {op!r} is not supported for {tokens[0].text!r} (in {clause!r}); "
@@ -318,6 +326,8 @@ def parse_order_by_with(clause: str, schema: FilterSchema) -> OrderBy:
     if not tokens:
         raise InvalidInput("Empty order_by clause")
     kind, key = _identifier(tokens[0], schema, clause)
+    if kind == "dataset":
+        raise InvalidInput(f"Cannot order by {tokens[0].text!r} (in {clause!r}): datasets are for filtering only")
     ascending = True
     if len(tokens) > 1:
         if not _is_word(tokens[1], "ASC", "DESC"):

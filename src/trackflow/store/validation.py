@@ -89,11 +89,12 @@ def validate_batch(metrics: Sequence[Metric], params: Sequence[Param], tags: Seq
         raise InvalidInput(f"a batch may hold at most {MAX_BATCH_PARAMS_TAGS} tags, got {len(tags)}")
     for metric in metrics:
         validate_metric(metric)
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for param in params:
         validate_param(param)
-        if seen.setdefault(param.key, param.value) != param.value:
-            raise InvalidInput(f"param {param.key!r} appears twice in the batch with different values")
+        if param.key in seen:  # even with the same value, as MLflow refuses it
+            raise InvalidInput(f"param {param.key!r} appears twice in the batch: log one value per key")
+        seen.add(param.key)
     for tag in tags:
         validate_tag(tag)
 

@@ -91,8 +91,11 @@ class Client(LoggedModelClientMixin):
         run_name: str | None = None,
         user_id: str | None = None,
     ) -> Run:
-        run_tags = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
         user = user_id if user_id is not None else _current_user()
+        # The client records the user as a tag, as MLflow's does; the store (and MLflow's
+        # server) keep only the run's user_id.
+        tags = {"mlflow.user": user, **(tags or {})} if user else tags
+        run_tags = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
         return self.store.create_run(str(experiment_id), user, start_time or now_ms(), run_tags, run_name)
 
     def get_run(self, run_id: str) -> Run:

@@ -31,7 +31,7 @@ async def list_artifacts(request: Request, path: str = "") -> JSONResponse:
     out = []
     for f in files:
         entry: dict[str, object] = {"path": f.path.rsplit("/", 1)[-1], "is_dir": f.is_dir}
-        if f.file_size is not None:
+        if f.file_size:  # MLflow leaves out the size of an empty file
             entry["file_size"] = f.file_size
         out.append(entry)
     return JSONResponse({"files": out})
@@ -47,7 +47,7 @@ async def download_artifact(request: Request, path: str) -> StreamingResponse:
 
 
 @router.put("/artifacts/{path:path}", include_in_schema=False)
-async def upload_artifact(request: Request, path: str) -> JSONResponse:
+async def upload_artifact(request: Request, path: str) -> Response:
     relative = safe_relative_path(path)
     if not relative:
         raise InvalidInput("an artifact path is required")
@@ -67,7 +67,7 @@ async def upload_artifact(request: Request, path: str) -> JSONResponse:
                 return
 
     await anyio.to_thread.run_sync(_services(request).artifact_destination().write_stream, relative, chunks())
-    return JSONResponse({})
+    return Response(status_code=200)  # MLflow answers an upload with an empty body
 
 
 @router.delete("/artifacts/{path:path}", include_in_schema=False)

@@ -12,6 +12,9 @@ from trackflow.entities import Experiment, Metric, Run, RunInfo
 from trackflow.errors import InvalidInput
 from trackflow.store.rest.codec import float_to_json
 
+# MLflow 3 tags experiments with the workspace they belong to; trackflow has one, MLflow's default.
+DEFAULT_WORKSPACE = "default"
+
 
 async def read_payload(request: Request) -> dict[str, Any]:
     """Query parameters merged with the JSON body (MLflow accepts both for most calls)."""
@@ -55,9 +58,19 @@ def as_int(value: Any, name: str, default: int | None = None) -> int | None:
 
 
 def as_str(value: Any, name: str) -> str:
-    if value is None or isinstance(value, bool) or isinstance(value, dict | list):
+    """A string field: MLflow's protobuf parsing refuses any other JSON type (a number included)."""
+    if not isinstance(value, str):
         raise InvalidInput(f"parameter '{name}' must be a string, got {value!r}")
-    return value if isinstance(value, str) else str(value)
+    return value
+
+
+def as_bool(value: Any, name: str) -> bool:
+    """A boolean field: JSON true/false, or "true"/"false" in a query string; absent is false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidInput(f"parameter '{name}' must be true or false, got {value!r}")
 
 
 def as_float(value: Any, name: str) -> float:
@@ -104,6 +117,7 @@ def experiment_json(e: Experiment) -> dict[str, Any]:
         "last_update_time": e.last_update_time,
         "creation_time": e.creation_time,
         "tags": [{"key": k, "value": v} for k, v in e.tags.items()],
+        "workspace": DEFAULT_WORKSPACE,
     }
 
 

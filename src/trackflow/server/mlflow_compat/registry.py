@@ -13,7 +13,8 @@ from fastapi import APIRouter
 
 from trackflow.entities.registry import ModelVersion, RegisteredModel
 from trackflow.errors import InvalidInput, NotFound
-from trackflow.server.mlflow_compat.codec import as_int, as_list, as_str, key_values, required
+from trackflow.registry.sources import check_version_source
+from trackflow.server.mlflow_compat.codec import as_bool, as_int, as_list, as_str, key_values, required
 from trackflow.server.mlflow_compat.routes import add_endpoint
 from trackflow.server.services import Services
 from trackflow.store.sql.registry_store import SqlRegistryStore
@@ -28,7 +29,7 @@ def _store(s: Services) -> SqlRegistryStore:
     return SqlRegistryStore(s.db)
 
 
-def version_json(v: ModelVersion) -> dict[str, Any]:
+def version_json(v: ModelVersion, with_aliases: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": v.name,
         "version": v.version,
@@ -40,8 +41,9 @@ def version_json(v: ModelVersion) -> dict[str, Any]:
         "run_id": v.run_id or "",
         "status": v.status.value,
         "tags": [{"key": k, "value": val} for k, val in v.tags.items()],
-        "aliases": list(v.aliases),
     }
+    if with_aliases:  # MLflow lists a version's aliases, except among a model's latest_versions
+        out["aliases"] = list(v.aliases)
     if v.user_id:
         out["user_id"] = v.user_id
     if v.run_link:
@@ -57,7 +59,7 @@ def model_json(m: RegisteredModel) -> dict[str, Any]:
         "creation_timestamp": m.creation_timestamp,
         "last_updated_timestamp": m.last_updated_timestamp,
         "description": m.description,
-        "latest_versions": [version_json(v) for v in m.latest_versions],
+        "latest_versions": [version_json(v, with_aliases=False) for v in m.latest_versions],
         "tags": [{"key": k, "value": v} for k, v in m.tags.items()],
         "aliases": [{"alias": a, "version": v} for a, v in m.aliases.items()],
     }
@@ -69,6 +71,12 @@ def _name(p: dict[str, Any]) -> str:
 
 def _version(p: dict[str, Any]) -> str:
     return as_str(required(p, "version"), "version")
+
+
+def _max_results(p: dict[str, Any], default: int) -> int:
+    """``max_results``, or ``default`` when it is absent (0 is refused by the store, as by MLflow)."""
+    value = as_int(p.get("max_results"), "max_results", default)
+    return default if value is None else value
 
 
 def _order_by(p: dict[str, Any]) -> list[str]:
@@ -106,7 +114,7 @@ def delete_registered_model(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 def search_registered_models(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     page = _store(s).search_registered_models(
-        p.get("filter") or None, as_int(p.get("max_results"), "max_results", 100) or 100, _order_by(p),
+        p.get("filter") or None, _max_results(p, 100), _order_by(p),
         p.get("page_token") or None,
     )
     out: dict[str, Any] = {"registered_models": [model_json(m) for m in page]}
@@ -144,25 +152,41 @@ def delete_alias(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_by_alias(s: Services, p: dict[str, Any]) -> dict[str, Any]:
-    version = _store(s).get_model_version_by_alias(_name(p), as_str(required(p, "alias"), "alias"))
+    name, alias = _name(p), as_str(required(p, "alias"), "alias")
+    store = _store(s)
+    store.get_registered_model(name)  # an unknown model: NotFound (404)
+    try:
+        version = store.get_model_version_by_alias(name, alias)
+    except NotFound as exc:  # MLflow answers an alias that is not set as a bad parameter (400)
+        raise InvalidInput(exc.message) from None
     return {"model_version": version_json(version)}
 
 
 # Versions --------------------------------------------------------------------------------
 def create_model_version(s: Services, p: dict[str, Any]) -> dict[str, Any]:
-    run_id = p.get("run_id") or None
-    if run_id:
-        s.tracking.get_run(as_str(run_id, "run_id"))  # NotFound names an unknown run
+    source = as_str(required(p, "source"), "source")
+    run_id = as_str(p["run_id"], "run_id") if p.get("run_id") else None
     model_id = _source_model_id(s, p)
+    if not model_id and logged_model_id(source) is None:
+        check_version_source(source, run_id, lambda r: _run_artifact_uri(s, r))
+    if run_id:
+        s.tracking.get_run(run_id)  # NotFound names an unknown run
     if model_id and not run_id:  # MLflow 3: the version of a logged model has the model's run
         run_id = s.tracking.get_logged_model(model_id).source_run_id
     version = _store(s).create_model_version(
-        _name(p), as_str(required(p, "source"), "source"), run_id, dict(key_values(p.get("tags"), "tags")),
+        _name(p), source, run_id, dict(key_values(p.get("tags"), "tags")),
         p.get("run_link") or None, p.get("description") or None, as_str(p.get("user_id") or "", "user_id"),
     )
     if model_id:
         _record_version_on_model(s, model_id, version.name, int(version.version))
     return {"model_version": version_json(version)}
+
+
+def _run_artifact_uri(s: Services, run_id: str) -> str | None:
+    try:
+        return s.tracking.get_run(run_id).info.artifact_uri
+    except (NotFound, InvalidInput):
+        return None
 
 
 def _source_model_id(s: Services, p: dict[str, Any]) -> str | None:
@@ -209,7 +233,7 @@ def delete_model_version(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 def search_model_versions(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     page = _store(s).search_model_versions(
-        p.get("filter") or None, as_int(p.get("max_results"), "max_results", 10_000) or 10_000, _order_by(p),
+        p.get("filter") or None, _max_results(p, 10_000), _order_by(p),
         p.get("page_token") or None,
     )
     out: dict[str, Any] = {"model_versions": [version_json(v) for v in page]}
@@ -219,7 +243,7 @@ def search_model_versions(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def transition_stage(s: Services, p: dict[str, Any]) -> dict[str, Any]:
-    archive = str(p.get("archive_existing_versions", "false")).lower() == "true"
+    archive = as_bool(p.get("archive_existing_versions"), "archive_existing_versions")
     version = _store(s).transition_model_version_stage(
         _name(p), _version(p), as_str(required(p, "stage"), "stage"), archive
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -51,7 +50,9 @@ def _order_by(value: Any) -> list[str]:
 
 
 def _max_results(p: dict[str, Any], default: int) -> int:
-    return as_int(p.get("max_results"), "max_results", default) or default
+    """``max_results``, or ``default`` when it is absent (0 is refused by the store, as by MLflow)."""
+    value = as_int(p.get("max_results"), "max_results", default)
+    return default if value is None else value
 
 
 def _optional_str(value: Any, name: str) -> str | None:
@@ -69,7 +70,7 @@ def _run_id(p: dict[str, Any]) -> str:
 def create_experiment(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     name = as_str(required(p, "name"), "name")
     tags = dict(key_values(p.get("tags"), "tags"))
-    location = p.get("artifact_location") or None
+    location = as_str(p["artifact_location"], "artifact_location") if p.get("artifact_location") else None
     return {"experiment_id": s.tracking.create_experiment(name, location, tags)}
 
 
@@ -101,8 +102,7 @@ def search_experiments(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 def update_experiment(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     experiment_id = as_str(required(p, "experiment_id"), "experiment_id")
-    if p.get("new_name"):
-        s.tracking.rename_experiment(experiment_id, as_str(p["new_name"], "new_name"))
+    s.tracking.rename_experiment(experiment_id, as_str(required(p, "new_name"), "new_name"))
     return {}
 
 
@@ -136,7 +136,7 @@ def delete_experiment_tag(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 def create_run(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     tags = [RunTag(k, v) for k, v in key_values(p.get("tags"), "tags")]
     run = s.tracking.create_run(
-        as_str(p.get("experiment_id") or "0", "experiment_id"),
+        as_str(p.get("experiment_id", "0"), "experiment_id"),
         as_str(p.get("user_id") or "", "user_id"),
         as_int(p.get("start_time"), "start_time"),
         tags,
@@ -173,7 +173,9 @@ def _metric(item: Any) -> Metric:
     key = as_str(required(item, "key"), "key")
     if "value" not in item:
         raise InvalidInput(f"missing value for required parameter 'value' of metric {key!r}")
-    timestamp = as_int(item.get("timestamp"), "timestamp", int(time.time() * 1000))
+    if item.get("timestamp") is None:  # MLflow's clients always send one; its server requires it
+        raise InvalidInput(f"missing value for required parameter 'timestamp' of metric {key!r}")
+    timestamp = as_int(item["timestamp"], "timestamp")
     model = {f: as_str(item[f], f) for f in ("model_id", "dataset_name", "dataset_digest") if item.get(f)}
     return Metric(
         key, as_float(item["value"], "value"), timestamp or 0, as_int(item.get("step"), "step", 0) or 0, **model
@@ -237,9 +239,7 @@ def log_inputs(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def search_runs(s: Services, p: dict[str, Any]) -> dict[str, Any]:
-    experiment_ids = p.get("experiment_ids") or []
-    if isinstance(experiment_ids, str):
-        experiment_ids = [experiment_ids]
+    experiment_ids = p.get("experiment_ids") or []  # a list, from the body or a query string
     page = s.tracking.search_runs(
         [as_str(e, "experiment_ids") for e in as_list(experiment_ids, "experiment_ids")],
         p.get("filter") or "",
@@ -274,7 +274,7 @@ def list_artifacts(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     return {
         "root_uri": run.info.artifact_uri,
         "files": [
-            {"path": f.path, "is_dir": f.is_dir, **({} if f.file_size is None else {"file_size": f.file_size})}
+            {"path": f.path, "is_dir": f.is_dir, **({"file_size": f.file_size} if f.file_size else {})}
             for f in files
         ],
     }

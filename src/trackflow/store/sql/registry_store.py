@@ -20,6 +20,7 @@ from trackflow.entities.registry import (
     RegistryEventType,
 )
 from trackflow.errors import AlreadyExists, InvalidInput, NotFound
+from trackflow.store import validation
 from trackflow.store.paging import decode_page_token, encode_page_token
 from trackflow.store.registry_search import (
     parse_model_version_filter,
@@ -75,8 +76,7 @@ def validate_alias(alias: object) -> str:
 
 
 def validate_tag(key: object, value: object) -> tuple[str, str]:
-    if not isinstance(key, str) or not key or len(key) > 250:
-        raise InvalidInput(f"tag key must be a non-empty string of at most 250 characters, got {key!r}")
+    key = validation.validate_key("tag", key)  # MLflow's rule for tag names, in the registry too
     text = "" if value is None else str(value)
     if len(text) > _MAX_TAG_VALUE:
         raise InvalidInput(f"value of tag {key!r} is longer than {_MAX_TAG_VALUE} characters")
@@ -175,23 +175,26 @@ class SqlRegistryStore:
         )
         for a in alias_rows:
             aliases[a.name][a.alias] = str(a.version)
+        # The newest version in each stage, as MLflow's latest_versions (one when stages are unused).
         newest = (
             select(model_versions.c.name, func.max(model_versions.c.version).label("v"))
             .where(model_versions.c.name.in_(names))
-            .group_by(model_versions.c.name)
+            .group_by(model_versions.c.name, model_versions.c.current_stage)
             .subquery()
         )
         latest_rows = conn.execute(
-            select(model_versions).join(
-                newest, and_(model_versions.c.name == newest.c.name, model_versions.c.version == newest.c.v)
-            )
+            select(model_versions)
+            .join(newest, and_(model_versions.c.name == newest.c.name, model_versions.c.version == newest.c.v))
+            .order_by(model_versions.c.version)
         ).all()
-        latest = {v.name: v for v in self._versions(conn, latest_rows)}
+        latest: dict[str, list[ModelVersion]] = defaultdict(list)
+        for version in self._versions(conn, latest_rows):
+            latest[version.name].append(version)
         return [
             RegisteredModel(
                 name=r.name, creation_timestamp=r.creation_time, last_updated_timestamp=r.last_updated_time,
                 description=r.description or "", tags=tags[r.name], aliases=aliases[r.name],
-                latest_versions=[latest[r.name]] if r.name in latest else [],
+                latest_versions=latest.get(r.name, []),
             )
             for r in rows
         ]
@@ -310,7 +313,7 @@ class SqlRegistryStore:
                 )
             )
             if result.rowcount == 0:
-                raise NotFound(f"registered model {name!r} has no tag {key!r}")
+                return  # deleting a tag that is not there changes nothing (as in MLflow)
             self._touch(conn, name, _now())
             self._event(conn, E.REGISTERED_MODEL_TAG_DELETED, name, key=key)
 
@@ -494,7 +497,7 @@ class SqlRegistryStore:
                 )
             )
             if result.rowcount == 0:
-                raise NotFound(f"model version {number} of {name!r} has no tag {key!r}")
+                return  # deleting a tag that is not there changes nothing (as in MLflow)
             self._event(conn, E.MODEL_VERSION_TAG_DELETED, name, number, key=key)
 
     # Aliases -----------------------------------------------------------------------------
@@ -531,7 +534,7 @@ class SqlRegistryStore:
                 )
             ).scalar()
             if previous is None:
-                raise NotFound(f"registered model {name!r} has no alias {alias!r}")
+                return  # deleting an alias that is not set changes nothing (as in MLflow)
             conn.execute(
                 delete(registered_model_aliases).where(
                     registered_model_aliases.c.name == name, registered_model_aliases.c.alias == alias

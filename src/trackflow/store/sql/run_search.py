@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, select
+from sqlalchemy import JSON, Select, and_, case, exists, select, type_coerce
 
 from trackflow.entities import ViewType
 from trackflow.store.search_filter import Comparison, OrderBy, parse_filter, parse_order_by
@@ -24,13 +24,26 @@ _ATTRIBUTE_COLUMNS = {
     "experiment_id": t.runs.c.experiment_id,
 }
 _ENTITY_TABLES = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}
+DATASET_CONTEXT_TAG = "mlflow.data.context"
 
 
 def _attribute(key: str) -> Any:
     return _ATTRIBUTE_COLUMNS[key]
 
 
+def _dataset_clause(comparison: Comparison) -> Any:
+    """The run has a dataset input whose name, digest or context tag matches."""
+    inputs = t.run_inputs.c
+    if comparison.key == "context":
+        column = type_coerce(inputs.tags_json, JSON)[DATASET_CONTEXT_TAG].as_string()
+    else:
+        column = inputs.name if comparison.key == "name" else inputs.digest
+    return exists().where(inputs.run_uuid == t.runs.c.run_uuid, compare(column, comparison))
+
+
 def _filter_clause(comparison: Comparison) -> Any:
+    if comparison.kind == "dataset":
+        return _dataset_clause(comparison)
     if comparison.kind == "attribute":
         column = _attribute(comparison.key)
         if comparison.key == "experiment_id":

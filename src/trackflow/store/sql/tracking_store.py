@@ -25,7 +25,7 @@ from trackflow.entities import (
     RunTag,
     ViewType,
 )
-from trackflow.errors import AlreadyExists, InvalidInput, NotFound
+from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from trackflow.store import validation
 from trackflow.store.names import generate_run_name
 from trackflow.store.paging import decode_page_token, encode_page_token
@@ -46,7 +46,6 @@ from trackflow.store.sql.rows import (
 )
 
 RUN_NAME_TAG = "mlflow.runName"
-USER_TAG = "mlflow.user"
 
 
 def _now_ms() -> int:
@@ -153,20 +152,22 @@ class SqlTrackingStore(LoggedModelSqlMixin):
         token = encode_page_token(offset + max_results) if len(rows) > max_results else None
         return PagedList(items, token)
 
-    def _require_experiment(self, conn: Connection, experiment_id: str, active: bool = True):  # noqa: ANN202
+    def _require_experiment(  # noqa: ANN202
+        self, conn: Connection, experiment_id: str, active: bool = True, deleted_error: type[Exception] = InvalidInput
+    ):
         pk = _experiment_pk(experiment_id)
         row = conn.execute(select(t.experiments).where(t.experiments.c.experiment_id == pk)).first()
         if row is None:
             raise NotFound(f"no experiment with id {experiment_id!r}")
         if active and row.lifecycle_stage != "active":
-            raise InvalidInput(f"experiment {experiment_id!r} is deleted: restore it first")
+            raise deleted_error(f"experiment {experiment_id!r} is deleted: restore it first")
         return row
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         validation.validate_experiment_name(new_name)
         try:
             with self.db.write() as conn:
-                row = self._require_experiment(conn, experiment_id)
+                row = self._require_experiment(conn, experiment_id, deleted_error=Conflict)
                 if row.name == new_name:
                     return
                 if conn.execute(select(t.experiments.c.experiment_id).where(t.experiments.c.name == new_name)).first():
@@ -182,7 +183,8 @@ class SqlTrackingStore(LoggedModelSqlMixin):
     def delete_experiment(self, experiment_id: str) -> None:
         now = _now_ms()
         with self.db.write() as conn:
-            row = self._require_experiment(conn, experiment_id)
+            # An experiment deleted already is not among those that can be deleted (as in MLflow).
+            row = self._require_experiment(conn, experiment_id, deleted_error=NotFound)
             if row.experiment_id == 0:
                 raise InvalidInput("the Default experiment (id 0) cannot be deleted")
             # Runs deleted on their own earlier must not share this deleted_time (same
@@ -208,8 +210,8 @@ class SqlTrackingStore(LoggedModelSqlMixin):
     def restore_experiment(self, experiment_id: str) -> None:
         with self.db.write() as conn:
             row = self._require_experiment(conn, experiment_id, active=False)
-            if row.lifecycle_stage != "deleted":
-                raise InvalidInput(f"experiment {experiment_id!r} is not deleted")
+            if row.lifecycle_stage != "deleted":  # not among the deleted ones (as in MLflow)
+                raise NotFound(f"experiment {experiment_id!r} is not deleted")
             conn.execute(
                 update(t.runs)
                 .where(t.runs.c.experiment_id == row.experiment_id, t.runs.c.deleted_time == row.deleted_time)
@@ -255,8 +257,6 @@ class SqlTrackingStore(LoggedModelSqlMixin):
             raise InvalidInput(f"run_name {run_name!r} and tag {RUN_NAME_TAG}={tag_map[RUN_NAME_TAG]!r} disagree")
         name = validation.validate_run_name(run_name or tag_map.get(RUN_NAME_TAG) or generate_run_name())
         tag_map[RUN_NAME_TAG] = name
-        if user_id:
-            tag_map.setdefault(USER_TAG, user_id)
         run_id = uuid.uuid4().hex
         with self.db.write() as conn:
             experiment = self._require_experiment(conn, experiment_id)
@@ -472,7 +472,7 @@ class SqlTrackingStore(LoggedModelSqlMixin):
         query = (
             select(m.key, m.value, m.is_nan, m.timestamp, m.step)
             .where(m.run_uuid == run_id, m.key == key)
-            .order_by(m.step, m.timestamp, m.id)
+            .order_by(m.timestamp, m.step, m.value, m.id)  # MLflow's order
             .offset(offset)
         )
         if max_results is not None:
