@@ -63,8 +63,8 @@ class Outputs:
             length=_length(value),
         )
         if self.token is None:
-            self.store.put_output(output, datetime.now(UTC))
-        elif not state.put_output(self.store, output, self.token, datetime.now(UTC)):
+            raise RuntimeError("only a task try (holding its token) stores values")
+        if not state.put_output(self.store, output, self.token, datetime.now(UTC)):
             raise Fenced(f"task {task_id!r}: the try was cleared or marked while it ran: its value "
                          f"{key!r} is refused")
         return output

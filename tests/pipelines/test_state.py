@@ -1,0 +1,175 @@
+"""The one transition function (pipelines/state.py): which moves each actor may make (pure),
+and compare-and-set on the state read and the try token, on SQLite and PostgreSQL: a caller
+that lost the race learns it from the return value, a fenced try writes nothing."""
+
+from __future__ import annotations
+
+import ast
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from trackflow.entities.pipelines import DagRun, TaskOutput
+from trackflow.errors import InvalidInput
+from trackflow.pipelines import state
+from trackflow.pipelines.state import Actor, RunState, TIState
+from trackflow.store.pipeline_base import NewTaskInstance, Transition
+from trackflow.store.sql.database import Database
+from trackflow.store.sql.pipeline_store import SqlPipelineStore
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+SRC = Path(__file__).resolve().parents[2] / "src" / "trackflow"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlPipelineStore]:
+    uri = f"sqlite:///{tmp_path / 'p.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_uri")
+    db = Database(uri)
+    db.upgrade()
+    yield SqlPipelineStore(db)
+    db.dispose()
+
+
+def new_run(store: SqlPipelineStore) -> DagRun:
+    d = f"d_{uuid.uuid4().hex[:8]}"
+    run = DagRun(d, "r1", "queued", "manual", NOW, NOW, NOW, NOW, queued_at=NOW)
+    return store.create_dag_run(run, [NewTaskInstance("a", max_tries=1), NewTaskInstance("b")])
+
+
+def running_try(store: SqlPipelineStore, run: DagRun) -> str:
+    """Queue and claim task a; returns its try token."""
+    token = state.queue(store, run.dag_id, run.run_id, [("a", -1)], NOW)[0].token
+    assert token is not None
+    assert state.start_try(store, run.dag_id, run.run_id, ("a", -1), token, NOW, "h", 1, "", None) is not None
+    return token
+
+
+def output(run: DagRun, value: bytes) -> TaskOutput:
+    return TaskOutput(run.dag_id, run.run_id, "a", -1, "return_value", "json", value, None, len(value), None)
+
+
+@pytest.mark.parametrize(("current", "target", "actor"), [
+    (None, TIState.SCHEDULED, Actor.SCHEDULER),
+    (TIState.UP_FOR_RETRY, TIState.QUEUED, Actor.SCHEDULER),
+    (TIState.RUNNING, TIState.UP_FOR_RETRY, Actor.SCHEDULER),
+    (TIState.QUEUED, TIState.SCHEDULED, Actor.SCHEDULER),
+    (TIState.QUEUED, TIState.RUNNING, Actor.TASK),
+    (TIState.RUNNING, TIState.SUCCESS, Actor.TASK),
+    (TIState.RUNNING, None, Actor.OPERATOR),
+    (TIState.SUCCESS, TIState.FAILED, Actor.OPERATOR),
+])
+def test_allowed_moves(current: str | None, target: str | None, actor: Actor) -> None:
+    assert state.ti_move_allowed(current, target, actor)
+
+
+@pytest.mark.parametrize(("current", "target", "actor"), [
+    (TIState.SUCCESS, TIState.QUEUED, Actor.SCHEDULER),  # only a clear reopens a finished task
+    (TIState.RUNNING, TIState.SUCCESS, Actor.SCHEDULER),  # only the task process reports success
+    (None, TIState.RUNNING, Actor.TASK),  # a try is claimed from queued only
+    (TIState.SUCCESS, TIState.FAILED, Actor.TASK),
+    (TIState.RUNNING, TIState.RUNNING, Actor.OPERATOR),  # mark: success, failed or skipped only
+    (TIState.FAILED, TIState.QUEUED, Actor.OPERATOR),
+])
+def test_refused_moves(current: str | None, target: str | None, actor: Actor) -> None:
+    assert not state.ti_move_allowed(current, target, actor)
+
+
+def test_run_moves_and_stored_values() -> None:
+    assert state.run_move_allowed(RunState.QUEUED, RunState.RUNNING)
+    assert state.run_move_allowed(RunState.SUCCESS, RunState.QUEUED)  # cleared
+    assert not state.run_move_allowed(RunState.QUEUED, RunState.SUCCESS)
+    assert not state.run_move_allowed(RunState.SUCCESS, RunState.FAILED)
+    # the stored strings are Airflow's: the API and UI are unchanged
+    assert [s.value for s in TIState] == ["scheduled", "queued", "running", "success", "failed", "skipped",
+                                          "upstream_failed", "up_for_retry", "removed"]
+    assert [s.value for s in RunState] == ["queued", "running", "success", "failed"]
+
+
+def test_a_refused_move_is_an_error_not_a_write(store: SqlPipelineStore) -> None:
+    run = new_run(store)
+    with pytest.raises(InvalidInput, match="scheduler cannot move task instance a"):
+        state.transition(store, run.dag_id, run.run_id, [Transition(("a", -1), None, TIState.RUNNING)], NOW)
+    assert store.get_task_instance(run.dag_id, run.run_id, "a").state is None
+    with pytest.raises(InvalidInput, match="cannot mark"):
+        state.mark(store, run.dag_id, run.run_id, ["a"], "running", NOW)
+
+
+def test_lost_compare_and_set_is_reported(store: SqlPipelineStore) -> None:
+    run = new_run(store)
+    key = ("a", -1)
+    first = state.transition(store, run.dag_id, run.run_id, [Transition(key, None, TIState.SCHEDULED)], NOW)
+    lost = state.transition(store, run.dag_id, run.run_id, [Transition(key, None, TIState.SKIPPED)], NOW)
+    assert first == [key] and lost == []  # the second caller read None too, and lost
+    assert store.get_task_instance(run.dag_id, run.run_id, "a").state == "scheduled"
+    # DAG runs: the state read is checked too
+    started = state.transition_run(store, run, RunState.RUNNING, NOW)
+    assert started is not None and started.state == "running"
+    assert state.transition_run(store, run, RunState.RUNNING, NOW) is None  # ``run`` was read as queued
+
+
+def test_a_cleared_try_is_fenced(store: SqlPipelineStore) -> None:
+    run = new_run(store)
+    key = ("a", -1)
+    token = running_try(store, run)
+    assert state.put_output(store, output(run, b"1"), token, NOW)
+    assert state.heartbeat(store, run.dag_id, run.run_id, key, token, NOW)
+    running = state.transition_run(store, run, RunState.RUNNING, NOW)
+    assert running is not None
+
+    before = state.clear(store, run.dag_id, run.run_id, ["a"], {"a": 1}, NOW)
+    assert [(t.task_id, t.state, t.token) for t in before] == [("a", "running", token)]
+    # every later write of the stale try is refused by its token
+    assert not state.heartbeat(store, run.dag_id, run.run_id, key, token, NOW)
+    assert not state.put_output(store, output(run, b"2"), token, NOW)
+    assert not state.finish_try(store, run.dag_id, run.run_id, key, token, TIState.SUCCESS, NOW)
+    assert not state.transition(store, run.dag_id, run.run_id, [
+        Transition(key, TIState.RUNNING, TIState.FAILED, token=token)], NOW)
+    ti = store.get_task_instance(run.dag_id, run.run_id, "a")
+    assert ti.state is None and ti.token is None and ti.start_date is None
+    assert store.get_outputs(run.dag_id, run.run_id, "a") == []
+    assert [t.state for t in store.list_tries(run.dag_id, run.run_id, "a")] == ["failed"]
+    # the run went back to the queue: finishing it from the state read before the clear loses
+    assert state.transition_run(store, running, RunState.SUCCESS, NOW) is None
+    assert store.get_dag_run(run.dag_id, run.run_id).state == "queued"
+
+    # the next try owns the row; its writes land
+    new = running_try(store, run)
+    assert new != token
+    assert state.put_output(store, output(run, b"3"), new, NOW)
+    assert state.finish_try(store, run.dag_id, run.run_id, key, new, TIState.SUCCESS, NOW)
+    assert [o.data for o in store.get_outputs(run.dag_id, run.run_id, "a")] == [b"3"]
+
+
+def test_a_marked_try_is_fenced(store: SqlPipelineStore) -> None:
+    run = new_run(store)
+    key = ("a", -1)
+    token = running_try(store, run)
+    assert [t.state for t in state.mark(store, run.dag_id, run.run_id, ["a"], "failed", NOW)] == ["running"]
+    assert not state.finish_try(store, run.dag_id, run.run_id, key, token, TIState.SUCCESS, NOW)
+    assert store.get_task_instance(run.dag_id, run.run_id, "a").state == "failed"
+    assert [t.state for t in store.list_tries(run.dag_id, run.run_id, "a")] == ["failed"]
+
+
+def test_fenced_executor_processes() -> None:
+    k1, k2, k3 = ("d", "r", "a", -1), ("d", "r", "b", -1), ("d", "r", "c", 0)
+    assert state.fenced({k1: "t1", k2: "t2", k3: "t3"}, {k1: "t1", k2: None}) == [k2, k3]
+
+
+def test_only_state_py_calls_the_store_transitions() -> None:
+    """Every transition goes through pipelines/state.py: no other module calls the store's
+    state-changing methods."""
+    owned = {"apply_transitions", "queue_task_instances", "start_try", "heartbeat", "finish_try",
+             "clear_task_instances", "mark_task_instances", "expand_task", "cas_dag_run", "update_dag_run",
+             "put_output"}
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if path.name == "state.py" or "store" in path.relative_to(SRC).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in owned
+                    and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "store"):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {node.func.attr}")
+    assert offenders == []
