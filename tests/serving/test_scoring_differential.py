@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from scoring_servers import (
+    mlflow_serve_command,
+    mlflow_serve_env,
+    serving,
+    trackflow_serve_command,
+    trackflow_serve_env,
+)
 
-from peers import ROOT, PeerURL, clean_env, mlflow_peer_bin, run_peer_script, wait_until_ready
+from peers import ROOT, PeerURL, run_peer_script
 from servers import free_port
 
 pytest.importorskip("sklearn")
@@ -210,47 +213,6 @@ def send(base_url: str, case: Case) -> requests.Response:
     body = case.body if isinstance(case.body, bytes) or case.body is None else json.dumps(case.body).encode()
     headers = {"Content-Type": case.content_type} if case.content_type else {}
     return requests.request(case.method, base_url + case.path, data=body, headers=headers, timeout=60)
-
-
-@contextmanager
-def serving(command: list[str], env: dict[str, str], log_path: Path, port: int, what: str) -> Iterator[PeerURL]:
-    """Run a scoring server until the block ends; it is ready when ``/ping`` answers 200."""
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env)
-    url = PeerURL(f"http://127.0.0.1:{port}")
-    url.process, url.log_path = process, log_path
-    try:
-        wait_until_ready(url, "/ping", what)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-
-
-def mlflow_serve_command(model_uri: str, port: int) -> list[str]:
-    return [str(mlflow_peer_bin("mlflow")), "models", "serve", "-m", model_uri, "--env-manager", "local",
-            "--host", "127.0.0.1", "--port", str(port)]
-
-
-def mlflow_serve_env(**extra: str) -> dict[str, str]:
-    # `mlflow models serve` runs `uvicorn` from PATH: the peer's own
-    env = clean_env(**extra)
-    env["PATH"] = f"{mlflow_peer_bin('python').parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def trackflow_serve_command(model_uri: str, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "trackflow", "models", "serve", "-m", model_uri, "--port", str(port), *extra]
-
-
-def trackflow_serve_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKFLOW_", "MLFLOW_"))}
-    env.update({"TRACKFLOW_HOME": str(home), "PYTHONUNBUFFERED": "1", **extra})
-    return env
 
 
 @pytest.fixture(scope="module")
