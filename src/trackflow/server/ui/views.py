@@ -27,6 +27,9 @@ _INLINE_TYPES = frozenset({"text/plain", "application/json", "image/png", "image
 
 @router.get("/")
 def home() -> RedirectResponse:
+    # Browsers keep the URL fragment across this redirect, so the links the MLflow client prints
+    # (/#/experiments/<id>/runs/<run_id>) arrive on the experiments page, whose static/mlflow_links.js
+    # sends them on to the run's or experiment's page.
     return RedirectResponse(Urls.experiments(), status_code=302)
 
 
