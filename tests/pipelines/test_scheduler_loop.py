@@ -10,10 +10,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import DAGS, wait_for
+from pipeline_helpers import CLI, DAGS, wait_for
 
 from trackflow.config import Settings
 from trackflow.pipelines.operations import Pipelines
@@ -88,12 +89,16 @@ def test_pause_clear_and_mark(service: PipelineService, settings: Settings) -> N
     p.set_paused("taskflow_etl", False)
     wait_for(lambda: run_state(p, "taskflow_etl", run.run_id) == "success", "the run after unpause")
     before = {t.task_id: t.try_number for t in p.run_detail("taskflow_etl", run.run_id).task_instances}
+    cleared_at = datetime.now(UTC)
     cleared = p.clear("taskflow_etl", run.run_id, ["transform"], include_downstream=True)
     assert set(cleared) == {"transform", "load", "load_again", "report"}
     service.wake()
     wait_for(lambda: run_state(p, "taskflow_etl", run.run_id) == "success", "the cleared run")
     after = {t.task_id: t.try_number for t in p.run_detail("taskflow_etl", run.run_id).task_instances}
     assert after["extract"] == before["extract"] and after["report"] == before["report"] + 1
+    # re-run tasks show their new try's times, not the old ones
+    rerun = [t for t in p.run_detail("taskflow_etl", run.run_id).task_instances if t.task_id in cleared]
+    assert all(t.start_date is not None and t.start_date >= cleared_at for t in rerun)
     p.mark("taskflow_etl", run.run_id, ["report"], "failed")
     service.wake()
     wait_for(lambda: run_state(p, "taskflow_etl", run.run_id) == "failed", "the run to fail after marking")
@@ -153,3 +158,16 @@ def test_scheduler_sigkill_and_restart(settings: Settings, home: Path, kill_task
     else:
         assert tis["slow"].try_number == 1 and len(executions) == 1  # the orphan finished, never re-run
     assert tis["after"].state == "success"
+
+
+def test_backfill_hands_its_runs_to_the_running_scheduler(service: PipelineService, settings: Settings,
+                                                          cli: CLI) -> None:
+    """With a scheduler on the database, `dags backfill` only creates runs and follows them:
+    the scheduler that owns the database executes them (one loop per database, by lease)."""
+    p = Pipelines(settings)
+    wait_for(lambda: any(d.dag_id == "every_10m" for d in p.list_dags()), "parsing")
+    # catchup=False: the scheduler itself makes only the latest run, so these dates are free
+    proc = cli("dags", "backfill", "every_10m", "-s", "2025-01-01", "-e", "2025-01-01T00:10")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "executes them" in proc.stdout and "2 succeeded, 0 failed" in proc.stdout
+    assert service.lease.held

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -261,31 +262,50 @@ def backfill(settings: Settings, dag_id: str, start_date: str, end_date: str, co
         return
     from trackflow.pipelines.executors.local import LocalExecutor
     from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
-    from trackflow.pipelines.scheduler.loop import SchedulerLoop
+    from trackflow.pipelines.scheduler.lease import SchedulerLease
+    from trackflow.pipelines.scheduler.loop import SchedulerLoop, utcnow
 
-    executor = LocalExecutor(settings.parallelism)
-    executor.start()
+    # The runs are ordinary queued runs: the scheduler that owns the database executes them.
+    # With none running, this command becomes that scheduler (the lease keeps a server that
+    # starts meanwhile from driving the same runs) until its runs are over.
+    lease = SchedulerLease(pipelines.store)
     keys = {(r.dag_id, r.run_id) for r in runs}
-    loop = SchedulerLoop(pipelines.store, executor, settings, pipeline_db_uri(settings), pipelines.tracking,
-                         only_runs=keys, schedule_runs=False)
+    executor: LocalExecutor | None = None
+    loop: SchedulerLoop | None = None
+    if lease.acquire(utcnow()):
+        executor = LocalExecutor(settings.parallelism)
+        executor.start()
+        loop = SchedulerLoop(pipelines.store, executor, settings, pipeline_db_uri(settings), pipelines.tracking,
+                             only_runs=keys, schedule_runs=False)
+    else:
+        click.echo(f"The scheduler of this database ({lease.current.split(':')[0]}) executes them; "
+                   "following their progress (Ctrl-C stops following, not the runs).")
     failed = 0
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[status]}"), TimeElapsedColumn()) as progress:
             bar = progress.add_task(f"backfill {dag_id}", total=len(runs), status="")
             while True:
-                busy = loop.tick()
+                busy = False
+                if loop is not None and lease.keep(utcnow()):
+                    busy = loop.tick()
                 states = [pipelines.store.get_dag_run(d, r).state for d, r in keys]
                 done = sum(s in ("success", "failed") for s in states)
                 failed = sum(s == "failed" for s in states)
                 running = sum(s == "running" for s in states)
                 progress.update(bar, completed=done, status=f"{running} running, {failed} failed")
-                if done == len(keys) and not executor.running():
+                if done == len(keys) and (executor is None or not executor.running()):
                     break
-                if not busy:
+                if busy:
+                    continue
+                if executor is not None:
                     executor.wait(0.1)
+                else:
+                    time.sleep(0.5)
     finally:
-        executor.stop()
+        if executor is not None:
+            executor.stop()
+        lease.release()
     click.echo(f"Backfill finished: {len(runs) - failed} succeeded, {failed} failed")
     if failed:
         sys.exit(1)

@@ -6,6 +6,9 @@ background of a long-running process (``trackflow server`` / ``trackflow schedul
     ...
     service.stop()
 
+One scheduler loop owns a database at a time (the scheduler lease, scheduler/lease.py): a
+second service on the same database stands by until the first one's lease ends.
+
 The scheduler thread never runs user code: DAG files are parsed in child processes and
 tasks run in processes forked from the executor's helper process.
 """
@@ -22,7 +25,8 @@ from trackflow.pipelines.executors.base import BaseExecutor
 from trackflow.pipelines.executors.local import LocalExecutor
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
-from trackflow.pipelines.scheduler.loop import SchedulerLoop
+from trackflow.pipelines.scheduler.lease import SchedulerLease
+from trackflow.pipelines.scheduler.loop import SchedulerLoop, utcnow
 from trackflow.store.sql.database import Database
 
 log = logging.getLogger("trackflow.pipelines")
@@ -38,6 +42,7 @@ class ServiceOptions:
     heartbeat_interval: float = 5.0
     heartbeat_timeout: float = 60.0
     queued_timeout: float = 120.0
+    lease_timeout: float = 15.0  # another scheduler on the database takes over this long after we die
 
 
 class PipelineService:
@@ -52,6 +57,7 @@ class PipelineService:
             tracking=self.pipelines.tracking, heartbeat_interval=self.options.heartbeat_interval,
             heartbeat_timeout=self.options.heartbeat_timeout, queued_timeout=self.options.queued_timeout,
         )
+        self.lease = SchedulerLease(self.pipelines.store, self.options.lease_timeout)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._parse_now = threading.Event()
@@ -80,6 +86,7 @@ class PipelineService:
             thread.join(timeout=30)
         self._threads = []
         self.executor.stop()
+        self.lease.release()
 
     def wake(self) -> None:
         """Make the scheduler tick now (e.g. right after a run was triggered)."""
@@ -102,6 +109,13 @@ class PipelineService:
         while not self._stop.is_set():
             busy = False
             try:
+                if not self.lease.keep(utcnow()):
+                    # Another scheduler (e.g. a `dags backfill` with no server) owns the database:
+                    # stand by until its lease ends.
+                    self.healthy = True
+                    self._wake.wait(self.options.idle_poll)
+                    self._wake.clear()
+                    continue
                 busy = self.loop.tick()
                 self.healthy = True
             except Exception:

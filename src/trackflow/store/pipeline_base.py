@@ -169,6 +169,16 @@ class PipelineStore(Protocol):
 
     def get_lineage(self, dag_id: str, run_id: str) -> list[LineageEdge]: ...
 
+    # The scheduler lease ---------------------------------------------------------------------
+    def acquire_scheduler_lease(self, holder: str, now: datetime, ttl_seconds: float,
+                                take_over: str | None = None) -> tuple[bool, str]:
+        """Take or renew the one scheduler lease of this database for ``ttl_seconds``: won if
+        it is free, expired, already ``holder``'s, or held by ``take_over`` (a holder known to
+        be dead). Returns (won, the holder after the call)."""
+
+    def release_scheduler_lease(self, holder: str) -> None:
+        """Give the lease up if ``holder`` has it."""
+
     # Pools and capacity -------------------------------------------------------------------
     def set_pool(self, name: str, slots: int, description: str = "") -> Pool: ...
 

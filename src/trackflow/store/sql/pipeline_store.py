@@ -33,6 +33,7 @@ from trackflow.store.sql.pipeline_tables import (
     dags,
     import_errors,
     pools,
+    scheduler_lease,
     task_instances,
     task_lineage,
     task_outputs,
@@ -687,6 +688,32 @@ class SqlPipelineStore:
             by_pool = conn.execute(_ACTIVE_BY_POOL).all()
             by_run = conn.execute(_ACTIVE_BY_RUN).all()
         return ({r[0]: int(r[1]) for r in by_pool}, {(r[0], r[1]): int(r[2]) for r in by_run})
+
+    # The scheduler lease -----------------------------------------------------------------------
+    def acquire_scheduler_lease(self, holder: str, now: datetime, ttl_seconds: float,
+                                take_over: str | None = None) -> tuple[bool, str]:
+        """Take or renew the lease for ``ttl_seconds``: won if free, expired, already ours, or
+        held by ``take_over`` (a holder known to be dead). Returns (won, holder after the call)."""
+        now_ms = to_ms(now) or 0
+        expires = now_ms + round(ttl_seconds * 1000)
+        where = scheduler_lease.c.name == "scheduler"
+        try:
+            with self.db.write() as conn:
+                row = conn.execute(select(scheduler_lease).where(where).with_for_update()).first()
+                if row is None:
+                    conn.execute(insert(scheduler_lease).values(name="scheduler", holder=holder, expires_at=expires))
+                    return True, holder
+                if row.holder in (holder, take_over) or row.expires_at < now_ms:
+                    conn.execute(update(scheduler_lease).where(where).values(holder=holder, expires_at=expires))
+                    return True, holder
+                return False, row.holder
+        except IntegrityError:  # another process inserted the row first
+            return False, ""
+
+    def release_scheduler_lease(self, holder: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(delete(scheduler_lease).where(scheduler_lease.c.name == "scheduler",
+                                                       scheduler_lease.c.holder == holder))
 
     def warm_up(self, with_tracking: bool = False) -> None:
         """Run the statements of one task try (and, ``with_tracking``, of its tracked run in

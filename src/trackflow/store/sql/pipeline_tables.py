@@ -143,5 +143,15 @@ pools = Table(
     Column("description", Text, nullable=False, server_default=""),
 )
 
-__all__ = ["dag_runs", "dags", "import_errors", "pools", "task_instances", "task_lineage",
+# One row ("scheduler"): who schedules this database until when (epoch ms). See
+# SqlPipelineStore.acquire_scheduler_lease.
+scheduler_lease = Table(
+    "pl_scheduler_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(256), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
+__all__ = ["dag_runs", "dags", "import_errors", "pools", "scheduler_lease", "task_instances", "task_lineage",
            "task_outputs", "task_tries"]
