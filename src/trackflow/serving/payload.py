@@ -108,11 +108,14 @@ def convert_numeric_text(frame: pd.DataFrame, schema: Schema | None) -> pd.DataF
     touched (JSON numbers already arrive as numbers), so this costs nothing on the common path."""
     if schema is None or not schema.has_names or schema.is_tensor:
         return frame
+    kinds = {name: dtype.kind for name, dtype in zip(frame.columns, frame.dtypes.tolist(), strict=True)}
+    if all(kind not in "Ob" for kind in kinds.values()):
+        return frame  # numbers only: the common case costs one look at the dtypes
     converted: dict[str, pd.Series] = {}
     for spec in schema.specs:
         if not isinstance(spec, ColSpec) or spec.raw is not None or spec.type not in _NUMERIC_DTYPES:
             continue
-        if spec.name not in frame.columns or frame[spec.name].dtype.kind not in "Ob":
+        if kinds.get(spec.name, "") not in ("O", "b"):
             continue
         column = frame[spec.name]
         try:
