@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from peers import wait_until_ready
 from servers import free_port
 
 POSTGRES_ADMIN_URI = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -126,7 +125,7 @@ def start_trackflow_server(
     url.process, url.log_path = process, log_path
     url.artifacts_destination, url.backend_store_uri = artifacts_destination, backend_store_uri
     try:
-        _wait_for_health(url)
+        wait_until_ready(url, "/health", "trackflow server", SERVER_START_TIMEOUT_S)
         yield url
     except BaseException:
         # Captured by pytest and shown with the failing test's report.
@@ -139,24 +138,6 @@ def start_trackflow_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
-
-
-def _wait_for_health(url: ServerURL) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while True:
-        if url.process.poll() is not None:
-            pytest.fail(
-                f"trackflow server exited with code {url.process.returncode} before answering /health:\n{url.log()}",
-                pytrace=False,
-            )
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # not up yet, or a loaded machine
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"trackflow server at {url} never answered /health:\n{url.log()}", pytrace=False)
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

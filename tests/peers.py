@@ -58,8 +58,10 @@ class PeerURL(str):
             return ""
 
 
-def wait_until_ready(url: PeerURL, path: str, what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_until_ready(url: Any, path: str, what: str, timeout: float = START_TIMEOUT_S) -> None:
+    """Poll ``url + path`` until it answers 200; fail with the process's log if it exits first
+    or never answers. ``url`` is a str carrying ``.process`` and ``.log()`` (PeerURL, ServerURL)."""
+    deadline = time.monotonic() + timeout
     while True:
         if url.process.poll() is not None:
             pytest.fail(f"{what} exited with code {url.process.returncode}:\n{url.log()[-5000:]}", pytrace=False)
