@@ -12,6 +12,7 @@ import click
 from trackflow.cli.options import OUTPUT_OPTION
 from trackflow.config import Settings
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.pipelines.state import FINISHED_RUN, MARKABLE, RunState
 
 
 def _conf(value: str | None) -> dict[str, Any] | None:
@@ -113,7 +114,7 @@ def test_dag(ctx: click.Context, dag_id: str, logical_date: str | None, dags_fol
         for dag in result.dags:
             if dag.dag_id == dag_id:
                 state = run_test(dag, logical_date=date, conf=conf_value, settings=settings)
-                sys.exit(0 if state == "success" else 1)
+                sys.exit(0 if state == RunState.SUCCESS else 1)
         if result.error:
             errors[path] = result.error
             if dag_id.encode() in open(path, "rb").read():
@@ -208,7 +209,7 @@ def clear(settings: Settings, dag_id: str, run_id: str, task_ids: tuple[str, ...
 @dags.command("mark")
 @click.argument("dag_id")
 @click.argument("run_id")
-@click.argument("state", type=click.Choice(["success", "failed", "skipped"]))
+@click.argument("state", type=click.Choice(sorted(MARKABLE)))
 @click.option("-t", "--task-id", "task_ids", multiple=True, required=True, help="Task to mark (repeatable).")
 @click.option("--downstream", is_flag=True, help="Also mark everything downstream.")
 @click.pass_obj
@@ -290,9 +291,9 @@ def backfill(settings: Settings, dag_id: str, start_date: str, end_date: str, co
                 if loop is not None and lease.keep(utcnow()):
                     busy = loop.tick()
                 states = [pipelines.store.get_dag_run(d, r).state for d, r in keys]
-                done = sum(s in ("success", "failed") for s in states)
-                failed = sum(s == "failed" for s in states)
-                running = sum(s == "running" for s in states)
+                done = sum(s in FINISHED_RUN for s in states)
+                failed = sum(s == RunState.FAILED for s in states)
+                running = sum(s == RunState.RUNNING for s in states)
                 progress.update(bar, completed=done, status=f"{running} running, {failed} failed")
                 if done == len(keys) and (executor is None or not executor.running()):
                     break

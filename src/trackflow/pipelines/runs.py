@@ -18,6 +18,7 @@ from trackflow.pipelines.authoring.params import _NOTSET, Param, ParamsDict
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.scheduler.timetables import DagRunInfo, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
+from trackflow.pipelines.state import RunState, TIState
 from trackflow.store.pipeline_base import NewTaskInstance, PipelineStore
 from trackflow.tracking.client import Client
 
@@ -97,7 +98,7 @@ class RunTracking:
         if not tracking_run_id:
             return
         try:
-            self.client.set_terminated(tracking_run_id, "FINISHED" if state == "success" else "FAILED")
+            self.client.set_terminated(tracking_run_id, "FINISHED" if state == RunState.SUCCESS else "FAILED")
         except Exception:
             pass
 
@@ -121,7 +122,7 @@ class RunTracking:
         if not tracking_run_id:
             return
         try:
-            self.client.set_tag(tracking_run_id, "trackflow.task_state", "failed")
+            self.client.set_tag(tracking_run_id, "trackflow.task_state", TIState.FAILED)
             self.client.set_terminated(tracking_run_id, "FAILED")
         except Exception:
             pass

@@ -22,6 +22,7 @@ from trackflow.pipelines.runs import RunTracking, create_dag_run
 from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler.loop import SchedulerLoop
+from trackflow.pipelines.state import TIState
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 
@@ -43,7 +44,7 @@ def _printer(echo: Callable[[str], Any], store: SqlPipelineStore, show_failed_lo
         name = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         tries = f" (try {ti.try_number})" if ti.try_number else ""
         echo(f"[{stamp}] {name} -> {state}{tries}" + (f": {note}" if note else ""))
-        if show_failed_logs and state in ("failed", "up_for_retry"):
+        if show_failed_logs and state in (TIState.FAILED, TIState.UP_FOR_RETRY):
             tries_rows = store.list_tries(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
             if tries_rows and tries_rows[-1].log_path:
                 text = logs.read_local(tries_rows[-1].log_path) or ""

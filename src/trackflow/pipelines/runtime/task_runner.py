@@ -49,6 +49,7 @@ from trackflow.pipelines.runtime.outputs import Outputs
 from trackflow.pipelines.runtime.tracked import TrackedTry
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.spec import TaskSpec
+from trackflow.pipelines.state import TIState
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 from trackflow.tracking import backend, fluent
@@ -253,8 +254,8 @@ class TryRunner:
         task = self.task
         if task is None or self.context is None:
             return
-        callbacks = {"success": task.on_success_callback, "failed": task.on_failure_callback,
-                     "up_for_retry": task.on_retry_callback}.get(result.state, [])
+        callbacks = {TIState.SUCCESS: task.on_success_callback, TIState.FAILED: task.on_failure_callback,
+                     TIState.UP_FOR_RETRY: task.on_retry_callback}.get(TIState(result.state), [])
         context = {**self.context, "exception": result.exception}
         for callback in callbacks:
             try:
@@ -332,10 +333,10 @@ class TryRunner:
                 if task.multiple_outputs and isinstance(result, dict):
                     for key, value in result.items():
                         outputs.put(w.task_id, w.map_index, str(key), value, handle.tracking_run_id)
-            return TryResult("success", skip=handle.skip_requests)
+            return TryResult(TIState.SUCCESS, skip=handle.skip_requests)
         except AirflowSkipException as exc:
             print(f"Skipping: {exc}", flush=True)
-            return TryResult("skipped", note=str(exc) or None, skip=handle.skip_requests if handle else [])
+            return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [])
         except (AirflowTaskTimeout, TaskTerminated) as exc:
             traceback.print_exc()
             try:
@@ -377,7 +378,7 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
             owned = ti is not None and runner.owns_try()
             if runner.tracked is not None and owned:
                 try:
-                    runner.tracked.finish(result.state if result else "failed")
+                    runner.tracked.finish(result.state if result else TIState.FAILED)
                 except Exception:
                     traceback.print_exc()
         if runner.tracked is not None and owned and runner.owns_try():
@@ -390,4 +391,4 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
         runner.record(result)
     finally:
         runner.stop_heartbeat()
-    return 0 if result.state in ("success", "skipped") else 1
+    return 0 if result.state in (TIState.SUCCESS, TIState.SKIPPED) else 1

@@ -8,6 +8,7 @@ from trackflow.artifacts import ArtifactRepository
 from trackflow.config import Settings
 from trackflow.entities import Run
 from trackflow.entities.pipelines import DagRun
+from trackflow.pipelines.state import TIState
 from trackflow.tracking import fluent
 from trackflow.tracking.client import Client
 
@@ -52,8 +53,8 @@ class TrackedTry:
         self.active = True
 
     def finish(self, state: str) -> None:
-        status = {"success": "FINISHED", "skipped": "FINISHED"}.get(state, "FAILED")
-        if state != "success":
+        status = "FINISHED" if state in (TIState.SUCCESS, TIState.SKIPPED) else "FAILED"
+        if state != TIState.SUCCESS:
             self.client.set_tag(self.run_id, "trackflow.task_state", state)
         if self.active:
             while fluent.active_run() is not None:  # the task may have left nested runs open

@@ -295,7 +295,7 @@ class SchedulerLoop:
         for t in tis:
             if t.state is not None and self.seen.get(t.key) != t.state:
                 self.seen[t.key] = t.state
-                self._notify(t, t.state, t.note if t.state in ("failed", "up_for_retry") else None)
+                self._notify(t, t.state, t.note if t.state in (decisions.FAILED, decisions.UP_FOR_RETRY) else None)
         return _views(tis), {(t.task_id, t.map_index): t for t in tis}
 
     def process_run(self, run: DagRun, spec: DagSpec, now: datetime) -> tuple[
@@ -364,7 +364,8 @@ class SchedulerLoop:
         # What can't go yet waits as "scheduled".
         waiting: dict[tuple[str, str], list[Transition]] = {}
         for cand, ti, _ in ready:
-            if (cand.dag_id, cand.run_id, cand.task_id, cand.map_index) not in chosen_keys and ti.state != "scheduled":
+            chosen_now = (cand.dag_id, cand.run_id, cand.task_id, cand.map_index) in chosen_keys
+            if not chosen_now and ti.state != decisions.SCHEDULED:
                 waiting.setdefault((cand.dag_id, cand.run_id), []).append(
                     Transition((cand.task_id, cand.map_index), ti.state, decisions.SCHEDULED))
         for (dag_id, run_id), transitions in waiting.items():
