@@ -3,7 +3,7 @@ success callback outlasts the scheduler's heartbeat timeout. Bodies append to fi
 TF_TEST_OUT, so a test counts executions instead of measuring time."""
 import os
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from trackflow import dag, task
@@ -49,7 +49,7 @@ def slow_success_callback(context: dict) -> None:
 
 @dag(schedule=None, start_date=datetime(2025, 1, 1))
 def slow_callback():
-    @task(retries=2, on_success_callback=slow_success_callback)
+    @task(retries=1, retry_delay=timedelta(seconds=0), on_success_callback=slow_success_callback)
     def once() -> str:
         note("slow_callback_body.txt", f"run {get_current_context()['ti'].try_number}")
         return "ok"
