@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
 
 from trackflow.pipelines.scheduler.lease import SchedulerLease, holder_is_dead
+from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
+from trackflow.store.sql.pipeline_tables import scheduler_lease
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlPipelineStore]:
+    uri = f"sqlite:///{tmp_path / 'p.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_uri")
+    db = Database(uri)
+    db.upgrade()
+    with db.write() as conn:  # the PostgreSQL database is shared by the session's tests
+        conn.execute(delete(scheduler_lease))
+    yield SqlPipelineStore(db)
+    db.dispose()
 
 
 def test_one_holder_at_a_time(store: SqlPipelineStore) -> None:
