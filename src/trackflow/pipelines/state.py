@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from trackflow.entities.pipelines import DagRun, TaskInstance, TaskOutput
-from trackflow.errors import Conflict, InvalidInput
+from trackflow.errors import Conflict, InvalidInput, NotFound
 from trackflow.store.pipeline_base import PipelineStore, TIKey, Transition
 
 
@@ -158,6 +158,16 @@ def start_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token:
 def heartbeat(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime) -> bool:
     """The running try holding ``token`` is alive; False once it is fenced (not its row any more)."""
     return store.heartbeat(dag_id, run_id, key, token, now)
+
+
+def holds_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str) -> bool:
+    """Whether the try holding ``token`` still owns its running task instance (a read: for
+    writes outside the store, like the log upload, that cannot be compare-and-set)."""
+    try:
+        ti = store.get_task_instance(dag_id, run_id, key[0], key[1])
+    except NotFound:
+        return False
+    return ti.state == TIState.RUNNING and ti.token == token
 
 
 def put_output(store: PipelineStore, output: TaskOutput, token: str, now: datetime) -> bool:

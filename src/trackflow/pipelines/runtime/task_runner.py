@@ -233,10 +233,10 @@ class TryRunner:
             self.heartbeat.stop()
 
     def owns_try(self) -> bool:
-        """Whether this process still holds its try (not fenced); also a heartbeat."""
+        """Whether this process still holds its try (not fenced)."""
         w = self.w
         try:
-            return state.heartbeat(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow())
+            return state.holds_try(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token)
         except Exception:
             return True  # a transient database error: the final record decides
 
@@ -381,7 +381,7 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
                     runner.tracked.finish(result.state if result else TIState.FAILED)
                 except Exception:
                     traceback.print_exc()
-        if runner.tracked is not None and owned and runner.owns_try():
+        if runner.tracked is not None and owned:
             try:  # found again from the try's tracking_run_id; the local file stays readable anyway
                 runner.tracked.upload_log(path)
             except Exception:

@@ -80,6 +80,7 @@ class SchedulerLoop:
         self.dag_hashes: dict[str, tuple[str, bool]] = {}  # dag_id -> (spec hash, is_paused), read each tick
         self.last_liveness_check = datetime.min.replace(tzinfo=UTC)
         self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
+        self.killed: set[tuple[tuple[str, str, str, int], str]] = set()  # fenced tries asked to stop
 
     # Specs ------------------------------------------------------------------------------------
     def spec(self, dag_id: str) -> DagSpec:
@@ -155,6 +156,7 @@ class SchedulerLoop:
         """Ask the executor to kill the tries it runs whose token the store no longer holds
         (cleared or marked meanwhile): fenced tries write nothing more, and must not run on."""
         tries = self.executor.running_tries()
+        self.killed &= set(tries.items())  # forget the tries whose processes ended
         if not tries:
             return []
         live = {ti.key: ti.token for ti in self.store.list_task_instances_in_states([decisions.QUEUED,
@@ -166,8 +168,9 @@ class SchedulerLoop:
                 tokens[key] = self.store.get_task_instance(dag_id, run_id, task_id, map_index).token
             except NotFound:  # a mapped task cleared back to its placeholder
                 tokens[key] = None
-        killed = state.fenced({k: tries[k] for k in tokens}, tokens)
-        for key in killed:
+        killed = [k for k in state.fenced({k: tries[k] for k in tokens}, tokens) if (k, tries[k]) not in self.killed]
+        for key in killed:  # once per try: the executor escalates to SIGKILL by itself
+            self.killed.add((key, tries[key]))
             log.info("%s.%s (%s): the try was cleared or marked while it ran: killing it", key[0], key[2], key[1])
             self.executor.kill(key, tries[key])
         return killed
