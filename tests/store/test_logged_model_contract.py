@@ -4,6 +4,7 @@ backend (embedded SQLite, embedded PostgreSQL, the REST store against a real ser
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from typing import Any
 
@@ -89,8 +90,11 @@ def test_metrics_outputs_and_inputs(client: Any, experiment_id: str) -> None:
 
 def test_search_filter_order_and_pages(client: Any, experiment_id: str) -> None:
     run = client.create_run(experiment_id)
+    # Creation times are milliseconds: models made within one would tie (then model_id orders them).
     a = client.create_logged_model(experiment_id, "alpha", run.run_id, params={"C": "1"})
+    time.sleep(0.005)
     b = client.create_logged_model(experiment_id, "beta", tags={"stage": "prod"})
+    time.sleep(0.005)
     c = client.create_logged_model(experiment_id, "gamma")
     client.finalize_logged_model(c.model_id, "READY")
     client.log_batch(
