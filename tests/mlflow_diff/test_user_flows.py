@@ -87,3 +87,10 @@ def test_models_logged_by_trackflow_are_logged_models_for_mlflow(
             "by_run": expected,
         }
     ]
+
+
+def test_tracking_quickstart(mlflow_server: str, running_server: str, tmp_path: Path) -> None:
+    expected, actual = run_flow("tracking_quickstart.py", mlflow_server, running_server, tmp_path, unique("flow"))
+    assert expected["history"] == [[0, 1.0], [1, 0.5], [2, 1.0 / 3]] and expected["child_parent"]
+    assert "images" in expected["artifacts"] and expected["dict"] == {"a": 1}
+    assert actual == expected
