@@ -25,7 +25,13 @@ ENV_VARS: dict[str, str] = {
     "host": "TRACKFLOW_HOST",
     "port": "TRACKFLOW_PORT",
     "parallelism": "TRACKFLOW_PARALLELISM",
+    "executor": "TRACKFLOW_EXECUTOR",
+    "celery_broker_url": "TRACKFLOW_CELERY_BROKER_URL",
+    "celery_result_backend": "TRACKFLOW_CELERY_RESULT_BACKEND",
+    "server_url": "TRACKFLOW_SERVER_URL",
 }
+
+EXECUTORS = ("local", "celery")
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     parallelism: int = 8
+    executor: str = "local"  # local | celery
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_result_backend: str = ""  # the broker itself when it is Redis, else "rpc://"
+    server_url: str = ""  # where workers reach this server's task API; from host and port if empty
 
     @property
     def home_path(self) -> Path:
@@ -55,6 +65,19 @@ class Settings:
     @property
     def resolved_dags_folder(self) -> str:
         return self.dags_folder or str(self.home_path / "dags")
+
+    @property
+    def resolved_celery_result_backend(self) -> str:
+        if self.celery_result_backend:
+            return self.celery_result_backend
+        return self.celery_broker_url if self.celery_broker_url.startswith(("redis://", "rediss://")) else "rpc://"
+
+    @property
+    def resolved_server_url(self) -> str:
+        if self.server_url:
+            return self.server_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # a bind-all address
+        return f"http://{host}:{self.port}"
 
     def to_environ(self) -> dict[str, str]:
         """These settings as environment variables, so processes started from here (task
@@ -86,6 +109,8 @@ def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             if number <= 0 or (key == "port" and number > 65535):
                 raise InvalidInput(f"setting {key!r} from {source} is out of range: {number}")
             out[key] = number
+        elif key == "executor" and str(value) not in EXECUTORS:
+            raise InvalidInput(f"setting 'executor' from {source} must be one of {', '.join(EXECUTORS)}, got {value!r}")
         else:
             out[key] = str(value)
     return out

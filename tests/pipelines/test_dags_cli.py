@@ -22,7 +22,7 @@ def value(store: SqlPipelineStore, dag_id: str, task_id: str, key: str = "return
     from trackflow.pipelines.runtime.outputs import Outputs
 
     run = store.list_dag_runs(dag_id)[0]
-    return Outputs(store, dag_id, run.run_id).get(task_id, key)
+    return Outputs.of_run(store, dag_id, run.run_id).get(task_id, key)
 
 
 def test_taskflow_values_templates_params_and_environment(cli: CLI, store: SqlPipelineStore) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from executor_harness import deployment
 from pipeline_helpers import DAGS, wait_for
 
 from trackflow.config import Settings
@@ -31,15 +32,16 @@ def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def start(settings: Settings, options: ServiceOptions) -> Iterator[tuple[PipelineService, Pipelines]]:
-    service = PipelineService(settings, options=options)
-    service.start()
-    try:
-        p = Pipelines(settings)
-        wait_for(lambda: {"clear_while_running", "slow_callback"} <= {d.dag_id for d in p.list_dags()}, "parsing")
-        yield service, p
-    finally:
-        service.stop()
+@pytest.fixture(params=["local", "celery-redis"])
+def executor(request: pytest.FixtureRequest) -> str:
+    """Both executors pass the same tests: the local one, and Celery workers that reach the
+    state only through the server's task API."""
+    return str(request.param)
+
+
+def start(settings: Settings, options: ServiceOptions, executor: str) -> Iterator[tuple[PipelineService, Pipelines]]:
+    with deployment(settings, executor, options, dag_ids=("clear_while_running", "slow_callback")) as d:
+        yield d.service, d.pipelines
 
 
 # The task's own heartbeat is slow (30 s): that the first try stops at once proves the
@@ -49,8 +51,8 @@ KILL_BY_SCHEDULER = ServiceOptions(parse_interval=0.5, idle_poll=0.1, busy_poll=
 
 
 @pytest.fixture
-def fenced_service(settings: Settings) -> Iterator[tuple[PipelineService, Pipelines]]:
-    yield from start(settings, KILL_BY_SCHEDULER)
+def fenced_service(settings: Settings, executor: str) -> Iterator[tuple[PipelineService, Pipelines]]:
+    yield from start(settings, KILL_BY_SCHEDULER, executor)
 
 
 def test_clearing_a_running_task_kills_and_fences_its_try(fenced_service: tuple[PipelineService, Pipelines],
@@ -77,7 +79,7 @@ def test_clearing_a_running_task_kills_and_fences_its_try(fenced_service: tuple[
     assert any(line.startswith("stopped 1") for line in body)
     # the stale try's value was refused: downstream and the store see the second try's value only
     assert lines(out / "fencing_after.txt") == ["value of try 2"]
-    assert Outputs(p.store, dag_id, run.run_id).get("body") == "value of try 2"
+    assert Outputs.of_run(p.store, dag_id, run.run_id).get("body") == "value of try 2"
     tries = p.tries(dag_id, run.run_id, "body")
     assert [(t.try_number, t.state) for t in tries] == [(1, "failed"), (2, "success")]
     _, log = p.read_log(dag_id, run.run_id, "body", try_number=1)
@@ -114,8 +116,8 @@ SHORT_TIMEOUT = ServiceOptions(parse_interval=0.5, idle_poll=0.1, busy_poll=0.02
 
 
 @pytest.fixture
-def short_timeout_service(settings: Settings) -> Iterator[tuple[PipelineService, Pipelines]]:
-    yield from start(settings, SHORT_TIMEOUT)
+def short_timeout_service(settings: Settings, executor: str) -> Iterator[tuple[PipelineService, Pipelines]]:
+    yield from start(settings, SHORT_TIMEOUT, executor)
 
 
 def test_a_slow_callback_does_not_run_the_task_twice(short_timeout_service: tuple[PipelineService, Pipelines],

@@ -261,7 +261,7 @@ def backfill(settings: Settings, dag_id: str, start_date: str, end_date: str, co
                f"{len(dates) - len(runs)} already covered")
     if create_only or not runs:
         return
-    from trackflow.pipelines.executors.local import LocalExecutor
+    from trackflow.pipelines.executors.base import BaseExecutor, executor_for
     from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
     from trackflow.pipelines.scheduler.lease import SchedulerLease
     from trackflow.pipelines.scheduler.loop import SchedulerLoop, utcnow
@@ -271,10 +271,10 @@ def backfill(settings: Settings, dag_id: str, start_date: str, end_date: str, co
     # starts meanwhile from driving the same runs) until its runs are over.
     lease = SchedulerLease(pipelines.store)
     keys = {(r.dag_id, r.run_id) for r in runs}
-    executor: LocalExecutor | None = None
+    executor: BaseExecutor | None = None
     loop: SchedulerLoop | None = None
     if lease.acquire(utcnow()):
-        executor = LocalExecutor(settings.parallelism)
+        executor = executor_for(settings)
         executor.start()
         loop = SchedulerLoop(pipelines.store, executor, settings, pipeline_db_uri(settings), pipelines.tracking,
                              only_runs=keys, schedule_runs=False)

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "models": "trackflow.cli.models:models",
     "dags": "trackflow.cli.dags:dags",
     "scheduler": "trackflow.cli.scheduler:scheduler",
+    "worker": "trackflow.cli.worker:worker",
 }
 
 

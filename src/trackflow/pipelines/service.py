@@ -21,8 +21,7 @@ import traceback
 from dataclasses import dataclass
 
 from trackflow.config import Settings
-from trackflow.pipelines.executors.base import BaseExecutor
-from trackflow.pipelines.executors.local import LocalExecutor
+from trackflow.pipelines.executors.base import BaseExecutor, executor_for
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.scheduler.lease import SchedulerLease
@@ -51,7 +50,7 @@ class PipelineService:
         self.settings = settings
         self.options = options or ServiceOptions()
         self.pipelines = Pipelines(settings, db)
-        self.executor = executor or LocalExecutor(settings.parallelism)
+        self.executor = executor or executor_for(settings)
         self.loop = SchedulerLoop(
             self.pipelines.store, self.executor, settings, db.uri if db is not None else pipeline_db_uri(settings),
             tracking=self.pipelines.tracking, heartbeat_interval=self.options.heartbeat_interval,

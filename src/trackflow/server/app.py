@@ -32,6 +32,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
     from trackflow.server.mlflow_compat.server_info import router as mlflow_server_info
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
+    from trackflow.server.task_api.routes import router as task_api
     from trackflow.server.ui import install_ui
 
     @asynccontextmanager
@@ -66,6 +67,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_registry, prefix="/api/v1")
     app.include_router(v1_inference, prefix="/api/v1")
     app.include_router(v1_pipelines, prefix="/api/v1")
+    app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)
         app.include_router(mlflow_registry, prefix=prefix)

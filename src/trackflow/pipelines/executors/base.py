@@ -15,7 +15,10 @@ import json
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trackflow.config import Settings
 
 WorkloadKey = tuple[str, str, str, int]  # dag_id, run_id, task_id, map_index
 
@@ -31,12 +34,13 @@ class TaskWorkload:
     try_number: int
     token: str  # proves ownership of the try in the store
     fileloc: str  # the DAG file to load
-    db_uri: str  # the pipeline store
+    db_uri: str  # the pipeline store (the local fast path); "" when the try talks to ``api_url``
     settings: dict[str, Any] = field(default_factory=dict)  # trackflow Settings fields
     heartbeat_interval: float = 5.0
     pool: str = "default_pool"
     priority_weight: int = 1
     queue: str = "default"
+    api_url: str = ""  # the server's task API (workers without database credentials)
 
     @property
     def key(self) -> WorkloadKey:
@@ -100,3 +104,14 @@ class BaseExecutor(ABC):
     def stop(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources. Running task processes are left to finish on their own: they
         record their results themselves, so nothing is lost when the scheduler goes away."""
+
+
+def executor_for(settings: Settings) -> BaseExecutor:
+    """The executor ``settings.executor`` names."""
+    if settings.executor == "celery":
+        from trackflow.pipelines.executors.celery import CeleryExecutor
+
+        return CeleryExecutor(settings)
+    from trackflow.pipelines.executors.local import LocalExecutor
+
+    return LocalExecutor(settings.parallelism)

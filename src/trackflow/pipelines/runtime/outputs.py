@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trackflow.entities.pipelines import LineageEdge, TaskOutput
-from trackflow.pipelines import state
 from trackflow.pipelines.runtime import serializers
+from trackflow.pipelines.runtime.channel import StoreChannel, TryChannel
 from trackflow.store.pipeline_base import PipelineStore
 
 INLINE_LIMIT = 64 * 1024
@@ -36,17 +36,20 @@ def _length(value: Any) -> int | None:
 class Outputs:
     """Outputs of one DAG run, as seen from one consuming task instance."""
 
-    def __init__(self, store: PipelineStore, dag_id: str, run_id: str, consumer: tuple[str, int] | None = None,
-                 reader: ArtifactReader | None = None, writer: ArtifactWriter | None = None,
-                 token: str | None = None) -> None:
-        self.store = store
+    def __init__(self, channel: TryChannel, dag_id: str, run_id: str, consumer: tuple[str, int] | None = None,
+                 reader: ArtifactReader | None = None, writer: ArtifactWriter | None = None) -> None:
+        self.channel = channel
         self.dag_id = dag_id
         self.run_id = run_id
         self.consumer = consumer
         self.reader = reader
         self.writer = writer
         self.lineage: list[LineageEdge] = []
-        self.token = token  # the producing try's token: its values are refused once it is fenced
+
+    @classmethod
+    def of_run(cls, store: PipelineStore, dag_id: str, run_id: str, reader: ArtifactReader | None = None) -> Outputs:
+        """A reader of a run's values outside any try (it can store nothing: it holds no token)."""
+        return cls(StoreChannel(store, dag_id, run_id, ("", -1), ""), dag_id, run_id, reader=reader)
 
     def put(self, task_id: str, map_index: int, key: str, value: Any, tracking_run_id: str | None) -> TaskOutput:
         serializer = serializers.pick(value)
@@ -62,9 +65,7 @@ class Outputs:
             serializer=serializer.name, data=None if uri else data, uri=uri, size_bytes=len(data),
             length=_length(value),
         )
-        if self.token is None:
-            raise RuntimeError("only a task try (holding its token) stores values")
-        if not state.put_output(self.store, output, self.token, datetime.now(UTC)):
+        if not self.channel.put_output(output, datetime.now(UTC)):
             raise Fenced(f"task {task_id!r}: the try was cleared or marked while it ran: its value "
                          f"{key!r} is refused")
         return output
@@ -83,7 +84,7 @@ class Outputs:
 
         For a mapped producer the value is the list of every map index's value.
         """
-        rows = self.store.get_outputs(self.dag_id, self.run_id, task_id, key)
+        rows = self.channel.get_outputs(task_id, key)
         if self.consumer is not None:
             for row in rows:
                 self.lineage.append(LineageEdge(self.dag_id, self.run_id, task_id, row.map_index, key,
@@ -95,5 +96,5 @@ class Outputs:
 
     def flush_lineage(self) -> None:
         if self.lineage:
-            self.store.record_lineage(self.lineage)
+            self.channel.record_lineage(self.lineage)
             self.lineage = []

@@ -7,9 +7,11 @@ render templates; execute with the execution_timeout enforced by SIGALRM; store 
 run callbacks; end the tracked run; upload the log; record the final state (up_for_retry/
 failed from the retry policy) together with any downstream skips a branch asked for. The
 heartbeat runs until that last write, so a slow callback or upload never looks like a dead
-process. Every write goes through ``pipelines.state`` with the try's token: once the try is
-fenced (cleared or marked), its values, tracked-run end, log upload and final record are
-refused, and its heartbeat stops the process.
+process. Every read and write of pipeline state goes through the try's channel
+(runtime/channel.py): straight to the database for the local executor, or over the server's
+task API with the try token for a worker that has no database credentials (Celery). Once the
+try is fenced (cleared or marked), its values, tracked-run end, log upload and final record
+are refused, and its heartbeat stops the process.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from typing import Any
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput
-from trackflow.pipelines import state
 from trackflow.pipelines.authoring import templating  # noqa: F401 - loaded before forking, not per task
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.context import set_current_context
@@ -44,6 +45,7 @@ from trackflow.pipelines.authoring.xcom_arg import XComArg, resolve_xcom_args
 from trackflow.pipelines.dagbag import load_dag
 from trackflow.pipelines.executors.base import TaskWorkload
 from trackflow.pipelines.runtime import logs
+from trackflow.pipelines.runtime.channel import StoreChannel, TryChannel
 from trackflow.pipelines.runtime.context import TaskInstanceHandle, build_context
 from trackflow.pipelines.runtime.outputs import Outputs
 from trackflow.pipelines.runtime.tracked import TrackedTry
@@ -66,6 +68,17 @@ def utcnow() -> datetime:
 def open_db(uri: str) -> Database:
     """The process's Database for ``uri`` (shared with the tracking client when they match)."""
     return backend.open_database(uri)
+
+
+def open_channel(workload: TaskWorkload) -> TryChannel:
+    """The try's channel: the server's task API when the workload names one, else the database."""
+    key = (workload.task_id, workload.map_index)
+    if workload.api_url:
+        from trackflow.pipelines.runtime.task_api_client import TaskApiChannel
+
+        return TaskApiChannel(workload.api_url, workload.dag_id, workload.run_id, key, workload.token)
+    return StoreChannel(SqlPipelineStore(open_db(workload.db_uri)), workload.dag_id, workload.run_id, key,
+                        workload.token)
 
 
 def reset_after_fork() -> None:
@@ -124,8 +137,8 @@ class Heartbeat:
     """Beats every ``interval`` s in a background thread; if the store says the try is no
     longer ours (cleared, marked, re-queued), the task process stops itself with SIGTERM."""
 
-    def __init__(self, store: SqlPipelineStore, workload: TaskWorkload) -> None:
-        self.store = store
+    def __init__(self, channel: TryChannel, workload: TaskWorkload) -> None:
+        self.channel = channel
         self.workload = workload
         self.stopped = threading.Event()
 
@@ -138,7 +151,7 @@ class Heartbeat:
         w = self.workload
         while not self.stopped.wait(w.heartbeat_interval):
             try:
-                alive = state.heartbeat(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow())
+                alive = self.channel.heartbeat(utcnow())
             except Exception:  # a transient database error: try again at the next beat
                 continue
             if not alive and not self.stopped.is_set():
@@ -174,7 +187,7 @@ def prepare_try(workload: TaskWorkload) -> PreparedTry:
     prepared = PreparedTry()
     try:
         settings = Settings(**workload.settings)
-        prepared.run = SqlPipelineStore(open_db(workload.db_uri)).get_dag_run(workload.dag_id, workload.run_id)
+        prepared.run = open_channel(workload).get_dag_run()
         prepared.tracked = TrackedTry.create(settings, prepared.run, workload.task_id, workload.map_index,
                                              workload.try_number)
     except Exception:
@@ -183,11 +196,11 @@ def prepare_try(workload: TaskWorkload) -> PreparedTry:
 
 
 class TryRunner:
-    def __init__(self, workload: TaskWorkload, settings: Settings, store: SqlPipelineStore, log_path: str,
+    def __init__(self, workload: TaskWorkload, settings: Settings, channel: TryChannel, log_path: str,
                  dag: DAG | None = None, prepared: PreparedTry | None = None) -> None:
         self.w = workload
         self.settings = settings
-        self.store = store
+        self.channel = channel
         self.log_path = log_path
         self.dag = dag
         self.prepared = prepared or PreparedTry()
@@ -197,16 +210,15 @@ class TryRunner:
     def run(self) -> tuple[TryResult | None, TaskInstance | None]:
         """Claim and execute the try; the caller records the result with :meth:`record`."""
         w = self.w
-        run = self.prepared.run or self.store.get_dag_run(w.dag_id, w.run_id)
+        run = self.prepared.run or self.channel.get_dag_run()
         self.tracked = self.prepared.tracked
         if self.tracked is None:
             try:
                 self.tracked = TrackedTry.create(self.settings, run, w.task_id, w.map_index, w.try_number)
             except Exception as exc:  # tracking is best effort: the task still runs
                 print(f"WARNING: could not create the tracked run of this try: {exc}", flush=True)
-        ti = state.start_try(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, utcnow(),
-                             socket.gethostname(), os.getpid(), self.log_path,
-                             self.tracked.run_id if self.tracked else None)
+        ti = self.channel.start(utcnow(), socket.gethostname(), os.getpid(), self.log_path,
+                                self.tracked.run_id if self.tracked else None)
         if ti is None:
             print(f"Not running: task instance {w.task_id} of run {w.run_id!r} is not queued for this process "
                   "any more", flush=True)
@@ -218,7 +230,7 @@ class TryRunner:
               f"try {ti.try_number}/{ti.max_tries + 1} on {socket.gethostname()} pid {os.getpid()}", flush=True)
         # Beats until stop_heartbeat(), right before the final record: callbacks, the tracked
         # run's end and the log upload all happen while the try visibly lives.
-        self.heartbeat = Heartbeat(self.store, w)
+        self.heartbeat = Heartbeat(self.channel, w)
         self.heartbeat.start()
         result = self.execute(run, ti)
         print(f"Task finished with state {result.state}"
@@ -234,9 +246,8 @@ class TryRunner:
 
     def owns_try(self) -> bool:
         """Whether this process still holds its try (not fenced)."""
-        w = self.w
         try:
-            return state.holds_try(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token)
+            return self.channel.holds()
         except Exception:
             return True  # a transient database error: the final record decides
 
@@ -244,8 +255,7 @@ class TryRunner:
         """Record the final state: the try's last write (the scheduler moves on at once)."""
         w = self.w
         self.stop_heartbeat()
-        owned = state.finish_try(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), w.token, result.state,
-                                 utcnow(), result.next_retry_at, result.skip, result.note)
+        owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -284,7 +294,7 @@ class TryRunner:
         self.task = task
         reader = self.tracked.read_artifact if self.tracked else None
         writer = self.tracked.write_artifact if self.tracked else None
-        outputs = Outputs(self.store, w.dag_id, w.run_id, (w.task_id, w.map_index), reader, writer, token=w.token)
+        outputs = Outputs(self.channel, w.dag_id, w.run_id, (w.task_id, w.map_index), reader, writer)
         handle: TaskInstanceHandle | None = None
 
         def on_term(signum: int, frame: FrameType | None) -> None:
@@ -361,10 +371,9 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
     """Run one try; return the process exit code (0 success/skipped, 1 otherwise).
     ``prepared``: what the forking process did already (see :func:`prepare_try`)."""
     settings = Settings(**workload.settings)
-    store = SqlPipelineStore(open_db(workload.db_uri))
     path = logs.log_path(str(settings.home_path / "logs"), workload.dag_id, workload.run_id, workload.task_id,
                          workload.map_index, workload.try_number)
-    runner = TryRunner(workload, settings, store, path, dag, prepared)
+    runner = TryRunner(workload, settings, open_channel(workload), path, dag, prepared)
     result: TryResult | None = None
     owned = True
     try:

@@ -373,15 +373,16 @@ class SchedulerLoop:
                     Transition((cand.task_id, cand.map_index), ti.state, decisions.SCHEDULED))
         for (dag_id, run_id), transitions in waiting.items():
             state.transition(self.store, dag_id, run_id, transitions, now)
-        fileloc = {spec.dag_id: spec.fileloc for _, _, spec in ready}
+        spec_of = {spec.dag_id: spec for _, _, spec in ready}
         settings = dataclasses.asdict(self.settings)
         for (dag_id, run_id), keys in by_run.items():
             for queued in state.queue(self.store, dag_id, run_id, keys, now):
                 workload = TaskWorkload(
                     dag_id=dag_id, run_id=run_id, task_id=queued.task_id, map_index=queued.map_index,
-                    try_number=queued.try_number, token=queued.token or "", fileloc=fileloc[dag_id],
+                    try_number=queued.try_number, token=queued.token or "", fileloc=spec_of[dag_id].fileloc,
                     db_uri=self.db_uri, settings=settings, heartbeat_interval=self.heartbeat_interval,
                     pool=queued.pool, priority_weight=queued.priority_weight,
+                    queue=spec_of[dag_id].task_map[queued.task_id].queue,
                 )
                 self._notify(queued, decisions.QUEUED)
                 self.executor.queue_workload(workload)

@@ -1,0 +1,151 @@
+"""What a task process may read and write about its own try: the try channel.
+
+A task process never decides and never sees more than its try needs (as Airflow 3's task
+execution API): it reads its DAG run and upstream outputs, claims its try, heartbeats, stores
+its values and lineage, and records its end — each write a compare-and-set on the try's token
+in :mod:`trackflow.pipelines.state`, so a fenced try (cleared or marked) writes nothing more.
+
+Two implementations of :class:`TryChannel`, passing the same tests:
+
+* :class:`StoreChannel` — straight to the database (the local executor's fast path, and the
+  server side of the task API);
+* :class:`~trackflow.pipelines.runtime.task_api_client.TaskApiChannel` — over HTTP to
+  ``trackflow server``'s task API, authenticated by the try token alone: a worker on another
+  machine needs no database credentials (the Celery executor).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
+from trackflow.pipelines import state
+from trackflow.store.pipeline_base import PipelineStore, TIKey
+
+
+class TryChannel(Protocol):
+    """One try's view of the pipeline state. Bound to (dag_id, run_id, task_id, map_index, token).
+
+    Writes return False (or None for :meth:`start`) once the try is fenced: the caller lost its
+    task instance and must write nothing more. Transport failures raise (TrackflowError)."""
+
+    dag_id: str
+    run_id: str
+    key: TIKey
+    token: str
+
+    def get_dag_run(self) -> DagRun:
+        """The try's DAG run."""
+
+    def start(self, now: datetime, hostname: str, pid: int, log_path: str,
+              tracking_run_id: str | None) -> TaskInstance | None:
+        """queued -> running for this try; None if the try is not ours (fenced or claimed)."""
+
+    def heartbeat(self, now: datetime) -> bool:
+        """The try is alive; False once fenced."""
+
+    def holds(self) -> bool:
+        """Whether the try still owns its running task instance (a read, for writes outside the
+        store such as the log upload)."""
+
+    def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
+               note: str | None) -> bool:
+        """running -> ``state`` (with the downstream skips a branch asked for); False once fenced."""
+
+    def put_output(self, output: TaskOutput, now: datetime) -> bool:
+        """Store a value of this try; False (nothing written) once fenced."""
+
+    def get_outputs(self, task_id: str, key: str) -> list[TaskOutput]:
+        """Values of ``task_id`` in this run under ``key``, every map index, by map index."""
+
+    def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
+        """Which upstream values this try read."""
+
+
+class StoreChannel:
+    """A :class:`TryChannel` straight on the pipeline store."""
+
+    def __init__(self, store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str) -> None:
+        self.store = store
+        self.dag_id = dag_id
+        self.run_id = run_id
+        self.key = key
+        self.token = token
+
+    def get_dag_run(self) -> DagRun:
+        return self.store.get_dag_run(self.dag_id, self.run_id)
+
+    def start(self, now: datetime, hostname: str, pid: int, log_path: str,
+              tracking_run_id: str | None) -> TaskInstance | None:
+        return state.start_try(self.store, self.dag_id, self.run_id, self.key, self.token, now, hostname, pid,
+                               log_path, tracking_run_id)
+
+    def heartbeat(self, now: datetime) -> bool:
+        return state.heartbeat(self.store, self.dag_id, self.run_id, self.key, self.token, now)
+
+    def holds(self) -> bool:
+        return state.holds_try(self.store, self.dag_id, self.run_id, self.key, self.token)
+
+    def finish(self, state_: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
+               note: str | None) -> bool:
+        return state.finish_try(self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
+                                next_retry_at, skip_task_ids, note)
+
+    def put_output(self, output: TaskOutput, now: datetime) -> bool:
+        if (output.dag_id, output.run_id, output.task_id, output.map_index) != (self.dag_id, self.run_id, *self.key):
+            return False  # a try stores its own values only
+        return state.put_output(self.store, output, self.token, now)
+
+    def get_outputs(self, task_id: str, key: str) -> list[TaskOutput]:
+        return self.store.get_outputs(self.dag_id, self.run_id, task_id, key)
+
+    def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
+        mine = [e for e in edges if (e.dag_id, e.run_id, e.consumer_task_id, e.consumer_map_index)
+                == (self.dag_id, self.run_id, *self.key)]
+        if mine:
+            self.store.record_lineage(mine)
+
+
+# The task API's wire format: entities as JSON objects, datetimes ISO 8601, bytes base64 -------
+T = TypeVar("T")
+
+
+def to_wire(entity: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(entity):
+        value = getattr(entity, f.name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, bytes):
+            value = base64.b64encode(value).decode("ascii")
+        out[f.name] = value
+    return out
+
+
+def _annotation_of(cls: type, name: str) -> Any:
+    hint = typing.get_type_hints(cls)[name]
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return next((a for a in args if a is not type(None)), hint)
+
+
+def from_wire(cls: type[T], data: dict[str, Any]) -> T:
+    """``cls`` (a dataclass entity) from :func:`to_wire`'s output; unknown keys are ignored."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if value is not None:
+            kind = _annotation_of(cls, f.name)
+            if kind is datetime:
+                value = datetime.fromisoformat(value)
+            elif kind is bytes:
+                value = base64.b64decode(value)
+        values[f.name] = value
+    return cls(**values)

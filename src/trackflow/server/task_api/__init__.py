@@ -1,0 +1,1 @@
+"""The task API: task processes report their try to the server (see routes.py)."""

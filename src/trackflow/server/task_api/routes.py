@@ -1,0 +1,147 @@
+"""The task API: what a task process on a worker may do, over HTTP (Airflow 3's task
+execution API, in trackflow's terms).
+
+Mounted by create_app under ``/task-api/v1``. Each route is one method of the try's
+:class:`~trackflow.pipelines.runtime.channel.StoreChannel`, bound to the task instance in the
+path and the bearer token of the request. The try token is the only credential: it is
+checked against the task instance on every call (compare-and-set on writes), so it grants
+exactly its own try, and nothing once the try is fenced — then every route answers 409.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from trackflow.entities.pipelines import LineageEdge, TaskOutput
+from trackflow.errors import NotFound
+from trackflow.pipelines.operations import Pipelines
+from trackflow.pipelines.runtime.channel import StoreChannel, from_wire, to_wire
+from trackflow.server.api_v1.pipelines import pipelines
+
+router = APIRouter(tags=["task-api"])
+
+MAP_INDEX = Path(ge=-1, le=2**31 - 1)
+FENCED = "the try was cleared, marked or re-queued: this token holds it no more"
+
+
+def channel(
+    dag_id: str, run_id: str, task_id: str, map_index: Annotated[int, MAP_INDEX],
+    authorization: Annotated[str, Header()] = "", p: Pipelines = Depends(pipelines),
+) -> StoreChannel:
+    """The try of the path, if the bearer token is its token (else 401, or 409 once fenced)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "the task API needs the try token: Authorization: Bearer <token>")
+    try:
+        ti = p.store.get_task_instance(dag_id, run_id, task_id, map_index)
+    except NotFound:
+        raise HTTPException(404, f"no task instance {task_id}[{map_index}] in run {run_id!r} of {dag_id!r}") from None
+    if not ti.token or not hmac.compare_digest(ti.token.encode(), token.encode()):
+        raise HTTPException(409, FENCED)
+    return StoreChannel(p.store, dag_id, run_id, (task_id, map_index), token)
+
+
+Channel = Annotated[StoreChannel, Depends(channel)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartBody(_Body):
+    now: datetime
+    hostname: str = Field(max_length=255)
+    pid: int = Field(ge=0, le=2**31 - 1)
+    log_path: str = Field(max_length=4096)
+    tracking_run_id: str | None = Field(default=None, max_length=64)
+
+
+class BeatBody(_Body):
+    now: datetime
+
+
+class FinishBody(_Body):
+    state: str = Field(max_length=32)
+    now: datetime
+    next_retry_at: datetime | None = None
+    skip_task_ids: list[Annotated[str, Field(max_length=250)]] = Field(default_factory=list)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class OutputBody(_Body):
+    output: dict[str, Any]
+    now: datetime
+
+
+class LineageBody(_Body):
+    edges: list[dict[str, Any]]
+
+
+def _fenced() -> HTTPException:
+    return HTTPException(409, FENCED)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/run")
+def get_run(ch: Channel) -> dict[str, Any]:
+    return to_wire(ch.get_dag_run())
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/start")
+def start(body: StartBody, ch: Channel) -> dict[str, Any]:
+    ti = ch.start(body.now, body.hostname, body.pid, body.log_path, body.tracking_run_id)
+    if ti is None:
+        raise _fenced()
+    return to_wire(ti)
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/heartbeat")
+def heartbeat(body: BeatBody, ch: Channel) -> dict[str, Any]:
+    if not ch.heartbeat(body.now):
+        raise _fenced()
+    return {}
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/holds")
+def holds(ch: Channel) -> dict[str, Any]:
+    if not ch.holds():
+        raise _fenced()
+    return {}
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/finish")
+def finish(body: FinishBody, ch: Channel) -> dict[str, Any]:
+    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note):
+        raise _fenced()
+    return {}
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/outputs")
+def put_output(body: OutputBody, ch: Channel) -> dict[str, Any]:
+    try:
+        output = from_wire(TaskOutput, body.output)
+    except (TypeError, ValueError) as exc:
+        raise HTTPException(422, f"not a task output: {exc}") from None
+    if not ch.put_output(output, body.now):
+        raise _fenced()
+    return {}
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/outputs")
+def get_outputs(ch: Channel, task_id_: Annotated[str, Query(alias="task_id", max_length=250)],
+                key: Annotated[str, Query(max_length=512)] = "return_value") -> dict[str, Any]:
+    return {"outputs": [to_wire(o) for o in ch.get_outputs(task_id_, key)]}
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/lineage")
+def record_lineage(body: LineageBody, ch: Channel) -> dict[str, Any]:
+    try:
+        edges = [from_wire(LineageEdge, e) for e in body.edges]
+    except (TypeError, ValueError) as exc:
+        raise HTTPException(422, f"not a lineage edge: {exc}") from None
+    ch.record_lineage(edges)
+    return {}
