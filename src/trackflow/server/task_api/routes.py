@@ -125,7 +125,7 @@ def put_output(body: OutputBody, ch: Channel) -> dict[str, Any]:
     try:
         output = from_wire(TaskOutput, body.output)
     except (TypeError, ValueError) as exc:
-        raise HTTPException(422, f"not a task output: {exc}") from None
+        raise HTTPException(400, f"not a task output: {exc}") from None
     if not ch.put_output(output, body.now):
         raise _fenced()
     return {}
@@ -142,6 +142,6 @@ def record_lineage(body: LineageBody, ch: Channel) -> dict[str, Any]:
     try:
         edges = [from_wire(LineageEdge, e) for e in body.edges]
     except (TypeError, ValueError) as exc:
-        raise HTTPException(422, f"not a lineage edge: {exc}") from None
+        raise HTTPException(400, f"not a lineage edge: {exc}") from None
     ch.record_lineage(edges)
     return {}
