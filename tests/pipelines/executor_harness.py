@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 from pipeline_helpers import wait_for
-from servers import ThreadServer
 
+from servers import ThreadServer
 from trackflow.config import Settings
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.service import PipelineService, ServiceOptions

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from servers import ThreadServer
 
+from servers import ThreadServer
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskOutput
 from trackflow.pipelines import state
