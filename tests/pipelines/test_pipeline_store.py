@@ -139,3 +139,34 @@ def test_pools(store: SqlPipelineStore) -> None:
     store.delete_pool(name)
     with pytest.raises(NotFound):
         store.delete_pool(name)
+
+
+def test_cleared_tasks_keep_counting_tries_mapped_or_not(store: SqlPipelineStore) -> None:
+    """Airflow's semantics: try_number counts the tries made, max_tries is the try a retry is
+    allowed up to; a clear grants ``retries`` more tries. A mapped task, cleared back to its
+    placeholder and expanded again, counts on exactly like an unmapped one (it used to restart
+    at try 0 with the raised max_tries: "1/5" and two tries too many)."""
+    d = dag_id()
+    run = DagRun(d, "r1", "running", "manual", NOW, NOW, NOW, NOW, queued_at=NOW)
+    store.create_dag_run(run, [NewTaskInstance("plain", max_tries=2), NewTaskInstance("mapped", max_tries=2)])
+    store.expand_task(d, "r1", "mapped", 2)
+    keys = [("plain", -1), ("mapped", 0), ("mapped", 1)]
+
+    def one_try(final: str) -> None:
+        for ti in store.queue_task_instances(d, "r1", keys, NOW):
+            key = (ti.task_id, ti.map_index)
+            assert ti.token is not None
+            store.start_try(d, "r1", key, ti.token, NOW, "h", 1, "", None)
+            assert store.finish_try(d, "r1", key, ti.token, final, NOW)
+
+    one_try("up_for_retry")
+    one_try("success")
+    assert {(t.task_id, t.try_number, t.max_tries) for t in store.list_task_instances(d, "r1")} == {
+        ("plain", 2, 2), ("mapped", 2, 2)}
+    store.clear_task_instances(d, "r1", ["plain", "mapped"], {"plain": 2, "mapped": 2}, NOW)
+    store.expand_task(d, "r1", "mapped", 2)
+    after = {(t.task_id, t.map_index): (t.try_number, t.max_tries) for t in store.list_task_instances(d, "r1")}
+    assert after == {k: (2, 4) for k in keys}  # tries 3, 4 and 5 remain: retries + 1
+    one_try("up_for_retry")
+    shown = {(t.task_id, t.map_index): f"{t.try_number}/{t.max_tries + 1}" for t in store.list_task_instances(d, "r1")}
+    assert shown == {k: "3/5" for k in keys}

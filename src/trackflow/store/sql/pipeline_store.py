@@ -457,9 +457,11 @@ class SqlPipelineStore:
                 return
             base = {c: getattr(row, c) for c in ("max_tries", "priority_weight", "pool", "pool_slots", "operator")}
             conn.execute(delete(task_instances).where(_ti_where(dag_id, run_id, (task_id, -1))))
+            # The placeholder's try_number is 0 in a new run and, after a clear, the tries made
+            # so far (max_tries counts from there): the instances go on counting from it.
             conn.execute(insert(task_instances), [
                 {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": i, "state": None,
-                 "try_number": 0, **base}
+                 "try_number": row.try_number, **base}
                 for i in range(length)
             ])
 
