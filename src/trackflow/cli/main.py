@@ -46,6 +46,10 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, home: str | None, tracking_uri: str | None) -> None:
     """trackflow: experiment tracking, models and pipelines in one system."""
     ctx.obj = load_settings(home=home, tracking_uri=tracking_uri)
+    if ctx.obj.tracking_uri.startswith("sqlite:"):  # explicit: a missing directory is a typo, not created
+        from trackflow.store.sql.database import require_sqlite_directory
+
+        require_sqlite_directory(ctx.obj.tracking_uri)
 
 
 def main(argv: list[str] | None = None) -> Any:

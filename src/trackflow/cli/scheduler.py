@@ -1,4 +1,7 @@
-"""`trackflow scheduler`: the pipeline scheduler and local executor without the HTTP server."""
+"""`trackflow scheduler`: the pipeline scheduler and local executor without the HTTP server.
+
+On SQLite one scheduler per database: a second one exits at once (code 2) naming the first.
+On PostgreSQL any number may run; they divide the work with row locks."""
 
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ from trackflow.config import Settings
 def scheduler(settings: Settings, backend_store_uri: str | None, dags_folder: str | None) -> None:
     """Run the scheduler until interrupted (Ctrl-C or SIGTERM)."""
     from trackflow.pipelines.service import PipelineService
-    from trackflow.store.sql.database import Database
+    from trackflow.store.sql.database import Database, require_sqlite_directory
 
     settings = settings.with_overrides(tracking_uri=backend_store_uri, dags_folder=dags_folder)
+    if settings.tracking_uri:  # given explicitly: a missing directory is a typo, not created
+        require_sqlite_directory(settings.tracking_uri)
     os.environ.update(settings.to_environ())  # task processes read their settings from here
     db = Database(settings.resolved_tracking_uri)
     db.upgrade()

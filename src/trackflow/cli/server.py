@@ -1,5 +1,5 @@
-"""`trackflow server`: the REST API, MLflow's API, the artifact proxy (and, when present, the
-scheduler and local executor) in one process tree."""
+"""`trackflow server`: the REST API, MLflow's API, the artifact proxy and (unless
+``--no-scheduler``) the scheduler and local executor in one process tree."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from trackflow.config import Settings
 @click.option("--backend-store-uri", help="Database URI (default: SQLite under TRACKFLOW_HOME).")
 @click.option("--artifacts-destination", help="Directory or s3:// URI for artifacts (proxied to clients).")
 @click.option("--dags-folder", help="Folder of DAG files for the scheduler.")
+@click.option("--scheduler/--no-scheduler", "run_scheduler", default=True, show_default=True,
+              help="Run the pipeline scheduler and local executor in this process. SQLite allows one "
+                   "scheduler per database; on PostgreSQL several servers may each run one.")
 @click.pass_obj
 def server(
     settings: Settings,
@@ -25,11 +28,13 @@ def server(
     backend_store_uri: str | None,
     artifacts_destination: str | None,
     dags_folder: str | None,
+    run_scheduler: bool,
 ) -> None:
     """Run the trackflow server."""
     import uvicorn
 
     from trackflow.server.app import create_app
+    from trackflow.store.sql.database import require_sqlite_directory
 
     settings = settings.with_overrides(
         host=host,
@@ -38,10 +43,12 @@ def server(
         artifacts_destination=artifacts_destination,
         dags_folder=dags_folder,
     )
+    if settings.tracking_uri:  # given explicitly: a missing directory is a typo, not created
+        require_sqlite_directory(settings.tracking_uri)
     # Task processes started by the scheduler read their settings from the environment.
     os.environ.update(settings.to_environ())
-    app = create_app(settings, run_scheduler=True)
     listener = _bind(settings.host, settings.port)  # fail before announcing the address
+    app = create_app(settings, run_scheduler=run_scheduler)  # a second scheduler on SQLite fails here
     click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[listener])

@@ -6,8 +6,11 @@ background of a long-running process (``trackflow server`` / ``trackflow schedul
     ...
     service.stop()
 
-One scheduler loop owns a database at a time (the scheduler lease, scheduler/lease.py): a
-second service on the same database stands by until the first one's lease ends.
+On SQLite one scheduler loop owns a database at a time (the scheduler lease,
+scheduler/lease.py): :meth:`PipelineService.claim` refuses to start a second one (Conflict,
+naming the holder). On PostgreSQL several services schedule the same database at once; the
+loop divides the work with row locks (see scheduler/loop.py), and the lease only tells a
+``dags backfill`` that a scheduler is running.
 
 The scheduler thread never runs user code: DAG files are parsed in child processes and
 tasks run in processes forked from the executor's helper process.
@@ -17,11 +20,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from dataclasses import dataclass
+from typing import Any
 
 from trackflow.config import Settings
+from trackflow.errors import Conflict
 from trackflow.pipelines.executors.base import BaseExecutor, executor_for
+from trackflow.pipelines.executors.local import LocalExecutor
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.scheduler.lease import SchedulerLease
@@ -42,6 +49,7 @@ class ServiceOptions:
     heartbeat_timeout: float = 60.0
     queued_timeout: float = 120.0
     lease_timeout: float = 15.0  # another scheduler on the database takes over this long after we die
+    stale_ticks: float = 30.0  # /health fails when the last good tick is older than this many idle polls
 
 
 class PipelineService:
@@ -57,18 +65,38 @@ class PipelineService:
             heartbeat_timeout=self.options.heartbeat_timeout, queued_timeout=self.options.queued_timeout,
         )
         self.lease = SchedulerLease(self.pipelines.store, self.options.lease_timeout)
+        # SQLite: one scheduler per database (the lease). PostgreSQL: any number, with row locks.
+        self.exclusive = self.pipelines.store.db.is_sqlite
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._parse_now = threading.Event()
         self._threads: list[threading.Thread] = []
         self.healthy = False
+        self.started_at: float | None = None  # time.monotonic() of start()
+        self.last_tick: float | None = None  # time.monotonic() of the last tick that did not raise
+        self.last_error: str | None = None
+        self._failed_ticks = 0  # consecutive ticks that raised
+
+    def claim(self) -> None:
+        """Take the scheduler lease before starting. On SQLite, Conflict (naming the holder's
+        host:pid) while another live scheduler holds it: SQLite allows one scheduler. On
+        PostgreSQL never refused: the lease then only marks that a scheduler runs."""
+        if self.lease.acquire(utcnow()) or not self.exclusive:
+            return
+        host, _, rest = self.lease.current.partition(":")
+        raise Conflict(f"another scheduler ({host}:{rest.partition(':')[0]}) is running on this SQLite database, "
+                       "and SQLite allows one scheduler: stop it, start the server with --no-scheduler, "
+                       "or use PostgreSQL for several schedulers")
 
     def start(self) -> None:
         """Start the executor and the scheduler and DAG-processor threads (idempotent)."""
         if self._threads:
             return
+        if self.lease.renewed_at is None:
+            self.claim()
         self._stop.clear()
         self.executor.start()
+        self.started_at = time.monotonic()
         self._threads = [
             threading.Thread(target=self._parse_forever, name="trackflow-dag-processor", daemon=True),
             threading.Thread(target=self._schedule_forever, name="trackflow-scheduler", daemon=True),
@@ -86,6 +114,43 @@ class PipelineService:
         self._threads = []
         self.executor.stop()
         self.lease.release()
+
+    def health(self) -> dict[str, dict[str, Any]]:
+        """``{"scheduler": {...}, "executor": {...}}``, each with ``ok`` and, when not ok, a
+        ``reason``. The scheduler fails when its thread is gone, when its last good tick is
+        older than ``stale_ticks`` idle polls, or when its last 3+ ticks raised; the executor
+        when it was not started or (local executor) its helper process is gone."""
+        now = time.monotonic()
+        thread = next((t for t in self._threads if t.name == "trackflow-scheduler"), None)
+        since = None if self.last_tick is None else round(now - self.last_tick, 3)
+        scheduler: dict[str, Any] = {
+            "ok": True, "running": thread is not None and thread.is_alive(),
+            "mode": "one per database (SQLite)" if self.exclusive else "several (PostgreSQL)",
+            "holds_lease": self.lease.held, "lease_holder": self.lease.current or None,
+            "seconds_since_tick": since, "failed_ticks": self._failed_ticks, "last_error": self.last_error,
+        }
+        limit = self.options.stale_ticks * self.options.idle_poll
+        reference = self.last_tick if self.last_tick is not None else self.started_at
+        if not scheduler["running"]:
+            scheduler.update(ok=False, reason="the scheduler thread is not running")
+        elif self._failed_ticks >= 3:
+            scheduler.update(ok=False, reason=f"its last {self._failed_ticks} ticks failed: {self.last_error}")
+        elif reference is not None and now - reference > limit:
+            scheduler.update(ok=False, reason=f"no successful tick for {now - reference:.1f} s (limit {limit:g} s)")
+        executor: dict[str, Any] = {
+            "ok": True, "kind": type(self.executor).__name__, "started": self.started_at is not None,
+            "running_tasks": len(self.executor.running()),
+        }
+        if not executor["started"]:
+            executor.update(ok=False, reason="not started")
+        if isinstance(self.executor, LocalExecutor):
+            proc = self.executor.proc
+            executor["helper_pid"] = None if proc is None else proc.pid
+            executor["helper_alive"] = proc is not None and proc.poll() is None
+            if executor["started"] and not executor["helper_alive"]:
+                code = None if proc is None else proc.returncode
+                executor.update(ok=False, reason=f"the local executor's helper process exited (code {code})")
+        return {"scheduler": scheduler, "executor": executor}
 
     def wake(self) -> None:
         """Make the scheduler tick now (e.g. right after a run was triggered)."""
@@ -108,17 +173,23 @@ class PipelineService:
         while not self._stop.is_set():
             busy = False
             try:
-                if not self.lease.keep(utcnow()):
-                    # Another scheduler (e.g. a `dags backfill` with no server) owns the database:
-                    # stand by until its lease ends.
+                if not self.lease.keep(utcnow()) and self.exclusive:
+                    # Another scheduler took over this SQLite database (our lease expired, e.g.
+                    # while this process was stopped): stand by until its lease ends.
                     self.healthy = True
+                    self.last_tick = time.monotonic()
                     self._wake.wait(self.options.idle_poll)
                     self._wake.clear()
                     continue
                 busy = self.loop.tick()
                 self.healthy = True
-            except Exception:
+                self.last_tick = time.monotonic()
+                self.last_error = None
+                self._failed_ticks = 0
+            except Exception as exc:
                 self.healthy = False
+                self._failed_ticks += 1
+                self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 log.error("scheduler tick failed:\n%s", traceback.format_exc())
             if busy:
                 continue

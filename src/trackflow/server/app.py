@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from trackflow import __version__
 from trackflow.config import Settings
 from trackflow.server.errors import install_error_handlers
+from trackflow.server.health import health_report
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 
@@ -19,7 +20,8 @@ MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
 def create_app(settings: Settings, services: Services | None = None, run_scheduler: bool = False) -> FastAPI:
     """The ASGI app. With ``run_scheduler`` the pipeline scheduler and local executor run in
-    the background of this process (``trackflow server``); start it in one process only."""
+    the background of this process (``trackflow server``): on SQLite, Conflict here if another
+    scheduler already runs on the database (PipelineService.claim)."""
     from trackflow.server.api_v1.inference import router as v1_inference
     from trackflow.server.api_v1.logged_models import router as v1_logged_models
     from trackflow.server.api_v1.pipelines import SERVICE_KEY
@@ -37,11 +39,8 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if run_scheduler:
-            from trackflow.pipelines.service import PipelineService
-
-            service = PipelineService(app.state.services.settings, app.state.services.db)
-            app.state.services.extras[SERVICE_KEY] = service  # trigger/clear routes wake it
+        service = app.state.services.extras.get(SERVICE_KEY)
+        if service is not None:
             service.start()
             app.state.shutdown_hooks.append(service.stop)
         yield
@@ -60,6 +59,12 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     )
     app.state.services = services or Services.from_settings(settings)
     app.state.shutdown_hooks = []
+    if run_scheduler:
+        from trackflow.pipelines.service import PipelineService
+
+        service = PipelineService(app.state.services.settings, app.state.services.db)
+        service.claim()  # refuse now, before serving, rather than in the lifespan
+        app.state.services.extras[SERVICE_KEY] = service  # trigger/clear routes wake it; /health reads it
     install_error_handlers(app)
 
     app.include_router(v1_tracking, prefix="/api/v1")
@@ -78,8 +83,14 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     install_ui(app)  # web UI pages, /api/v1/ui, /static/ui
 
     @app.get("/health", include_in_schema=False)
-    def health() -> PlainTextResponse:
-        return PlainTextResponse("OK")
+    def health(request: Request) -> Response:
+        report = health_report(app.state.services.db, app.state.services.extras.get(SERVICE_KEY))
+        status = 200 if report["ok"] else 503
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(report, status_code=status)
+        # Plain text for probes and MLflow-style clients: "OK", or what failed.
+        return PlainTextResponse("OK" if report["ok"] else f"UNHEALTHY: {'; '.join(report['failing'])}",
+                                 status_code=status)
 
     @app.get("/version", include_in_schema=False)
     def version() -> PlainTextResponse:

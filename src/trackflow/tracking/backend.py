@@ -89,7 +89,10 @@ def resolve_backend(tracking_uri: str | None = None, settings: Settings | None =
         return Backend(uri, RestTrackingStore(uri), settings)
     if uri.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
         from trackflow.store.sql import SqlTrackingStore
+        from trackflow.store.sql.database import require_sqlite_directory
 
+        if uri != replace(settings, tracking_uri="").resolved_tracking_uri:
+            require_sqlite_directory(uri)  # a URI given explicitly creates no directories; the default home does
         db = open_database(uri)
         return Backend(uri, SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT), deployment_settings(db, settings))
     raise InvalidInput(

@@ -1,10 +1,15 @@
-"""The scheduler lease: one scheduler loop owns a database at a time.
+"""The scheduler lease: which scheduler loop runs on a database.
 
 The server's (or ``trackflow scheduler``'s) loop and a ``dags backfill`` that has no server
-to hand its runs to both drive :class:`SchedulerLoop`; the lease makes sure only one of them
-does at a time (the other waits, or just watches). The holder renews it while it lives; a
-holder that dies loses it when it expires, or at once when it ran on this machine and its
-process is gone.
+to hand its runs to both drive :class:`SchedulerLoop`. The holder renews the lease while it
+lives; a holder that dies loses it when it expires, or at once when it ran on this machine
+and its process is gone.
+
+On SQLite the lease is exclusive: one scheduler loop per database. A second ``trackflow
+server``/``scheduler`` refuses to start (PipelineService.claim), and a backfill finding it
+held only follows its runs. On PostgreSQL several schedulers run at once and divide the work
+with row locks (scheduler/loop.py); there the lease only tells a backfill that some
+scheduler runs (so it does not drive its own loop), and it never stops a scheduler.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class SchedulerLease:
         self.holder = holder_name()
         self.current = ""  # who holds it, as of the last call
         self.renewed_at: datetime | None = None
+        self.tried_at: datetime | None = None  # the last acquire, won or not
 
     @property
     def held(self) -> bool:
@@ -57,13 +63,14 @@ class SchedulerLease:
             won, self.current = self.store.acquire_scheduler_lease(self.holder, now, self.ttl,
                                                                    take_over=self.current)
         self.renewed_at = now if won else None
+        self.tried_at = now
         return won
 
     def keep(self, now: datetime) -> bool:
-        """:meth:`acquire`, but only writes when a third of the lease has passed since the last
-        renewal (a loop calls it every tick)."""
-        if self.renewed_at is not None and now - self.renewed_at < timedelta(seconds=self.ttl / 3):
-            return True
+        """:meth:`acquire`, but only asks the database when a third of the lease has passed
+        since the last call that did (a loop calls it every tick); meanwhile, that answer."""
+        if self.tried_at is not None and now - self.tried_at < timedelta(seconds=self.ttl / 3):
+            return self.held
         return self.acquire(now)
 
     def release(self) -> None:
@@ -73,4 +80,5 @@ class SchedulerLease:
             except Exception:  # the database went away: the lease expires by itself
                 pass
         self.renewed_at = None
+        self.tried_at = None
         self.current = ""

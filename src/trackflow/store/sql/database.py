@@ -55,6 +55,20 @@ def normalize_db_uri(uri: str) -> str:
     return uri
 
 
+def require_sqlite_directory(uri: str) -> None:
+    """InvalidInput if ``uri`` names a SQLite file in a directory that does not exist: for a
+    URI a user gave explicitly, a typo must not create directories (only the default home is
+    created, by :class:`Database`)."""
+    if not uri.startswith("sqlite:"):
+        return
+    database = make_url(normalize_db_uri(uri)).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    directory = Path(database).expanduser().parent
+    if not directory.is_dir():
+        raise InvalidInput(f"directory {directory} does not exist (database URI {uri})")
+
+
 SQLITE_SYNCHRONOUS = ("off", "normal", "full", "extra")
 
 
