@@ -86,6 +86,11 @@ class BaseExecutor(ABC):
         ``token``, only the process of that try (not a newer try of the same task instance).
         Unknown keys are ignored."""
 
+    def forget(self, key: WorkloadKey, token: str) -> None:  # noqa: B027 - optional hook
+        """Stop counting the try ``token`` of ``key`` as running: the scheduler found its process
+        gone without a report (e.g. its worker machine died). Executors that always learn of
+        their processes' ends need not do anything."""
+
     @abstractmethod
     def running_tries(self) -> dict[WorkloadKey, str]:
         """Key -> try token of the workloads whose processes have not ended yet (as far as known)."""

@@ -182,6 +182,11 @@ class CeleryExecutor(BaseExecutor):
             return
         known[1].revoke(terminate=True, signal="SIGTERM")
 
+    def forget(self, key: WorkloadKey, token: str) -> None:
+        known = self.inflight.get(key)
+        if known is not None and known[0] == token:
+            del self.inflight[key]
+
     def running_tries(self) -> dict[WorkloadKey, str]:
         return {key: token for key, (token, _) in self.inflight.items()}
 

@@ -81,6 +81,7 @@ class SchedulerLoop:
         self.last_liveness_check = datetime.min.replace(tzinfo=UTC)
         self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
         self.killed: set[tuple[tuple[str, str, str, int], str]] = set()  # fenced tries asked to stop
+        self.gone_since: dict[tuple[tuple[str, str, str, int], str], datetime] = {}  # see release_lost
 
     # Specs ------------------------------------------------------------------------------------
     def spec(self, dag_id: str) -> DagSpec:
@@ -158,9 +159,11 @@ class SchedulerLoop:
         tries = self.executor.running_tries()
         self.killed &= set(tries.items())  # forget the tries whose processes ended
         if not tries:
+            self.gone_since.clear()
             return []
         live = {ti.key: ti.token for ti in self.store.list_task_instances_in_states([decisions.QUEUED,
                                                                                       decisions.RUNNING])}
+        self.release_lost(tries, state.fenced(tries, live), utcnow())
         tokens: dict[tuple[str, str, str, int], str | None] = {}
         for key in state.fenced(tries, live):  # rare: just finished, or fenced. Read the row to know which
             dag_id, run_id, task_id, map_index = key
@@ -174,6 +177,22 @@ class SchedulerLoop:
             log.info("%s.%s (%s): the try was cleared or marked while it ran: killing it", key[0], key[2], key[1])
             self.executor.kill(key, tries[key])
         return killed
+
+    def release_lost(self, tries: dict[tuple[str, str, str, int], str], ended: list[tuple[str, str, str, int]],
+                     now: datetime) -> None:
+        """Tries the store has moved on from (finished, failed for a lost heartbeat, or fenced)
+        whose process end the executor never reported after a heartbeat timeout: their worker
+        died with them (Celery: no result will come). The executor forgets them, or their
+        slots would be held forever."""
+        current = {(key, tries[key]) for key in ended}
+        self.gone_since = {k: t for k, t in self.gone_since.items() if k in current}
+        for key_token in current:
+            since = self.gone_since.setdefault(key_token, now)
+            if now - since > self.heartbeat_timeout:
+                log.warning("%s.%s (%s): its process never reported its end: releasing its executor slot",
+                            key_token[0][0], key_token[0][2], key_token[0][1])
+                self.executor.forget(*key_token)
+                del self.gone_since[key_token]
 
     def fail_try(self, ti: TaskInstance, now: datetime, note: str) -> None:
         spec = self.spec(ti.dag_id)
