@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from trackflow.entities import DatasetFilter, LoggedModelOrder, LoggedModelStatus, ModelOutput
+from trackflow.server.api_v1 import schemas as out
+from trackflow.server.api_v1.schemas import ERROR_RESPONSES, Int64, returns
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 from trackflow.store.rest.logged_model_codec import logged_model_to_json
 
-router = APIRouter(tags=["logged models"])
-
-INT64 = 2**63 - 1
+router = APIRouter(tags=["logged models"], responses=ERROR_RESPONSES)
 
 
 class _Body(BaseModel):
@@ -69,14 +69,14 @@ class Search(_Body):
 
 class OutputIn(_Body):
     model_id: str
-    step: int = Field(default=0, ge=-INT64, le=INT64)
+    step: Int64 = 0
 
 
 class Outputs(_Body):
     models: list[OutputIn]
 
 
-@router.post("/logged-models")
+@router.post("/logged-models", **returns(out.LoggedModel))
 def create_logged_model(body: CreateLoggedModel, s: Services = Depends(get_services)) -> dict[str, Any]:
     model = s.tracking.create_logged_model(
         body.experiment_id, body.name, body.source_run_id, body.tags, body.params, body.model_type
@@ -84,7 +84,7 @@ def create_logged_model(body: CreateLoggedModel, s: Services = Depends(get_servi
     return logged_model_to_json(model)
 
 
-@router.post("/logged-models/search")
+@router.post("/logged-models/search", **returns(out.LoggedModels))
 def search_logged_models(body: Search, s: Services = Depends(get_services)) -> dict[str, Any]:
     page = s.tracking.search_logged_models(
         body.experiment_ids,
@@ -97,41 +97,41 @@ def search_logged_models(body: Search, s: Services = Depends(get_services)) -> d
     return {"models": [logged_model_to_json(m) for m in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/logged-models/{model_id}")
+@router.get("/logged-models/{model_id}", **returns(out.LoggedModel))
 def get_logged_model(model_id: str, allow_deleted: bool = False, s: Services = Depends(get_services)) -> dict:
     return logged_model_to_json(s.tracking.get_logged_model(model_id, allow_deleted))
 
 
-@router.delete("/logged-models/{model_id}")
+@router.delete("/logged-models/{model_id}", **returns(out.Empty))
 def delete_logged_model(model_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_logged_model(model_id)
     return {}
 
 
-@router.post("/logged-models/{model_id}/finalize")
+@router.post("/logged-models/{model_id}/finalize", **returns(out.LoggedModel))
 def finalize_logged_model(model_id: str, body: Finalize, s: Services = Depends(get_services)) -> dict[str, Any]:
     return logged_model_to_json(s.tracking.finalize_logged_model(model_id, body.status))
 
 
-@router.post("/logged-models/{model_id}/tags")
+@router.post("/logged-models/{model_id}/tags", **returns(out.Empty))
 def set_logged_model_tags(model_id: str, body: Tags, s: Services = Depends(get_services)) -> dict:
     s.tracking.set_logged_model_tags(model_id, body.tags)
     return {}
 
 
-@router.post("/logged-models/{model_id}/tags/delete")
+@router.post("/logged-models/{model_id}/tags/delete", **returns(out.Empty))
 def delete_logged_model_tag(model_id: str, body: Key, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_logged_model_tag(model_id, body.key)
     return {}
 
 
-@router.post("/logged-models/{model_id}/params")
+@router.post("/logged-models/{model_id}/params", **returns(out.Empty))
 def log_logged_model_params(model_id: str, body: Params, s: Services = Depends(get_services)) -> dict:
     s.tracking.log_logged_model_params(model_id, body.params)
     return {}
 
 
-@router.post("/runs/{run_id}/outputs")
+@router.post("/runs/{run_id}/outputs", **returns(out.Empty))
 def log_outputs(run_id: str, body: Outputs, s: Services = Depends(get_services)) -> dict:
     s.tracking.log_outputs(run_id, [ModelOutput(m.model_id, m.step) for m in body.models])
     return {}

@@ -15,10 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from trackflow.entities.pipelines import DagRecord, DagRun, ImportErrorRecord, TaskInstance
 from trackflow.pipelines.operations import Pipelines, parse_date
 from trackflow.pipelines.spec import DagSpec
+from trackflow.server.api_v1 import schemas as out
+from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, JsonObject, returns
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 
-router = APIRouter(tags=["pipelines"])
+router = APIRouter(tags=["pipelines"], responses=ERROR_RESPONSES)
 
 # Keys under Services.extras: the shared Pipelines object, and the running PipelineService
 # (if the server started one) so a trigger wakes the scheduler at once.
@@ -48,7 +50,7 @@ class PatchDag(_Body):
 
 
 class TriggerRun(_Body):
-    conf: dict[str, Any] = Field(default_factory=dict)
+    conf: JsonObject = Field(default_factory=dict)
     logical_date: str | None = None
     run_id: str | None = None
 
@@ -60,7 +62,7 @@ class ClearRun(_Body):
 
 class ClearTask(_Body):
     include_downstream: bool = False
-    map_index: int = -1
+    map_index: int = Field(default=-1, ge=-1, le=INT64_MAX)
 
 
 class MarkTask(_Body):
@@ -69,7 +71,7 @@ class MarkTask(_Body):
 
 
 class PutPool(_Body):
-    slots: int
+    slots: int = Field(ge=0, le=INT64_MAX)
     description: str = ""
 
 
@@ -139,25 +141,25 @@ def ti_json(ti: TaskInstance) -> dict[str, Any]:
 
 
 # DAGs --------------------------------------------------------------------------------------------
-@router.get("/dags")
+@router.get("/dags", **returns(out.Dags))
 def list_dags(p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Active DAGs and the import errors of DAG files that failed to load."""
     return {"dags": [dag_json(r) for r in p.list_dags()],
             "import_errors": [error_json(e) for e in p.import_errors()]}
 
 
-@router.get("/importErrors")
+@router.get("/importErrors", **returns(out.ImportErrors))
 def list_import_errors(p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"import_errors": [error_json(e) for e in p.import_errors()]}
 
 
-@router.get("/dags/{dag_id}")
+@router.get("/dags/{dag_id}", **returns(out.DagDetail))
 def get_dag(dag_id: str, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """A DAG with its tasks and edges."""
     return dag_detail_json(p.get_dag(dag_id))
 
 
-@router.patch("/dags/{dag_id}")
+@router.patch("/dags/{dag_id}", **returns(out.Dag))
 def patch_dag(dag_id: str, body: PatchDag, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Pause or unpause."""
@@ -167,7 +169,7 @@ def patch_dag(dag_id: str, body: PatchDag, s: Services = Depends(get_services),
 
 
 # DAG runs ----------------------------------------------------------------------------------------
-@router.post("/dags/{dag_id}/dagRuns")
+@router.post("/dags/{dag_id}/dagRuns", **returns(out.DagRun))
 def trigger_run(dag_id: str, body: TriggerRun, s: Services = Depends(get_services),
                 p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Trigger a run; ``conf`` is validated against the DAG's params (400 naming the param)."""
@@ -177,20 +179,20 @@ def trigger_run(dag_id: str, body: TriggerRun, s: Services = Depends(get_service
     return run_json(run)
 
 
-@router.get("/dags/{dag_id}/dagRuns")
+@router.get("/dags/{dag_id}/dagRuns", **returns(out.DagRuns))
 def list_runs(dag_id: str, state: str | None = None, limit: int = Query(100, ge=1, le=10_000),
               offset: int = Query(0, ge=0), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"dag_runs": [run_json(r) for r in p.list_runs(dag_id, state, limit, offset)]}
 
 
-@router.get("/dags/{dag_id}/dagRuns/{run_id}")
+@router.get("/dags/{dag_id}/dagRuns/{run_id}", **returns(out.DagRunDetail))
 def get_run(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """A run with its task instances (state, try, start/end times)."""
     detail = p.run_detail(dag_id, run_id)
     return {**run_json(detail.run), "task_instances": [ti_json(t) for t in detail.task_instances]}
 
 
-@router.post("/dags/{dag_id}/dagRuns/{run_id}/clear")
+@router.post("/dags/{dag_id}/dagRuns/{run_id}/clear", **returns(out.Cleared))
 def clear_run(dag_id: str, run_id: str, body: ClearRun, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     cleared = p.clear(dag_id, run_id, body.task_ids, body.include_downstream)
@@ -198,7 +200,7 @@ def clear_run(dag_id: str, run_id: str, body: ClearRun, s: Services = Depends(ge
     return {"cleared": cleared}
 
 
-@router.get("/dags/{dag_id}/dagRuns/{run_id}/lineage")
+@router.get("/dags/{dag_id}/dagRuns/{run_id}/lineage", **returns(out.RunLineage))
 def run_lineage(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Which task's value each task consumed."""
     p.store.get_dag_run(dag_id, run_id)
@@ -209,7 +211,7 @@ def run_lineage(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> 
 
 
 # Task instances ----------------------------------------------------------------------------------
-@router.post("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/clear")
+@router.post("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/clear", **returns(out.Cleared))
 def clear_task(dag_id: str, run_id: str, task_id: str, body: ClearTask, s: Services = Depends(get_services),
                p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     cleared = p.clear(dag_id, run_id, [task_id], body.include_downstream)
@@ -217,7 +219,7 @@ def clear_task(dag_id: str, run_id: str, task_id: str, body: ClearTask, s: Servi
     return {"cleared": cleared}
 
 
-@router.patch("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+@router.patch("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", **returns(out.Marked))
 def mark_task(dag_id: str, run_id: str, task_id: str, body: MarkTask, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Mark success / failed / skipped (optionally with everything downstream)."""
@@ -226,9 +228,9 @@ def mark_task(dag_id: str, run_id: str, task_id: str, body: MarkTask, s: Service
     return {"marked": marked, "state": body.state}
 
 
-@router.get("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs")
-def task_logs(dag_id: str, run_id: str, task_id: str, try_number: int | None = Query(None, ge=1),
-              map_index: int = -1, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
+@router.get("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs", **returns(out.TaskLog))
+def task_logs(dag_id: str, run_id: str, task_id: str, try_number: int | None = Query(None, ge=1, le=INT64_MAX),
+              map_index: int = Query(-1, ge=-1, le=INT64_MAX), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """The log of a try (the latest by default); readable while the task runs."""
     chosen, text = p.read_log(dag_id, run_id, task_id, map_index, try_number)
     return {"task_id": task_id, "map_index": map_index, "try_number": chosen.try_number, "state": chosen.state,
@@ -236,13 +238,13 @@ def task_logs(dag_id: str, run_id: str, task_id: str, try_number: int | None = Q
 
 
 # Pools -------------------------------------------------------------------------------------------
-@router.get("/pools")
+@router.get("/pools", **returns(out.Pools))
 def list_pools(p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"pools": [{"name": x.name, "slots": x.slots, "description": x.description, "occupied": x.occupied}
                       for x in p.store.list_pools()]}
 
 
-@router.put("/pools/{name}")
+@router.put("/pools/{name}", **returns(out.Pool))
 def put_pool(name: str, body: PutPool, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     pool = p.store.set_pool(name, body.slots, body.description)
     return {"name": pool.name, "slots": pool.slots, "description": pool.description}

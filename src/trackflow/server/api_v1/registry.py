@@ -9,12 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.registry.lineage import lineage_of
+from trackflow.server.api_v1 import schemas as out
+from trackflow.server.api_v1.schemas import (
+    ERROR_RESPONSES,
+    INT64_MAX,
+    INT64_MIN,
+    Int64,
+    VersionNumber,
+    VersionPath,
+    returns,
+)
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 from trackflow.store.rest import registry_codec as codec
 from trackflow.store.sql.registry_store import SqlRegistryStore
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(tags=["registry"], responses=ERROR_RESPONSES)
 
 
 def registry(s: Services = Depends(get_services)) -> SqlRegistryStore:
@@ -38,7 +48,7 @@ class UpdateModel(_Body):
 
 class Search(_Body):
     filter: str | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     order_by: list[str] = Field(default_factory=list)
     page_token: str | None = None
 
@@ -67,27 +77,27 @@ class Stage(_Body):
 
 
 class Alias(_Body):
-    version: str
+    version: VersionNumber
 
 
 # Registered models -----------------------------------------------------------------------
-@router.post("/registered-models")
+@router.post("/registered-models", **returns(out.RegisteredModel))
 def create_registered_model(body: CreateModel, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.model_to_json(r.create_registered_model(body.name, body.tags, body.description))
 
 
-@router.post("/registered-models/search")
+@router.post("/registered-models/search", **returns(out.RegisteredModels))
 def search_registered_models(body: Search, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     page = r.search_registered_models(body.filter, body.max_results or 100, body.order_by, body.page_token)
     return {"registered_models": [codec.model_to_json(m) for m in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/registered-models/{name}")
+@router.get("/registered-models/{name}", **returns(out.RegisteredModel))
 def get_registered_model(name: str, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.model_to_json(r.get_registered_model(name))
 
 
-@router.patch("/registered-models/{name}")
+@router.patch("/registered-models/{name}", **returns(out.RegisteredModel))
 def update_registered_model(name: str, body: UpdateModel, r: SqlRegistryStore = Depends(registry)) -> dict:
     if body.new_name is None and body.description is None:
         raise InvalidInput("nothing to update: send 'description' and/or 'new_name'")
@@ -99,25 +109,25 @@ def update_registered_model(name: str, body: UpdateModel, r: SqlRegistryStore = 
     return codec.model_to_json(model or r.get_registered_model(name))
 
 
-@router.delete("/registered-models/{name}")
+@router.delete("/registered-models/{name}", **returns(out.Empty))
 def delete_registered_model(name: str, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_registered_model(name)
     return {}
 
 
-@router.put("/registered-models/{name}/tags")
+@router.put("/registered-models/{name}/tags", **returns(out.Empty))
 def set_registered_model_tag(name: str, body: Tag, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.set_registered_model_tag(name, body.key, body.value)
     return {}
 
 
-@router.delete("/registered-models/{name}/tags")
+@router.delete("/registered-models/{name}/tags", **returns(out.Empty))
 def delete_registered_model_tag(name: str, key: str, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_registered_model_tag(name, key)
     return {}
 
 
-@router.get("/registered-models/{name}/latest-versions")
+@router.get("/registered-models/{name}/latest-versions", **returns(out.ModelVersions))
 def get_latest_versions(
     name: str, stages: list[str] = Query(default_factory=list), r: SqlRegistryStore = Depends(registry)
 ) -> dict[str, Any]:
@@ -125,7 +135,7 @@ def get_latest_versions(
 
 
 # Versions --------------------------------------------------------------------------------
-@router.post("/registered-models/{name}/versions")
+@router.post("/registered-models/{name}/versions", **returns(out.ModelVersion))
 def create_model_version(name: str, body: CreateVersion, s: Services = Depends(get_services)) -> dict[str, Any]:
     if body.run_id:
         s.tracking.get_run(body.run_id)  # NotFound names an unknown run
@@ -135,51 +145,53 @@ def create_model_version(name: str, body: CreateVersion, s: Services = Depends(g
     return codec.version_to_json(version)
 
 
-@router.post("/model-versions/search")
+@router.post("/model-versions/search", **returns(out.ModelVersionsPage))
 def search_model_versions(body: Search, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     page = r.search_model_versions(body.filter, body.max_results or 10_000, body.order_by, body.page_token)
     return {"model_versions": [codec.version_to_json(v) for v in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/registered-models/{name}/versions/{version}")
-def get_model_version(name: str, version: str, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
+@router.get("/registered-models/{name}/versions/{version}", **returns(out.ModelVersion))
+def get_model_version(name: str, version: VersionPath, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.version_to_json(r.get_model_version(name, version))
 
 
-@router.patch("/registered-models/{name}/versions/{version}")
+@router.patch("/registered-models/{name}/versions/{version}", **returns(out.ModelVersion))
 def update_model_version(
-    name: str, version: str, body: UpdateVersion, r: SqlRegistryStore = Depends(registry)
+    name: str, version: VersionPath, body: UpdateVersion, r: SqlRegistryStore = Depends(registry)
 ) -> dict[str, Any]:
     return codec.version_to_json(r.update_model_version(name, version, body.description))
 
 
-@router.delete("/registered-models/{name}/versions/{version}")
-def delete_model_version(name: str, version: str, r: SqlRegistryStore = Depends(registry)) -> dict:
+@router.delete("/registered-models/{name}/versions/{version}", **returns(out.Empty))
+def delete_model_version(name: str, version: VersionPath, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_model_version(name, version)
     return {}
 
 
-@router.post("/registered-models/{name}/versions/{version}/stage")
-def transition_stage(name: str, version: str, body: Stage, r: SqlRegistryStore = Depends(registry)) -> dict:
+@router.post("/registered-models/{name}/versions/{version}/stage", **returns(out.ModelVersion))
+def transition_stage(name: str, version: VersionPath, body: Stage, r: SqlRegistryStore = Depends(registry)) -> dict:
     return codec.version_to_json(
         r.transition_model_version_stage(name, version, body.stage, body.archive_existing_versions)
     )
 
 
-@router.put("/registered-models/{name}/versions/{version}/tags")
-def set_model_version_tag(name: str, version: str, body: Tag, r: SqlRegistryStore = Depends(registry)) -> dict:
+@router.put("/registered-models/{name}/versions/{version}/tags", **returns(out.Empty))
+def set_model_version_tag(name: str, version: VersionPath, body: Tag, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.set_model_version_tag(name, version, body.key, body.value)
     return {}
 
 
-@router.delete("/registered-models/{name}/versions/{version}/tags")
-def delete_model_version_tag(name: str, version: str, key: str, r: SqlRegistryStore = Depends(registry)) -> dict:
+@router.delete("/registered-models/{name}/versions/{version}/tags", **returns(out.Empty))
+def delete_model_version_tag(
+    name: str, version: VersionPath, key: str, r: SqlRegistryStore = Depends(registry)
+) -> dict:
     r.delete_model_version_tag(name, version, key)
     return {}
 
 
-@router.get("/registered-models/{name}/versions/{version}/lineage")
-def get_lineage(name: str, version: str, s: Services = Depends(get_services)) -> dict[str, Any]:
+@router.get("/registered-models/{name}/versions/{version}/lineage", **returns(out.VersionLineage))
+def get_lineage(name: str, version: VersionPath, s: Services = Depends(get_services)) -> dict[str, Any]:
     mv = SqlRegistryStore(s.db).get_model_version(name, version)
     run = None
     if mv.run_id:
@@ -191,29 +203,29 @@ def get_lineage(name: str, version: str, s: Services = Depends(get_services)) ->
 
 
 # Aliases ---------------------------------------------------------------------------------
-@router.put("/registered-models/{name}/aliases/{alias}")
+@router.put("/registered-models/{name}/aliases/{alias}", **returns(out.Empty))
 def set_alias(name: str, alias: str, body: Alias, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.set_registered_model_alias(name, alias, body.version)
     return {}
 
 
-@router.delete("/registered-models/{name}/aliases/{alias}")
+@router.delete("/registered-models/{name}/aliases/{alias}", **returns(out.Empty))
 def delete_alias(name: str, alias: str, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_registered_model_alias(name, alias)
     return {}
 
 
-@router.get("/registered-models/{name}/aliases/{alias}")
+@router.get("/registered-models/{name}/aliases/{alias}", **returns(out.ModelVersion))
 def get_by_alias(name: str, alias: str, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.version_to_json(r.get_model_version_by_alias(name, alias))
 
 
 # Events ----------------------------------------------------------------------------------
-@router.get("/registry/events")
+@router.get("/registry/events", **returns(out.RegistryEvents))
 def list_events(
     name: str | None = None,
-    after_event_id: int = 0,
-    max_results: int = 1000,
+    after_event_id: int = Query(0, ge=INT64_MIN, le=INT64_MAX),
+    max_results: int = Query(1000, ge=INT64_MIN, le=INT64_MAX),
     r: SqlRegistryStore = Depends(registry),
 ) -> dict[str, Any]:
     """Registry changes after ``after_event_id``, oldest first: poll with the last id seen."""

@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.entities import RunStatus, RunTag, ViewType
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.server.api_v1 import schemas as out
+from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, INT64_MIN, Int64, returns
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.store.rest import codec
 
-router = APIRouter(tags=["tracking"])
+router = APIRouter(tags=["tracking"], responses=ERROR_RESPONSES)
 
 
 class _Body(BaseModel):
@@ -44,7 +46,7 @@ class UpdateExperiment(_Body):
 
 class SearchExperiments(_Body):
     view_type: ViewType = ViewType.ACTIVE_ONLY
-    max_results: int = 1000
+    max_results: Int64 = 1000
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
     page_token: str | None = None
@@ -53,22 +55,22 @@ class SearchExperiments(_Body):
 class CreateRun(_Body):
     experiment_id: str
     user_id: str = ""
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValue] = Field(default_factory=list)
     run_name: str | None = None
 
 
 class UpdateRun(_Body):
     status: RunStatus | None = None
-    end_time: int | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 
 class MetricIn(_Body):
     key: str
     value: float | str
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0
 
 
 class Batch(_Body):
@@ -96,18 +98,18 @@ class SearchRuns(_Body):
     experiment_ids: list[str]
     filter: str | None = None
     view_type: ViewType = ViewType.ACTIVE_ONLY
-    max_results: int = 1000
+    max_results: Int64 = 1000
     order_by: list[str] = Field(default_factory=list)
     page_token: str | None = None
 
 
 # Experiments -----------------------------------------------------------------------------
-@router.post("/experiments")
+@router.post("/experiments", **returns(out.ExperimentId))
 def create_experiment(body: CreateExperiment, s: Services = Depends(get_services)) -> dict[str, Any]:
     return {"experiment_id": s.tracking.create_experiment(body.name, body.artifact_location, body.tags)}
 
 
-@router.get("/experiments/by-name")
+@router.get("/experiments/by-name", **returns(out.Experiment))
 def get_experiment_by_name(name: str, s: Services = Depends(get_services)) -> dict[str, Any]:
     experiment = s.tracking.get_experiment_by_name(name)
     if experiment is None:
@@ -115,56 +117,56 @@ def get_experiment_by_name(name: str, s: Services = Depends(get_services)) -> di
     return codec.experiment_to_json(experiment)
 
 
-@router.post("/experiments/search")
+@router.post("/experiments/search", **returns(out.Experiments))
 def search_experiments(body: SearchExperiments, s: Services = Depends(get_services)) -> dict[str, Any]:
     page = s.tracking.search_experiments(body.view_type, body.max_results, body.filter, body.order_by, body.page_token)
     return {"experiments": [codec.experiment_to_json(e) for e in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/experiments/{experiment_id}")
+@router.get("/experiments/{experiment_id}", **returns(out.Experiment))
 def get_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict[str, Any]:
     return codec.experiment_to_json(s.tracking.get_experiment(experiment_id))
 
 
-@router.patch("/experiments/{experiment_id}")
+@router.patch("/experiments/{experiment_id}", **returns(out.Empty))
 def rename_experiment(experiment_id: str, body: UpdateExperiment, s: Services = Depends(get_services)) -> dict:
     s.tracking.rename_experiment(experiment_id, body.name)
     return {}
 
 
-@router.delete("/experiments/{experiment_id}")
+@router.delete("/experiments/{experiment_id}", **returns(out.Empty))
 def delete_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_experiment(experiment_id)
     return {}
 
 
-@router.post("/experiments/{experiment_id}/restore")
+@router.post("/experiments/{experiment_id}/restore", **returns(out.Empty))
 def restore_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.restore_experiment(experiment_id)
     return {}
 
 
-@router.post("/experiments/{experiment_id}/tags")
+@router.post("/experiments/{experiment_id}/tags", **returns(out.Empty))
 def set_experiment_tag(experiment_id: str, body: KeyValue, s: Services = Depends(get_services)) -> dict:
     s.tracking.set_experiment_tag(experiment_id, body.key, body.value)
     return {}
 
 
-@router.post("/experiments/{experiment_id}/tags/delete")
+@router.post("/experiments/{experiment_id}/tags/delete", **returns(out.Empty))
 def delete_experiment_tag(experiment_id: str, body: Key, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_experiment_tag(experiment_id, body.key)
     return {}
 
 
 # Runs ------------------------------------------------------------------------------------
-@router.post("/runs")
+@router.post("/runs", **returns(out.Run))
 def create_run(body: CreateRun, s: Services = Depends(get_services)) -> dict[str, Any]:
     tags = [RunTag(t.key, t.value) for t in body.tags]
     run = s.tracking.create_run(body.experiment_id, body.user_id, body.start_time, tags, body.run_name)
     return codec.run_to_json(run)
 
 
-@router.post("/runs/search")
+@router.post("/runs/search", **returns(out.Runs))
 def search_runs(body: SearchRuns, s: Services = Depends(get_services)) -> JSONResponse:
     page = s.tracking.search_runs(
         body.experiment_ids, body.filter or "", body.view_type, body.max_results, body.order_by, body.page_token
@@ -173,23 +175,23 @@ def search_runs(body: SearchRuns, s: Services = Depends(get_services)) -> JSONRe
     return JSONResponse({"runs": [codec.run_to_json(r) for r in page], "next_page_token": page.next_page_token})
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", **returns(out.Run))
 def get_run(run_id: str, s: Services = Depends(get_services)) -> dict[str, Any]:
     return codec.run_to_json(s.tracking.get_run(run_id))
 
 
-@router.patch("/runs/{run_id}")
+@router.patch("/runs/{run_id}", **returns(out.RunInfo))
 def update_run(run_id: str, body: UpdateRun, s: Services = Depends(get_services)) -> dict[str, Any]:
     return codec.run_info_to_json(s.tracking.update_run_info(run_id, body.status, body.end_time, body.run_name))
 
 
-@router.delete("/runs/{run_id}")
+@router.delete("/runs/{run_id}", **returns(out.Empty))
 def delete_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_run(run_id)
     return {}
 
 
-@router.post("/runs/{run_id}/restore")
+@router.post("/runs/{run_id}/restore", **returns(out.Empty))
 def restore_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.restore_run(run_id)
     return {}
@@ -200,6 +202,7 @@ def restore_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": Batch.model_json_schema()}}}
     },
+    **returns(out.Empty),
 )
 async def log_batch(run_id: str, request: Request, s: Services = Depends(get_services)) -> dict:
     """Log metrics, params and tags in one transaction (the body is a ``Batch``).
@@ -215,24 +218,24 @@ async def log_batch(run_id: str, request: Request, s: Services = Depends(get_ser
     return {}
 
 
-@router.post("/runs/{run_id}/tags/delete")
+@router.post("/runs/{run_id}/tags/delete", **returns(out.Empty))
 def delete_tag(run_id: str, body: Key, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_tag(run_id, body.key)
     return {}
 
 
-@router.post("/runs/{run_id}/inputs")
+@router.post("/runs/{run_id}/inputs", **returns(out.Empty))
 def log_inputs(run_id: str, body: Inputs, s: Services = Depends(get_services)) -> dict:
     datasets = [codec.dataset_from_json(d.model_dump(by_alias=True)) for d in body.datasets]
     s.tracking.log_inputs(run_id, datasets, body.model_ids)
     return {}
 
 
-@router.get("/runs/{run_id}/metric-history")
+@router.get("/runs/{run_id}/metric-history", **returns(out.MetricHistory))
 def metric_history(
     run_id: str,
     key: str,
-    max_results: int | None = None,
+    max_results: int | None = Query(None, ge=INT64_MIN, le=INT64_MAX),
     page_token: str | None = None,
     s: Services = Depends(get_services),
 ) -> JSONResponse:
@@ -241,8 +244,11 @@ def metric_history(
 
 
 # Garbage collection ----------------------------------------------------------------------
-@router.get("/gc/deleted")
-def list_deleted(older_than_ms: int | None = None, s: Services = Depends(get_services)) -> dict[str, Any]:
+@router.get("/gc/deleted", **returns(out.Deleted))
+def list_deleted(
+    older_than_ms: int | None = Query(None, ge=0, le=INT64_MAX, description="deleted at least this long ago"),
+    s: Services = Depends(get_services),
+) -> dict[str, Any]:
     runs, experiments = s.tracking.list_deleted(older_than_ms)
     return {
         "runs": [codec.run_to_json(r) for r in runs],
@@ -250,13 +256,13 @@ def list_deleted(older_than_ms: int | None = None, s: Services = Depends(get_ser
     }
 
 
-@router.delete("/gc/runs/{run_id}")
+@router.delete("/gc/runs/{run_id}", **returns(out.Empty))
 def purge_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.purge_run(run_id)
     return {}
 
 
-@router.delete("/gc/experiments/{experiment_id}")
+@router.delete("/gc/experiments/{experiment_id}", **returns(out.Empty))
 def purge_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.purge_experiment(experiment_id)
     return {}

@@ -5,23 +5,38 @@ Errors follow the API's rules (server/errors.py): NotFound is 404, bad input 400
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 
 from trackflow.errors import InvalidInput
+from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, VersionPath, returns
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.server.ui import data, pipelines_data, registry_data
 
-router = APIRouter(tags=["ui"])
+router = APIRouter(tags=["ui"], responses=ERROR_RESPONSES)
 
 
-@router.get("/experiments")
+class MetricSeriesOut(BaseModel):
+    """data.MetricSeries as JSON: each point an [x, value] pair. (Its tuple type would document
+    as JSON Schema's prefixItems, which schemathesis cannot read yet.)"""
+
+    key: str
+    x_label: str
+    points: list[Annotated[list[float], Field(min_length=2, max_length=2)]]
+    total_points: int
+    non_finite_points: int = 0
+
+
+@router.get("/experiments", **returns(data.ExperimentsPage))
 def experiments(page_token: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(data.experiments_page(s, page_token))
 
 
-@router.get("/experiments/{experiment_id}")
+@router.get("/experiments/{experiment_id}", **returns(data.ExperimentPage))
 def experiment(
     experiment_id: str,
     filter: str = "",
@@ -36,57 +51,60 @@ def experiment(
     return JSONResponse(page)
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", **returns(data.RunPage))
 def run(run_id: str, s: Services = Depends(get_services)) -> JSONResponse:
     """A run with its latest metrics, downsampled metric series, artifacts and child runs."""
     return JSONResponse(data.run_page(s, run_id))
 
 
-@router.get("/runs/{run_id}/metric-series")
+@router.get("/runs/{run_id}/metric-series", **returns(MetricSeriesOut))
 def metric_series(
-    run_id: str, key: str, max_points: int = data.MAX_CHART_POINTS, s: Services = Depends(get_services)
+    run_id: str,
+    key: str,
+    max_points: int = Query(data.MAX_CHART_POINTS, ge=3, le=data.MAX_CHART_POINTS),
+    s: Services = Depends(get_services),
 ) -> JSONResponse:
     """A metric's history downsampled on the server to at most ``max_points`` points."""
     return JSONResponse(data.metric_series(s, run_id, key, max_points))
 
 
-@router.get("/models")
+@router.get("/models", **returns(registry_data.ModelsPage))
 def models(page_token: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(registry_data.models_page(s, page_token))
 
 
-@router.get("/models/{name}")
+@router.get("/models/{name}", **returns(registry_data.ModelPage))
 def model(name: str, page_token: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(registry_data.model_page(s, name, page_token))
 
 
-@router.get("/models/{name}/versions/{version}")
-def model_version(name: str, version: str, s: Services = Depends(get_services)) -> JSONResponse:
+@router.get("/models/{name}/versions/{version}", **returns(registry_data.ModelVersionPage))
+def model_version(name: str, version: VersionPath, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(registry_data.model_version_page(s, name, version))
 
 
-@router.get("/dags")
+@router.get("/dags", **returns(pipelines_data.DagsPage))
 def dags(s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(pipelines_data.dags_page(s))
 
 
-@router.get("/dags/{dag_id}")
-def dag(dag_id: str, offset: int = 0, s: Services = Depends(get_services)) -> JSONResponse:
+@router.get("/dags/{dag_id}", **returns(pipelines_data.DagPage))
+def dag(dag_id: str, offset: int = Query(0, ge=0, le=INT64_MAX), s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(pipelines_data.dag_page(s, dag_id, offset))
 
 
-@router.get("/dags/{dag_id}/runs/{run_id}")
+@router.get("/dags/{dag_id}/runs/{run_id}", **returns(pipelines_data.DagRunPage))
 def dag_run(dag_id: str, run_id: str, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(pipelines_data.dag_run_page(s, dag_id, run_id))
 
 
-@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log")
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log", **returns(pipelines_data.TaskLogPage))
 def task_log(
     dag_id: str,
     run_id: str,
     task_id: str,
-    map_index: int = -1,
-    try_number: int | None = None,
+    map_index: int = Query(-1, ge=-1, le=INT64_MAX),
+    try_number: int | None = Query(None, ge=1, le=INT64_MAX),
     s: Services = Depends(get_services),
 ) -> JSONResponse:
     return JSONResponse(pipelines_data.task_log_page(s, dag_id, run_id, task_id, map_index, try_number))

@@ -1,0 +1,478 @@
+"""What /api/v1 answers, as pydantic models: the OpenAPI document's response schemas.
+
+The routes build their JSON with the codecs of ``trackflow.store.rest`` (which the REST store
+reads back), so these models document the bodies rather than produce them: :func:`returns`
+puts a model in the document without re-validating each response, which keeps responses
+byte-for-byte what the codecs make and costs nothing on hot paths. That the two agree is
+checked by tests/server/test_openapi_fuzz.py, which validates every response it gets against
+this document. ``extra="forbid"`` makes the schemas closed, so a key added to a codec and not
+here fails that test.
+
+Integer bounds shared by the routers' inputs live here too: anything stored in a database
+column fits a signed 64-bit integer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+
+
+def _json_ints_fit(value: Any) -> Any:
+    """Free-form JSON (a DAG run's conf) is stored and answered as JSON, which the server's
+    encoder (orjson) writes only with integers within 64 bits: refuse any other, naming it."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
+            raise ValueError(f"integer {item} is outside the signed 64-bit range")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_ints_fit)]
+
+# A model version number as the registry stores it: ASCII digits (str.isdigit also takes "³",
+# which int() refuses) within a 64-bit integer. The registry says which numbers exist.
+VERSION_PATTERN = r"^[0-9]{1,18}$"
+
+
+def _version_number(value: str) -> str:
+    if not re.fullmatch(VERSION_PATTERN, value):
+        raise ValueError(f"model version must be a positive integer, got {value[:40]!r}")
+    return value
+
+
+_VERSION_DOC = {"pattern": VERSION_PATTERN, "description": "a model version number"}
+VersionNumber = Annotated[str, AfterValidator(_version_number), Field(json_schema_extra=_VERSION_DOC)]
+VersionPath = Annotated[str, AfterValidator(_version_number), Path(json_schema_extra=_VERSION_DOC)]
+
+
+def returns(model: type[Any]) -> dict[str, Any]:
+    """Route keywords documenting ``model`` (a pydantic model, or a dataclass the route's
+    JSONResponse encodes) as the 200 body, without FastAPI validating or re-serializing what
+    the route returns."""
+    return {"response_model": None, "responses": {200: {"model": model}}}
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(_Out):
+    """Every 4xx (and MLflow's error shape): a code and a message naming the bad value."""
+
+    error_code: str = Field(examples=["INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"])
+    message: str
+
+
+# Bad input answers 400 and a missing resource 404, both with ErrorBody. Documenting the range
+# also keeps FastAPI from listing its 422, which create_app's error handlers turn into 400.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Bad input (400) or a missing resource (404)"}
+}
+
+
+class Empty(_Out):
+    """``{}``: the change was made."""
+
+
+# Tracking ----------------------------------------------------------------------------------
+class ExperimentId(_Out):
+    experiment_id: str
+
+
+class Experiment(_Out):
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    tags: dict[str, str]
+    creation_time: int | None
+    last_update_time: int | None
+
+
+class Experiments(_Out):
+    experiments: list[Experiment]
+    next_page_token: str | None
+
+
+class Metric(_Out):
+    """A metric value; NaN and infinities are the strings "NaN", "Infinity", "-Infinity".
+    The model and dataset fields are present only on metrics logged with them (MLflow 3)."""
+
+    key: str
+    value: float | str
+    timestamp: int
+    step: int
+    model_id: str = ""
+    dataset_name: str = ""
+    dataset_digest: str = ""
+    run_id: str = ""
+
+
+class RunInfo(_Out):
+    run_id: str
+    experiment_id: str
+    run_name: str | None
+    user_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str
+
+
+class RunData(_Out):
+    metrics: list[Metric]
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
+class Dataset(_Out):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema_: str | None = Field(alias="schema")
+    profile: str | None
+    tags: dict[str, str]
+
+
+class RunInputs(_Out):
+    datasets: list[Dataset]
+    model_ids: list[str]
+
+
+class ModelOutput(_Out):
+    model_id: str
+    step: int
+
+
+class RunOutputs(_Out):
+    models: list[ModelOutput]
+
+
+class Run(_Out):
+    info: RunInfo
+    data: RunData
+    inputs: RunInputs
+    outputs: RunOutputs
+
+
+class Runs(_Out):
+    runs: list[Run]
+    next_page_token: str | None
+
+
+class MetricHistory(_Out):
+    metrics: list[Metric]
+    next_page_token: str | None
+
+
+class Deleted(_Out):
+    """Deleted runs and experiments, for garbage collection."""
+
+    runs: list[Run]
+    experiments: list[Experiment]
+
+
+# Logged models -----------------------------------------------------------------------------
+class LoggedModel(_Out):
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: str
+    lifecycle_stage: str
+    model_type: str | None
+    source_run_id: str | None
+    status_message: str | None
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: list[Metric]
+
+
+class LoggedModels(_Out):
+    models: list[LoggedModel]
+    next_page_token: str | None
+
+
+# Registry ----------------------------------------------------------------------------------
+class ModelVersion(_Out):
+    name: str
+    version: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    source: str
+    run_id: str | None
+    run_link: str | None
+    description: str
+    user_id: str
+    status: str
+    status_message: str | None
+    current_stage: str
+    tags: dict[str, str]
+    aliases: list[str]
+
+
+class RegisteredModel(_Out):
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str
+    tags: dict[str, str]
+    aliases: dict[str, str] = Field(description="alias -> version")
+    latest_versions: list[ModelVersion]
+
+
+class RegisteredModels(_Out):
+    registered_models: list[RegisteredModel]
+    next_page_token: str | None
+
+
+class ModelVersions(_Out):
+    model_versions: list[ModelVersion]
+
+
+class ModelVersionsPage(_Out):
+    model_versions: list[ModelVersion]
+    next_page_token: str | None
+
+
+class VersionLineage(_Out):
+    """Where a version came from: its run and, when a pipeline task produced it, that task."""
+
+    name: str
+    version: str
+    source: str
+    run_id: str | None
+    experiment_id: str | None
+    run_name: str | None
+    dag_id: str | None
+    dag_run_id: str | None
+    task_id: str | None
+    try_number: str | None
+
+
+class RegistryEvent(_Out):
+    event_id: int
+    timestamp: int
+    event_type: str
+    name: str
+    version: str | None
+    alias: str | None
+    payload: dict[str, Any]
+
+
+class RegistryEvents(_Out):
+    events: list[RegistryEvent]
+
+
+# Inference log -----------------------------------------------------------------------------
+class InferenceRecord(_Out):
+    endpoint: str
+    timestamp: int
+    inputs: list[dict[str, Any]]
+    predictions: Any
+    latency_ms: float
+    record_id: int | None
+
+
+class InferenceRecords(_Out):
+    records: list[InferenceRecord]
+
+
+class FeatureSummary(_Out):
+    feature: str
+    count: int
+    nulls: int
+    mean: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    distinct: int | None
+
+
+class WindowSummary(_Out):
+    window_start: int
+    window_end: int
+    requests: int
+    rows: int
+    mean_latency_ms: float
+    features: list[FeatureSummary]
+
+
+class InferenceSummary(_Out):
+    windows: list[WindowSummary]
+
+
+# Pipelines ---------------------------------------------------------------------------------
+class Dag(_Out):
+    dag_id: str
+    fileloc: str
+    is_paused: bool
+    is_active: bool
+    last_parsed: str | None
+    description: str | None
+    schedule: str | None
+    timezone: str | None
+    start_date: str | None
+    end_date: str | None
+    catchup: bool | None
+    max_active_runs: int | None
+    max_active_tasks: int | None
+    tags: list[str]
+    owners: list[str]
+    task_count: int
+
+
+class DagTask(_Out):
+    task_id: str
+    operator: str
+    trigger_rule: str
+    retries: int
+    retry_delay: float
+    execution_timeout: float | None
+    pool: str
+    priority_weight: int
+    is_mapped: bool
+    task_group: str | None
+    upstream: list[str]
+    downstream: list[str]
+    doc: str | None
+
+
+class DagEdge(_Out):
+    source: str
+    target: str
+
+
+class DagDetail(Dag):
+    params: dict[str, Any]
+    doc_md: str | None
+    tasks: list[DagTask]
+    edges: list[DagEdge]
+
+
+class ImportError_(_Out):
+    model_config = ConfigDict(extra="forbid", title="ImportError")
+
+    fileloc: str
+    stacktrace: str
+    timestamp: str | None
+
+
+class ImportErrors(_Out):
+    import_errors: list[ImportError_]
+
+
+class Dags(_Out):
+    """Active DAGs and the import errors of DAG files that failed to load."""
+
+    dags: list[Dag]
+    import_errors: list[ImportError_]
+
+
+class DagRun(_Out):
+    dag_id: str
+    run_id: str
+    state: str
+    run_type: str
+    logical_date: str | None
+    data_interval_start: str | None
+    data_interval_end: str | None
+    run_after: str | None
+    conf: dict[str, Any]
+    queued_at: str | None
+    start_date: str | None
+    end_date: str | None
+    tracking_run_id: str | None
+    experiment_id: str | None
+
+
+class DagRuns(_Out):
+    dag_runs: list[DagRun]
+
+
+class TaskInstance(_Out):
+    task_id: str
+    map_index: int
+    state: str | None
+    try_number: int
+    max_tries: int
+    start_date: str | None
+    end_date: str | None
+    duration: float | None
+    queued_at: str | None
+    pool: str
+    priority_weight: int
+    operator: str
+    hostname: str | None
+    pid: int | None
+    tracking_run_id: str | None
+    next_retry_at: str | None
+    note: str | None
+
+
+class DagRunDetail(DagRun):
+    task_instances: list[TaskInstance]
+
+
+class Cleared(_Out):
+    cleared: list[str] = Field(description="ids of the task instances cleared")
+
+
+class Marked(_Out):
+    marked: list[str]
+    state: str
+
+
+class RunLineageEdge(_Out):
+    producer_task_id: str
+    producer_map_index: int
+    key: str
+    consumer_task_id: str
+    consumer_map_index: int
+
+
+class RunLineage(_Out):
+    """Which task's value each task consumed."""
+
+    edges: list[RunLineageEdge]
+
+
+class TaskLog(_Out):
+    task_id: str
+    map_index: int
+    try_number: int
+    state: str | None
+    content: str
+
+
+class Pool(_Out):
+    name: str
+    slots: int
+    description: str
+
+
+class PoolUsage(Pool):
+    occupied: int
+
+
+class Pools(_Out):
+    pools: list[PoolUsage]
