@@ -29,6 +29,9 @@ ENV_VARS: dict[str, str] = {
     "celery_broker_url": "TRACKFLOW_CELERY_BROKER_URL",
     "celery_result_backend": "TRACKFLOW_CELERY_RESULT_BACKEND",
     "server_url": "TRACKFLOW_SERVER_URL",
+    "heartbeat_interval": "TRACKFLOW_HEARTBEAT_INTERVAL",
+    "heartbeat_timeout": "TRACKFLOW_HEARTBEAT_TIMEOUT",
+    "queued_timeout": "TRACKFLOW_QUEUED_TIMEOUT",
 }
 
 EXECUTORS = ("local", "celery")
@@ -49,6 +52,9 @@ class Settings:
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     celery_result_backend: str = ""  # the broker itself when it is Redis, else "rpc://"
     server_url: str = ""  # where workers reach this server's task API; from host and port if empty
+    heartbeat_interval: float = 5.0  # seconds between a running try's heartbeats
+    heartbeat_timeout: float = 60.0  # a running try silent this long died: retried or failed
+    queued_timeout: float = 120.0  # a try queued this long never started: queued again
 
     @property
     def home_path(self) -> Path:
@@ -109,6 +115,14 @@ def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             if number <= 0 or (key == "port" and number > 65535):
                 raise InvalidInput(f"setting {key!r} from {source} is out of range: {number}")
             out[key] = number
+        elif known[key] == "float":
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"setting {key!r} from {source} must be a number, got {value!r}") from None
+            if not 0 < seconds < 1e7:
+                raise InvalidInput(f"setting {key!r} from {source} is out of range: {seconds:g}")
+            out[key] = seconds
         elif key == "executor" and str(value) not in EXECUTORS:
             raise InvalidInput(f"setting 'executor' from {source} must be one of {', '.join(EXECUTORS)}, got {value!r}")
         else:

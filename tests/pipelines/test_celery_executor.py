@@ -124,45 +124,6 @@ def test_a_task_queue_picks_the_workers_that_run_it(tmp_path: Path, monkeypatch:
     assert int((out / "default.txt").read_text()) == default.proc.pid
 
 
-VICTIM_DAG = """
-import os
-import time
-from datetime import datetime, timedelta
-from pathlib import Path
-
-import psutil
-
-from trackflow import dag, task
-from trackflow.pipelines.authoring.context import get_current_context
-
-OUT = Path(os.environ["TF_TEST_OUT"])
-
-
-def note(name, line):
-    with open(OUT / name, "a") as fh:
-        fh.write(line + "\\n")
-
-
-@dag(schedule=None, start_date=datetime(2025, 1, 1))
-def victim():
-    @task(retries=1, retry_delay=timedelta(seconds=0))
-    def body() -> int:
-        try_number = get_current_context()["ti"].try_number
-        note("body.txt", f"start {try_number} {psutil.Process(os.getppid()).ppid()}")
-        while not (OUT / "release").exists():  # held mid-task until the test has killed the worker
-            time.sleep(0.05)
-        note("body.txt", f"end {try_number}")
-        return try_number
-
-    @task
-    def after(value: int) -> None:
-        note("after.txt", str(value))
-
-    after(body())
-
-
-victim()
-"""
 # Short heartbeats: a try whose process died is found within seconds.
 KILL_OPTIONS = ServiceOptions(parse_interval=0.5, idle_poll=0.1, busy_poll=0.02, heartbeat_interval=0.5,
                               heartbeat_timeout=4.0, queued_timeout=60.0)
@@ -180,19 +141,19 @@ def test_a_sigkilled_worker_loses_nothing_and_runs_nothing_twice(with_tasks: boo
     fails the try, the retry runs on the other worker). Either way: nothing lost, no body run
     to its end twice, the run finishes."""
     settings = make_settings(tmp_path, ())
-    (Path(settings.resolved_dags_folder) / "victim.py").write_text(VICTIM_DAG)
+    shutil.copy(DAGS / "held.py", Path(settings.resolved_dags_folder) / "held.py")
     out = tmp_path / "out"
     monkeypatch.setenv("TF_TEST_OUT", str(out))
-    with deployment(settings, "celery-redis", KILL_OPTIONS, workers=2, dag_ids=("victim",)) as d:
-        d.pipelines.trigger("victim", run_id="k")
+    with deployment(settings, "celery-redis", KILL_OPTIONS, workers=2, dag_ids=("held",)) as d:
+        d.pipelines.trigger("held", run_id="k")
         d.service.wake()
         wait_for(lambda: any(line.startswith("start 1") for line in lines(out / "body.txt")), "the first try")
         victim_pid = int(lines(out / "body.txt")[0].split()[2])
         [victim] = [w for w in d.workers if w.proc.pid == victim_pid]
         victim.sigkill(with_tasks=with_tasks)
         (out / "release").touch()
-        assert d.run_to_end("victim", "k") == "success"
-        tis = {t.task_id: t for t in d.pipelines.run_detail("victim", "k").task_instances}
+        assert d.run_to_end("held", "k") == "success"
+        tis = {t.task_id: t for t in d.pipelines.run_detail("held", "k").task_instances}
     body = lines(out / "body.txt")
     ends = [line for line in body if line.startswith("end")]
     assert len(ends) == 1, body  # run to its end once: nothing ran twice

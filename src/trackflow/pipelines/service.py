@@ -51,12 +51,19 @@ class ServiceOptions:
     lease_timeout: float = 15.0  # another scheduler on the database takes over this long after we die
     stale_ticks: float = 30.0  # /health fails when the last good tick is older than this many idle polls
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceOptions:
+        """The defaults, with the timings a deployment configures (settings heartbeat_interval,
+        heartbeat_timeout, queued_timeout)."""
+        return cls(heartbeat_interval=settings.heartbeat_interval, heartbeat_timeout=settings.heartbeat_timeout,
+                   queued_timeout=settings.queued_timeout)
+
 
 class PipelineService:
     def __init__(self, settings: Settings, db: Database | None = None, options: ServiceOptions | None = None,
                  executor: BaseExecutor | None = None) -> None:
         self.settings = settings
-        self.options = options or ServiceOptions()
+        self.options = options or ServiceOptions.from_settings(settings)
         self.pipelines = Pipelines(settings, db)
         self.executor = executor or executor_for(settings)
         self.loop = SchedulerLoop(

@@ -20,13 +20,18 @@ import base64
 import dataclasses
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
+from trackflow.errors import Unavailable
 from trackflow.pipelines import state
 from trackflow.store.pipeline_base import PipelineStore, TIKey
+
+R = TypeVar("R")
 
 
 class TryChannel(Protocol):
@@ -69,47 +74,60 @@ class TryChannel(Protocol):
 
 
 class StoreChannel:
-    """A :class:`TryChannel` straight on the pipeline store."""
+    """A :class:`TryChannel` straight on the pipeline store. With ``patience`` (seconds), a
+    call that finds the database unreachable (a restart, a failover) is retried with backoff
+    for that long before it raises: a task process rides out a short outage instead of
+    failing a try that did its work. (The task API's routes use no patience: their HTTP
+    clients retry a 503 themselves.)"""
 
-    def __init__(self, store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str) -> None:
+    def __init__(self, store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str,
+                 patience: float = 0.0) -> None:
         self.store = store
         self.dag_id = dag_id
         self.run_id = run_id
         self.key = key
         self.token = token
+        self.patience = patience
+
+    def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        if self.patience <= 0:
+            return fn(*args)
+        retrying = Retrying(retry=retry_if_exception_type(Unavailable), stop=stop_after_delay(self.patience),
+                            wait=wait_exponential(multiplier=0.1, max=5.0), reraise=True)
+        return retrying(fn, *args)
 
     def get_dag_run(self) -> DagRun:
-        return self.store.get_dag_run(self.dag_id, self.run_id)
+        return self._call(self.store.get_dag_run, self.dag_id, self.run_id)
 
     def start(self, now: datetime, hostname: str, pid: int, log_path: str,
               tracking_run_id: str | None) -> TaskInstance | None:
-        return state.start_try(self.store, self.dag_id, self.run_id, self.key, self.token, now, hostname, pid,
-                               log_path, tracking_run_id)
+        return self._call(state.start_try, self.store, self.dag_id, self.run_id, self.key, self.token, now, hostname,
+                          pid, log_path, tracking_run_id)
 
     def heartbeat(self, now: datetime) -> bool:
-        return state.heartbeat(self.store, self.dag_id, self.run_id, self.key, self.token, now)
+        return state.heartbeat(self.store, self.dag_id, self.run_id, self.key, self.token, now)  # beats again soon
 
     def holds(self) -> bool:
-        return state.holds_try(self.store, self.dag_id, self.run_id, self.key, self.token)
+        return self._call(state.holds_try, self.store, self.dag_id, self.run_id, self.key, self.token)
 
     def finish(self, state_: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
                note: str | None) -> bool:
-        return state.finish_try(self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
-                                next_retry_at, skip_task_ids, note)
+        return self._call(state.finish_try, self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
+                          next_retry_at, skip_task_ids, note)
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         if (output.dag_id, output.run_id, output.task_id, output.map_index) != (self.dag_id, self.run_id, *self.key):
             return False  # a try stores its own values only
-        return state.put_output(self.store, output, self.token, now)
+        return self._call(state.put_output, self.store, output, self.token, now)
 
     def get_outputs(self, task_id: str, key: str) -> list[TaskOutput]:
-        return self.store.get_outputs(self.dag_id, self.run_id, task_id, key)
+        return self._call(self.store.get_outputs, self.dag_id, self.run_id, task_id, key)
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         mine = [e for e in edges if (e.dag_id, e.run_id, e.consumer_task_id, e.consumer_map_index)
                 == (self.dag_id, self.run_id, *self.key)]
         if mine:
-            self.store.record_lineage(mine)
+            self._call(self.store.record_lineage, mine)
 
 
 # The task API's wire format: entities as JSON objects, datetimes ISO 8601, bytes base64 -------

@@ -70,6 +70,10 @@ def open_db(uri: str) -> Database:
     return backend.open_database(uri)
 
 
+# A task process rides out a database outage this long (see StoreChannel) before its try fails.
+OUTAGE_PATIENCE_SECONDS = 120.0
+
+
 def open_channel(workload: TaskWorkload) -> TryChannel:
     """The try's channel: the server's task API when the workload names one, else the database."""
     key = (workload.task_id, workload.map_index)
@@ -78,7 +82,7 @@ def open_channel(workload: TaskWorkload) -> TryChannel:
 
         return TaskApiChannel(workload.api_url, workload.dag_id, workload.run_id, key, workload.token)
     return StoreChannel(SqlPipelineStore(open_db(workload.db_uri)), workload.dag_id, workload.run_id, key,
-                        workload.token)
+                        workload.token, patience=OUTAGE_PATIENCE_SECONDS)
 
 
 def reset_after_fork() -> None:

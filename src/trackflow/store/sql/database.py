@@ -263,11 +263,19 @@ class _Rehearsal(Database):
 @contextmanager
 def _refused_values() -> Iterator[None]:
     """A value the database cannot store (PostgreSQL: NUL in text, a number out of range, a
-    string longer than its column) is bad input, not a server error."""
+    string longer than its column) is bad input, not a server error; a connection lost
+    mid-transaction is Unavailable (503), not a server error either."""
     try:
         yield
     except DataError as exc:
         raise InvalidInput(f"the database refused a value: {str(exc.orig).strip().splitlines()[0]}") from None
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        # The server went away mid-transaction (a restart, a failover): nothing was committed,
+        # and the pool reconnects on the next checkout. Callers may retry.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise Unavailable(f"the connection to the database was lost: {reason}") from None
 
 
 def single_connection_engine(uri: str) -> Engine:
