@@ -277,7 +277,7 @@ def backfill(settings: Settings, dag_id: str, start_date: str, end_date: str, co
         executor = executor_for(settings)
         executor.start()
         loop = SchedulerLoop(pipelines.store, executor, settings, pipeline_db_uri(settings), pipelines.tracking,
-                             only_runs=keys, schedule_runs=False)
+                             only_runs=keys, schedule_runs=False, name=lease.holder)
     else:
         click.echo(f"The scheduler of this database ({lease.current.split(':')[0]}) executes them; "
                    "following their progress (Ctrl-C stops following, not the runs).")

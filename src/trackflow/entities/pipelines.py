@@ -72,6 +72,7 @@ class TaskInstance:
     token: str | None = None
     tracking_run_id: str | None = None
     note: str | None = None
+    queued_by: str | None = None  # the scheduler that queued the current try
 
     @property
     def key(self) -> tuple[str, str, str, int]:

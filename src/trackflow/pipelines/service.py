@@ -49,6 +49,7 @@ class ServiceOptions:
     heartbeat_timeout: float = 60.0
     queued_timeout: float = 120.0
     lease_timeout: float = 15.0  # another scheduler on the database takes over this long after we die
+    runs_per_tick: int = 100  # PostgreSQL: running runs one scheduler claims per tick (others take the rest)
     stale_ticks: float = 30.0  # /health fails when the last good tick is older than this many idle polls
 
     @classmethod
@@ -66,12 +67,13 @@ class PipelineService:
         self.options = options or ServiceOptions.from_settings(settings)
         self.pipelines = Pipelines(settings, db)
         self.executor = executor or executor_for(settings)
+        self.lease = SchedulerLease(self.pipelines.store, self.options.lease_timeout)
         self.loop = SchedulerLoop(
             self.pipelines.store, self.executor, settings, db.uri if db is not None else pipeline_db_uri(settings),
             tracking=self.pipelines.tracking, heartbeat_interval=self.options.heartbeat_interval,
             heartbeat_timeout=self.options.heartbeat_timeout, queued_timeout=self.options.queued_timeout,
+            name=self.lease.holder, runs_per_tick=self.options.runs_per_tick,
         )
-        self.lease = SchedulerLease(self.pipelines.store, self.options.lease_timeout)
         # SQLite: one scheduler per database (the lease). PostgreSQL: any number, with row locks.
         self.exclusive = self.pipelines.store.db.is_sqlite
         self._stop = threading.Event()

@@ -139,10 +139,12 @@ def transition(store: PipelineStore, dag_id: str, run_id: str, changes: Sequence
     return store.apply_transitions(dag_id, run_id, changes, now)
 
 
-def queue(store: PipelineStore, dag_id: str, run_id: str, keys: Sequence[TIKey], now: datetime) -> list[TaskInstance]:
-    """Waiting -> queued with a new try number and a fresh token (the scheduler); the queued
-    ones are returned, the others were moved by someone else meanwhile."""
-    return store.queue_task_instances(dag_id, run_id, keys, now)
+def queue(store: PipelineStore, dag_id: str, run_id: str, keys: Sequence[TIKey], now: datetime,
+          queued_by: str | None = None) -> list[TaskInstance]:
+    """Waiting -> queued with a new try number and a fresh token, by scheduler ``queued_by``;
+    the queued ones are returned, the others were moved by someone else meanwhile (another
+    scheduler included: the compare-and-set queues a task instance once)."""
+    return store.queue_task_instances(dag_id, run_id, keys, now, queued_by)
 
 
 def start_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime,

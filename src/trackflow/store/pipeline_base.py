@@ -9,7 +9,8 @@ Unknown ids raise NotFound, bad values InvalidInput, duplicates AlreadyExists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -120,8 +121,9 @@ class PipelineStore(Protocol):
         it, None fails it."""
 
     def queue_task_instances(self, dag_id: str, run_id: str, keys: Sequence[TIKey],
-                             now: datetime) -> list[TaskInstance]:
-        """scheduled -> queued with try_number + 1 and a fresh token; returns those moved."""
+                             now: datetime, queued_by: str | None = None) -> list[TaskInstance]:
+        """scheduled -> queued with try_number + 1, a fresh token and ``queued_by`` (the
+        scheduler's name); returns those moved."""
 
     def start_try(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime, hostname: str,
                   pid: int, log_path: str, tracking_run_id: str | None) -> TaskInstance:
@@ -177,7 +179,27 @@ class PipelineStore(Protocol):
         be dead). Returns (won, the holder after the call)."""
 
     def release_scheduler_lease(self, holder: str) -> None:
-        """Give the lease up if ``holder`` has it."""
+        """Give the lease up if ``holder`` has it (and its presence, below)."""
+
+    def beat_scheduler(self, holder: str, now: datetime, ttl_seconds: float) -> None:
+        """Scheduler ``holder`` is alive for ``ttl_seconds`` more (several may run on PostgreSQL)."""
+
+    def live_schedulers(self, now: datetime) -> set[str]:
+        """The holder names of the schedulers alive as of ``now``."""
+
+    # Dividing work between schedulers (PostgreSQL; on SQLite these lock nothing) ------------
+    def claim_runs(self, state: str, limit: int, keys: Collection[tuple[str, str]] | None = None,
+                   exclude_run_type: str | None = None) -> AbstractContextManager[list[DagRun]]:
+        """Runs in ``state`` that no other scheduler holds, held by this one until the block
+        ends (row locks, SKIP LOCKED). Do not update them inside the block."""
+
+    def claim_dags(self, dag_ids: Collection[str]) -> AbstractContextManager[set[str]]:
+        """The DAGs among ``dag_ids`` no other scheduler holds, held until the block ends: run
+        creation and starting queued runs (max_active_runs) happen under it."""
+
+    def lock_pools(self) -> AbstractContextManager[None]:
+        """All pools, held until the block ends (waiting for another holder): slots are
+        counted and task instances queued under it."""
 
     # Pools and capacity -------------------------------------------------------------------
     def set_pool(self, name: str, slots: int, description: str = "") -> Pool: ...

@@ -64,6 +64,7 @@ class SchedulerLease:
                                                                    take_over=self.current)
         self.renewed_at = now if won else None
         self.tried_at = now
+        self.store.beat_scheduler(self.holder, now, self.ttl)  # alive, lease or not (see live_schedulers)
         return won
 
     def keep(self, now: datetime) -> bool:
@@ -74,7 +75,7 @@ class SchedulerLease:
         return self.acquire(now)
 
     def release(self) -> None:
-        if self.renewed_at is not None:
+        if self.tried_at is not None:
             try:
                 self.store.release_scheduler_lease(self.holder)
             except Exception:  # the database went away: the lease expires by itself

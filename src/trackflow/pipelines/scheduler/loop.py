@@ -12,6 +12,18 @@ One :meth:`SchedulerLoop.tick`:
 5. queue what is ready, by priority_weight, within pools, max_active_tasks and the
    executor's parallelism, and hand the workloads to the executor.
 ``dags test`` drives the same loop over a single run with an executor of its own.
+
+Several schedulers on one PostgreSQL database run this loop at once (as Airflow's HA
+schedulers do) and divide the work with row locks taken with SKIP LOCKED in short
+transactions (SqlPipelineStore.claim_*): step 3 happens for the DAGs a scheduler holds (so
+max_active_runs and scheduled-run creation are exact), step 4 for the running runs it holds
+(a run is decided by one scheduler at a time; its final state is written after the claim),
+and step 5 under a lock of all pools (slots and max_active_tasks are counted and task
+instances queued by one scheduler at a time). Steps 1-2 are safe in any number: each
+scheduler reconciles its own executor, and a lost heartbeat or timeout is written by
+compare-and-set on the try's token, so only one scheduler's verdict lands. A queued try
+whose process never started is re-queued only by the scheduler that queued it, or when that
+scheduler is gone. On SQLite there is one scheduler (the lease) and the claims lock nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from trackflow.pipelines import runs as run_ops
 from trackflow.pipelines import state
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload
 from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.scheduler.lease import holder_name
 from trackflow.pipelines.scheduler.timetables import Restriction, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
 from trackflow.store.pipeline_base import Transition
@@ -64,6 +77,8 @@ class SchedulerLoop:
         only_runs: set[tuple[str, str]] | None = None,
         schedule_runs: bool = True,
         on_state: StateListener | None = None,
+        name: str | None = None,
+        runs_per_tick: int = 100,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -76,6 +91,8 @@ class SchedulerLoop:
         self.only_runs = only_runs
         self.schedule_runs = schedule_runs
         self.on_state = on_state
+        self.name = name or holder_name()  # recorded as queued_by; the service passes its lease holder
+        self.runs_per_tick = runs_per_tick  # PostgreSQL: running runs claimed per tick (the others get the rest)
         self.specs: dict[str, tuple[str, DagSpec]] = {}  # dag_id -> (spec hash, spec) cache
         self.dag_hashes: dict[str, tuple[str, bool]] = {}  # dag_id -> (spec hash, is_paused), read each tick
         self.last_liveness_check = datetime.min.replace(tzinfo=UTC)
@@ -119,22 +136,36 @@ class SchedulerLoop:
         if now - self.last_liveness_check >= timedelta(seconds=min(5.0, self.heartbeat_interval)):
             self.last_liveness_check = now
             busy |= self.check_liveness(now)
-        if self.schedule_runs:
-            busy |= self.create_due_runs(now)
         specs: dict[str, DagSpec] = {}
-        busy |= self.start_queued_runs(now, specs)
+        queued = self.store.list_dag_runs(states=[decisions.RUN_QUEUED], limit=10_000, newest_first=False)
+        wanted = {r.dag_id for r in queued}
+        if self.schedule_runs:
+            wanted |= set(self.dag_hashes)
+        with self.store.claim_dags(wanted) as held_dags:
+            if self.schedule_runs:
+                busy |= self.create_due_runs(now, held_dags)
+            busy |= self.start_queued_runs(now, specs, queued, held_dags)
         candidates: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]] = []
-        for run in self.store.list_dag_runs(states=[decisions.RUN_RUNNING], limit=10_000, newest_first=False):
-            if not self._mine(run.dag_id, run.run_id, run.run_type):
-                continue
-            spec = specs.get(run.dag_id) or self.spec(run.dag_id)
-            specs[run.dag_id] = spec
-            changed, ready = self.process_run(run, spec, now)
-            busy |= changed
-            candidates.extend(ready)
-        # Queueing alone does not make the tick busy: nothing can be decided until what it
-        # started reports back, and that comes as executor events, which end the caller's wait.
-        self.queue_ready(candidates, specs, now)
+        finished: list[tuple[DagRun, str]] = []
+        with self.store.claim_runs(decisions.RUN_RUNNING, self.runs_per_tick, keys=self.only_runs,
+                                   exclude_run_type=None if self.only_runs is not None else "test") as runs:
+            for run in runs:
+                if not self._mine(run.dag_id, run.run_id, run.run_type):
+                    continue
+                spec = specs.get(run.dag_id) or self.spec(run.dag_id)
+                specs[run.dag_id] = spec
+                changed, ready, final = self.process_run(run, spec, now)
+                busy |= changed
+                candidates.extend(ready)
+                if final is not None:
+                    finished.append((run, final))
+            # Queueing alone does not make the tick busy: nothing can be decided until what it
+            # started reports back, and that comes as executor events, which end the caller's wait.
+            if candidates:
+                with self.store.lock_pools():
+                    self.queue_ready(candidates, specs, now)
+        for run, final in finished:  # after the claim: a claimed run's row is not written inside it
+            busy |= self.finish_run(run, final, now)
         return busy
 
     def handle_events(self, events: list[ExecutorEvent], now: datetime) -> bool:
@@ -216,6 +247,7 @@ class SchedulerLoop:
         changed = False
         known = self.executor.running()
         specs: dict[str, DagSpec] = {}
+        live: set[str] | None = None  # schedulers alive, read when first needed
         for ti in self.store.list_task_instances_in_states([decisions.RUNNING, decisions.QUEUED]):
             if not self._mine(ti.dag_id, ti.run_id):
                 continue
@@ -235,7 +267,14 @@ class SchedulerLoop:
                     changed = True
             elif ti.key not in known and ti.queued_at is not None and now - ti.queued_at > self.queued_timeout:
                 # Queued by a scheduler that went away before its executor started the
-                # process: queue it again. A late process can't start it (its token is stale).
+                # process, or by this one, whose executor forgot it: queue it again. A late
+                # process can't start it (its token is stale). Another live scheduler's
+                # executor may still hold it (e.g. a Celery backlog): that one decides.
+                if ti.queued_by not in (None, self.name):
+                    if live is None:
+                        live = self.store.live_schedulers(now)
+                    if ti.queued_by in live:
+                        continue
                 state.transition(self.store, ti.dag_id, ti.run_id, [
                     Transition((ti.task_id, ti.map_index), decisions.QUEUED, decisions.SCHEDULED,
                                note="re-queued: its process never started", token=ti.token)], now)
@@ -243,10 +282,11 @@ class SchedulerLoop:
         return changed
 
     # Runs -------------------------------------------------------------------------------------
-    def create_due_runs(self, now: datetime) -> bool:
+    def create_due_runs(self, now: datetime, held: set[str]) -> bool:
+        """Create the runs that are due of the DAGs in ``held`` (see claim_dags)."""
         created = False
         for dag_id, (_, is_paused) in sorted(self.dag_hashes.items()):
-            if is_paused:
+            if is_paused or dag_id not in held:
                 continue
             spec = self.spec(dag_id)
             if (spec.timetable or {}).get("kind", "none") == "none":
@@ -273,8 +313,10 @@ class SchedulerLoop:
                     break
         return created
 
-    def start_queued_runs(self, now: datetime, specs: dict[str, DagSpec]) -> bool:
-        queued = self.store.list_dag_runs(states=[decisions.RUN_QUEUED], limit=10_000, newest_first=False)
+    def start_queued_runs(self, now: datetime, specs: dict[str, DagSpec], queued: list[DagRun],
+                          held: set[str]) -> bool:
+        """Start the ``queued`` runs of the DAGs in ``held`` (see claim_dags) within max_active_runs."""
+        queued = [r for r in queued if r.dag_id in held]
         if not queued:
             return False
         self.dag_hashes = self.store.dag_hashes()  # paused flags as of now, not of the tick's start
@@ -321,7 +363,9 @@ class SchedulerLoop:
         return _views(tis), {(t.task_id, t.map_index): t for t in tis}
 
     def process_run(self, run: DagRun, spec: DagSpec, now: datetime) -> tuple[
-            bool, list[tuple[decisions.Candidate, decisions.TIView, DagSpec]]]:
+            bool, list[tuple[decisions.Candidate, decisions.TIView, DagSpec]], str | None]:
+        """Decide one run and write its task instances; returns (changed, ready to queue, the
+        run's final state when it is over, for :meth:`finish_run` to write)."""
         changed = False
         for _ in range(len(spec.tasks) + 2):  # expansions may unlock further decisions
             views, full = self._read_run(run)
@@ -344,12 +388,7 @@ class SchedulerLoop:
                 if decision.run_state == decisions.RUN_FAILED and any(
                         t.state in (decisions.QUEUED, decisions.RUNNING) for t in views.values()):
                     break  # deadlock verdicts wait for in-flight tries
-                if state.transition_run(self.store, run, decision.run_state, now) is None:
-                    return True, []  # cleared or marked meanwhile: decide again at the next tick
-                if self.tracking is not None:
-                    self.tracking.finish(run.tracking_run_id, decision.run_state)
-                self._notify(None, decision.run_state, run.run_id)
-                return True, []
+                return changed, [], decision.run_state
             ready = []
             tasks = spec.task_map
             for key in decision.to_schedule:
@@ -365,8 +404,18 @@ class SchedulerLoop:
                         ready.append((decisions.Candidate(run.dag_id, run.run_id, ti.task_id, ti.map_index,
                                                           waiting.priority_weight, waiting.pool, waiting.pool_slots,
                                                           (run.logical_date.isoformat(), run.run_id)), ti, spec))
-            return changed, ready
-        return changed, []
+            return changed, ready, None
+        return changed, [], None
+
+    def finish_run(self, run: DagRun, final: str, now: datetime) -> bool:
+        """Move ``run`` to its final state (compare-and-set on the state it was read in); True
+        either way: if it was cleared or marked meanwhile, the next tick decides it again."""
+        if state.transition_run(self.store, run, final, now) is None:
+            return True
+        if self.tracking is not None:
+            self.tracking.finish(run.tracking_run_id, final)
+        self._notify(None, final, run.run_id)
+        return True
 
     def queue_ready(self, ready: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]],
                     specs: dict[str, DagSpec], now: datetime) -> bool:
@@ -395,7 +444,7 @@ class SchedulerLoop:
         spec_of = {spec.dag_id: spec for _, _, spec in ready}
         settings = dataclasses.asdict(self.settings)
         for (dag_id, run_id), keys in by_run.items():
-            for queued in state.queue(self.store, dag_id, run_id, keys, now):
+            for queued in state.queue(self.store, dag_id, run_id, keys, now, queued_by=self.name):
                 workload = TaskWorkload(
                     dag_id=dag_id, run_id=run_id, task_id=queued.task_id, map_index=queued.map_index,
                     try_number=queued.try_number, token=queued.token or "", fileloc=spec_of[dag_id].fileloc,

@@ -7,11 +7,12 @@ import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -92,6 +93,12 @@ def _ti(row: Row[Any]) -> TaskInstance:
     return TaskInstance(*values)
 
 
+def _presence(holder: str) -> str:
+    """The lease-table row that says scheduler ``holder`` is alive (names are 64 characters at
+    most: the holder's random suffix identifies it)."""
+    return "alive:" + holder.rsplit(":", 1)[-1][:58]
+
+
 def _try(row: Row[Any]) -> TaskTry:
     return TaskTry(
         dag_id=row.dag_id, run_id=row.run_id, task_id=row.task_id, map_index=row.map_index,
@@ -151,7 +158,8 @@ _TIS_IN_STATES = select(task_instances).where(_TI.state.in_(bindparam("k_states"
 _QUEUE_TI = update(task_instances).where(
     _TI_KEY, or_(_TI.state.is_(None), _TI.state.in_(("scheduled", "up_for_retry")))).values(
     state="queued", try_number=_TI.try_number + 1, queued_at=bindparam("v_now"), token=bindparam("v_token"),
-    next_retry_at=None, heartbeat_at=None, pid=None, hostname=None, end_date=None)
+    next_retry_at=None, heartbeat_at=None, pid=None, hostname=None, end_date=None,
+    queued_by=bindparam("v_queued_by"))
 _CLAIM_TI = update(task_instances).where(_TI_KEY, _TI.state == "queued", _TI.token == bindparam("k_token")).values(
     state="running", start_date=bindparam("v_now"), end_date=None, heartbeat_at=bindparam("v_now"),
     hostname=bindparam("v_hostname"), pid=bindparam("v_pid"), tracking_run_id=bindparam("v_tracking_run_id"),
@@ -242,6 +250,16 @@ class SqlPipelineStore:
     # DAGs -------------------------------------------------------------------------------------
     def sync_dags(self, specs: Sequence[Mapping[str, Any]], import_errors_by_file: Mapping[str, str],
                   parsed_files: Sequence[str] | None, now: datetime, paused_by_default: bool = False) -> None:
+        # Several schedulers (PostgreSQL) parse the same folder: rows in one order, and a
+        # DAG or import error another one inserted first means "read again and update".
+        specs = sorted(specs, key=lambda spec: str(spec["dag_id"]))
+        try:
+            self._sync_dags(specs, import_errors_by_file, parsed_files, now, paused_by_default)
+        except IntegrityError:
+            self._sync_dags(specs, import_errors_by_file, parsed_files, now, paused_by_default)
+
+    def _sync_dags(self, specs: Sequence[Mapping[str, Any]], import_errors_by_file: Mapping[str, str],
+                   parsed_files: Sequence[str] | None, now: datetime, paused_by_default: bool) -> None:
         now_ms = to_ms(now)
         with self.db.write() as conn:
             existing = {r.dag_id: r for r in conn.execute(select(dags.c.dag_id, dags.c.spec_hash, dags.c.fileloc))}
@@ -466,13 +484,13 @@ class SqlPipelineStore:
             ])
 
     def queue_task_instances(self, dag_id: str, run_id: str, keys: Sequence[TIKey],
-                             now: datetime) -> list[TaskInstance]:
+                             now: datetime, queued_by: str | None = None) -> list[TaskInstance]:
         out: list[TaskInstance] = []
         now_ms = to_ms(now)
         with self.db.write() as conn:
             for key in keys:
                 params = _key_params(dag_id, run_id, key)
-                params.update(v_now=now_ms, v_token=uuid.uuid4().hex)
+                params.update(v_now=now_ms, v_token=uuid.uuid4().hex, v_queued_by=queued_by)
                 if conn.execute(_QUEUE_TI, params).rowcount:
                     out.append(_ti(conn.execute(_GET_TI, params).one()))
         return out
@@ -540,7 +558,9 @@ class SqlPipelineStore:
         now_ms = to_ms(now)
         with self.db.write() as conn:
             run_where = and_(dag_runs.c.dag_id == dag_id, dag_runs.c.run_id == run_id)
-            if conn.execute(select(dag_runs.c.id).where(run_where)).first() is None:
+            # The run's row first (PostgreSQL: waits while a scheduler holds the run, see
+            # claim_runs), then its task instances: the order every writer of both keeps.
+            if conn.execute(select(dag_runs.c.id).where(run_where).with_for_update(key_share=True)).first() is None:
                 raise NotFound(f"DAG run {run_id!r} of DAG {dag_id!r} not found")
             for task_id in task_ids:
                 rows = conn.execute(select(task_instances).where(
@@ -586,7 +606,8 @@ class SqlPipelineStore:
         now_ms = to_ms(now)
         with self.db.write() as conn:
             run_where = and_(dag_runs.c.dag_id == dag_id, dag_runs.c.run_id == run_id)
-            run = conn.execute(select(dag_runs.c.state).where(run_where)).first()
+            # The run's row first, as in clear_task_instances.
+            run = conn.execute(select(dag_runs.c.state).where(run_where).with_for_update(key_share=True)).first()
             if run is None:
                 raise NotFound(f"DAG run {run_id!r} of DAG {dag_id!r} not found")
             before: list[TaskInstance] = []
@@ -714,8 +735,83 @@ class SqlPipelineStore:
 
     def release_scheduler_lease(self, holder: str) -> None:
         with self.db.write() as conn:
-            conn.execute(delete(scheduler_lease).where(scheduler_lease.c.name == "scheduler",
+            conn.execute(delete(scheduler_lease).where(scheduler_lease.c.name.in_(("scheduler", _presence(holder))),
                                                        scheduler_lease.c.holder == holder))
+
+    def beat_scheduler(self, holder: str, now: datetime, ttl_seconds: float) -> None:
+        """Record that scheduler ``holder`` is alive for ``ttl_seconds`` more (and forget the
+        schedulers whose presence expired)."""
+        now_ms = to_ms(now) or 0
+        name = _presence(holder)
+        with self.db.write() as conn:
+            conn.execute(delete(scheduler_lease).where(scheduler_lease.c.name.like("alive:%"),
+                                                       scheduler_lease.c.expires_at < now_ms))
+            values = {"holder": holder, "expires_at": now_ms + round(ttl_seconds * 1000)}
+            renewed = conn.execute(update(scheduler_lease).where(scheduler_lease.c.name == name).values(**values))
+            if not renewed.rowcount:
+                conn.execute(insert(scheduler_lease).values(name=name, **values))
+
+    def live_schedulers(self, now: datetime) -> set[str]:
+        """Holder names of the schedulers whose presence (:meth:`beat_scheduler`) has not expired."""
+        with self.db.read() as conn:
+            return {r.holder for r in conn.execute(select(scheduler_lease.c.holder).where(
+                scheduler_lease.c.name.like("alive:%"), scheduler_lease.c.expires_at >= (to_ms(now) or 0)))}
+
+    # Dividing work between schedulers ----------------------------------------------------------
+    # On PostgreSQL several schedulers run at once. Each claim below is a transaction held open
+    # on a connection of its own for the block: rows locked FOR NO KEY UPDATE SKIP LOCKED, so
+    # each scheduler gets rows no other one holds, and none waits. The lock conflicts with any
+    # UPDATE of those rows, also from this process's other connections: inside the block, never
+    # update a claimed row (write it after the block). Inserts and the task_instances rows of a
+    # claimed run are free. On SQLite (one scheduler: the lease) a claim reads, locks nothing
+    # and holds no transaction, so a single scheduler runs exactly as fast as before.
+    @contextmanager
+    def claim_runs(self, state: str, limit: int, keys: Collection[tuple[str, str]] | None = None,
+                   exclude_run_type: str | None = None) -> Iterator[list[DagRun]]:
+        """The runs in ``state`` this scheduler may process until the block ends: at most
+        ``limit`` (PostgreSQL, in random order so that the others get their turn; SQLite: all,
+        oldest first), only ``keys`` (dag_id, run_id) when given, without ``exclude_run_type``."""
+        if self.db.is_sqlite:
+            runs = self.list_dag_runs(states=[state], limit=10_000, newest_first=False)
+            yield [r for r in runs if (keys is None or (r.dag_id, r.run_id) in keys)
+                   and (exclude_run_type is None or r.run_type != exclude_run_type)]
+            return
+        query = select(dag_runs).where(dag_runs.c.state == state)
+        if keys is not None:
+            if not keys:
+                yield []
+                return
+            query = query.where(tuple_(dag_runs.c.dag_id, dag_runs.c.run_id).in_(list(keys)))
+        if exclude_run_type is not None:
+            query = query.where(dag_runs.c.run_type != exclude_run_type)
+        query = query.order_by(func.random()).limit(limit).with_for_update(skip_locked=True, key_share=True)
+        with self.db.read() as conn:
+            yield [_run(r) for r in conn.execute(query)]
+
+    @contextmanager
+    def claim_dags(self, dag_ids: Collection[str]) -> Iterator[set[str]]:
+        """The DAGs among ``dag_ids`` whose runs this scheduler may create and start until the
+        block ends (PostgreSQL: the DAG rows no other scheduler holds; SQLite: all). Holding a
+        DAG is what keeps max_active_runs and the creation of scheduled runs exact."""
+        if self.db.is_sqlite or not dag_ids:
+            yield set(dag_ids)
+            return
+        query = (select(dags.c.dag_id).where(dags.c.dag_id.in_(sorted(dag_ids))).order_by(dags.c.dag_id)
+                 .with_for_update(skip_locked=True, key_share=True))
+        with self.db.read() as conn:
+            yield {r.dag_id for r in conn.execute(query)}
+
+    @contextmanager
+    def lock_pools(self) -> Iterator[None]:
+        """Hold every pool row until the block ends (PostgreSQL; waits for another scheduler's
+        block to end; SQLite: nothing): pool slots are counted and task instances queued under
+        it, so the schedulers together never exceed a pool. default_pool always exists."""
+        if self.db.is_sqlite:
+            yield
+            return
+        with self.db.read() as conn:
+            conn.execute(select(pools.c.name).order_by(pools.c.name).with_for_update(key_share=True)).all()
+            yield
 
     def warm_up(self, with_tracking: bool = False) -> None:
         """Run the statements of one task try (and, ``with_tracking``, of its tracked run in

@@ -86,6 +86,7 @@ task_instances = Table(
     Column("token", String(32)),
     Column("tracking_run_id", String(32)),
     Column("note", Text),
+    Column("queued_by", String(256)),  # the scheduler that queued the current try (its lease holder name)
     Index("ix_pl_ti_state", "state"),
 )
 
