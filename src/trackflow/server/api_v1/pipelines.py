@@ -181,7 +181,7 @@ def trigger_run(dag_id: str, body: TriggerRun, s: Services = Depends(get_service
 
 @router.get("/dags/{dag_id}/dagRuns", **returns(out.DagRuns))
 def list_runs(dag_id: str, state: str | None = None, limit: int = Query(100, ge=1, le=10_000),
-              offset: int = Query(0, ge=0), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
+              offset: int = Query(0, ge=0, le=INT64_MAX), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"dag_runs": [run_json(r) for r in p.list_runs(dag_id, state, limit, offset)]}
 
 
