@@ -139,6 +139,7 @@ def aim_at_seeded(case: Any, known: dict[str, str]) -> None:
                 params[key] = known[key]
 
 
+@pytest.mark.slow  # about a minute on a 2-core machine
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_5xx_and_responses_match_the_document(case: Any, seeded_server: Seeded) -> None:
