@@ -20,6 +20,9 @@ from trackflow.config import Settings
 @click.option("--scheduler/--no-scheduler", "run_scheduler", default=True, show_default=True,
               help="Run the pipeline scheduler and local executor in this process. SQLite allows one "
                    "scheduler per database; on PostgreSQL several servers may each run one.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="HTTP worker processes sharing the port (dead ones are replaced); the scheduler then runs "
+                   "once, in the parent process.")
 @click.pass_obj
 def server(
     settings: Settings,
@@ -29,6 +32,7 @@ def server(
     artifacts_destination: str | None,
     dags_folder: str | None,
     run_scheduler: bool,
+    workers: int,
 ) -> None:
     """Run the trackflow server."""
     import uvicorn
@@ -48,10 +52,39 @@ def server(
     # Task processes started by the scheduler read their settings from the environment.
     os.environ.update(settings.to_environ())
     listener = _bind(settings.host, settings.port)  # fail before announcing the address
+    if workers > 1:
+        _serve_with_workers(settings, listener, workers, run_scheduler)
+        return
     app = create_app(settings, run_scheduler=run_scheduler)  # a second scheduler on SQLite fails here
     click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _serve_with_workers(settings: Settings, listener: socket.socket, workers: int, run_scheduler: bool) -> None:
+    """uvicorn's supervisor: ``workers`` processes serve the app (each builds it from the
+    environment set above) and are replaced when they die; this process runs the scheduler."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from trackflow.server.services import Services
+
+    service = None
+    if run_scheduler:
+        from trackflow.pipelines.service import PipelineService
+
+        services = Services.from_settings(settings)
+        service = PipelineService(services.settings, services.db)
+        service.claim()  # on SQLite, a second scheduler fails here
+        service.start()
+    click.echo(f"trackflow server on http://{settings.host}:{settings.port} ({workers} workers)", err=True)
+    config = uvicorn.Config("trackflow.server.app:app_from_environment", factory=True, workers=workers,
+                            host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    try:
+        Multiprocess(config, sockets=[listener]).run()
+    finally:
+        if service is not None:
+            service.stop()
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -97,3 +97,11 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         return PlainTextResponse(__version__)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``trackflow server --workers K`` process, from the settings the parent
+    put in the environment. No scheduler: the parent runs it."""
+    from trackflow.config import load_settings
+
+    return create_app(load_settings())
