@@ -153,6 +153,9 @@ def mlflow_cases(experiment_id: str, run_id: str) -> list[tuple[str, str, Any, i
             ("'x'",),
         ),
         ("POST", "experiments/search", {"filter": "experiment_id = 'x'"}, 400, bad, ("'x'",)),
+        # str.isdigit takes "³", int() does not; 20 digits overflow a 64-bit column (both were 500s)
+        ("GET", "model-versions/get?name=a&version=%C2%B3", None, 400, bad, ("positive integer",)),
+        ("GET", "model-versions/get?name=a&version=99999999999999999999", None, 400, bad, ("positive integer",)),
         ("GET", "no/such/endpoint", None, 404, "ENDPOINT_NOT_FOUND", ()),
     ]
 

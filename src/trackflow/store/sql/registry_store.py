@@ -62,7 +62,9 @@ def validate_model_name(name: object) -> str:
 
 def validate_version(version: object) -> int:
     text = str(version).strip()
-    if not text.isdigit() or int(text) < 1:
+    # isascii: str.isdigit also takes digits such as "³" that int() refuses; 18 digits fit a
+    # 64-bit database integer.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
         raise InvalidInput(f"model version must be a positive integer, got {version!r}")
     return int(text)
 
