@@ -265,12 +265,16 @@ class SchedulerLoop:
                     self.executor.kill(ti.key, ti.token)
                     self.fail_try(ti, now, f"exceeded execution_timeout of {task.execution_timeout:g} s")
                     changed = True
-            elif ti.key not in known and ti.queued_at is not None and now - ti.queued_at > self.queued_timeout:
+            elif ti.queued_at is not None and now - ti.queued_at > self.queued_timeout:
                 # Queued by a scheduler that went away before its executor started the
-                # process, or by this one, whose executor forgot it: queue it again. A late
-                # process can't start it (its token is stale). Another live scheduler's
-                # executor may still hold it (e.g. a Celery backlog): that one decides.
-                if ti.queued_by not in (None, self.name):
+                # process, or by this one, whose executor forgot it or never started it (a
+                # broker that lost the message): queue it again. A late process can't start it
+                # (its token is stale). Another live scheduler's executor may still hold it:
+                # that one decides.
+                if ti.key in known:
+                    self.executor.kill(ti.key, ti.token)  # e.g. revoke the Celery message
+                    self.executor.forget(ti.key, ti.token or "")
+                elif ti.queued_by not in (None, self.name):
                     if live is None:
                         live = self.store.live_schedulers(now)
                     if ti.queued_by in live:
