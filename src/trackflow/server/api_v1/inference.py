@@ -21,7 +21,7 @@ def inference_store(s: Services = Depends(get_services)) -> SqlInferenceLogStore
     return SqlInferenceLogStore(s.db)
 
 
-@router.get("/inference-log", **returns(out.InferenceRecords))
+@router.get("/inference-log", **returns(out.InferenceRecordsOut))
 def list_inferences(
     endpoint: str,
     start_ms: int | None = Query(None, ge=0, le=INT64_MAX),
@@ -34,7 +34,7 @@ def list_inferences(
     return {"records": [codec.inference_to_json(r) for r in records]}
 
 
-@router.get("/inference-log/summary", **returns(out.InferenceSummary))
+@router.get("/inference-log/summary", **returns(out.InferenceSummaryOut))
 def summarize(
     endpoint: str,
     window_ms: int = Query(3_600_000, ge=1, le=INT64_MAX),

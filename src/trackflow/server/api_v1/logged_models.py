@@ -46,7 +46,7 @@ class Params(_Body):
     params: dict[str, str]
 
 
-class DatasetIn(_Body):
+class DatasetFilterIn(_Body):
     dataset_name: str
     dataset_digest: str | None = None
 
@@ -58,10 +58,10 @@ class OrderIn(_Body):
     dataset_digest: str | None = None
 
 
-class Search(_Body):
+class LoggedModelSearch(_Body):
     experiment_ids: list[str]
     filter: str | None = None
-    datasets: list[DatasetIn] = Field(default_factory=list)
+    datasets: list[DatasetFilterIn] = Field(default_factory=list)
     max_results: int | None = Field(default=None, ge=1, le=50_000)
     order_by: list[OrderIn] = Field(default_factory=list)
     page_token: str | None = None
@@ -76,7 +76,7 @@ class Outputs(_Body):
     models: list[OutputIn]
 
 
-@router.post("/logged-models", **returns(out.LoggedModel))
+@router.post("/logged-models", **returns(out.LoggedModelOut))
 def create_logged_model(body: CreateLoggedModel, s: Services = Depends(get_services)) -> dict[str, Any]:
     model = s.tracking.create_logged_model(
         body.experiment_id, body.name, body.source_run_id, body.tags, body.params, body.model_type
@@ -84,8 +84,8 @@ def create_logged_model(body: CreateLoggedModel, s: Services = Depends(get_servi
     return logged_model_to_json(model)
 
 
-@router.post("/logged-models/search", **returns(out.LoggedModels))
-def search_logged_models(body: Search, s: Services = Depends(get_services)) -> dict[str, Any]:
+@router.post("/logged-models/search", **returns(out.LoggedModelsOut))
+def search_logged_models(body: LoggedModelSearch, s: Services = Depends(get_services)) -> dict[str, Any]:
     page = s.tracking.search_logged_models(
         body.experiment_ids,
         body.filter,
@@ -97,41 +97,41 @@ def search_logged_models(body: Search, s: Services = Depends(get_services)) -> d
     return {"models": [logged_model_to_json(m) for m in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/logged-models/{model_id}", **returns(out.LoggedModel))
+@router.get("/logged-models/{model_id}", **returns(out.LoggedModelOut))
 def get_logged_model(model_id: str, allow_deleted: bool = False, s: Services = Depends(get_services)) -> dict:
     return logged_model_to_json(s.tracking.get_logged_model(model_id, allow_deleted))
 
 
-@router.delete("/logged-models/{model_id}", **returns(out.Empty))
+@router.delete("/logged-models/{model_id}", **returns(out.EmptyOut))
 def delete_logged_model(model_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_logged_model(model_id)
     return {}
 
 
-@router.post("/logged-models/{model_id}/finalize", **returns(out.LoggedModel))
+@router.post("/logged-models/{model_id}/finalize", **returns(out.LoggedModelOut))
 def finalize_logged_model(model_id: str, body: Finalize, s: Services = Depends(get_services)) -> dict[str, Any]:
     return logged_model_to_json(s.tracking.finalize_logged_model(model_id, body.status))
 
 
-@router.post("/logged-models/{model_id}/tags", **returns(out.Empty))
+@router.post("/logged-models/{model_id}/tags", **returns(out.EmptyOut))
 def set_logged_model_tags(model_id: str, body: Tags, s: Services = Depends(get_services)) -> dict:
     s.tracking.set_logged_model_tags(model_id, body.tags)
     return {}
 
 
-@router.post("/logged-models/{model_id}/tags/delete", **returns(out.Empty))
+@router.post("/logged-models/{model_id}/tags/delete", **returns(out.EmptyOut))
 def delete_logged_model_tag(model_id: str, body: Key, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_logged_model_tag(model_id, body.key)
     return {}
 
 
-@router.post("/logged-models/{model_id}/params", **returns(out.Empty))
+@router.post("/logged-models/{model_id}/params", **returns(out.EmptyOut))
 def log_logged_model_params(model_id: str, body: Params, s: Services = Depends(get_services)) -> dict:
     s.tracking.log_logged_model_params(model_id, body.params)
     return {}
 
 
-@router.post("/runs/{run_id}/outputs", **returns(out.Empty))
+@router.post("/runs/{run_id}/outputs", **returns(out.EmptyOut))
 def log_outputs(run_id: str, body: Outputs, s: Services = Depends(get_services)) -> dict:
     s.tracking.log_outputs(run_id, [ModelOutput(m.model_id, m.step) for m in body.models])
     return {}

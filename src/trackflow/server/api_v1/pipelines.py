@@ -141,25 +141,25 @@ def ti_json(ti: TaskInstance) -> dict[str, Any]:
 
 
 # DAGs --------------------------------------------------------------------------------------------
-@router.get("/dags", **returns(out.Dags))
+@router.get("/dags", **returns(out.DagsOut))
 def list_dags(p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Active DAGs and the import errors of DAG files that failed to load."""
     return {"dags": [dag_json(r) for r in p.list_dags()],
             "import_errors": [error_json(e) for e in p.import_errors()]}
 
 
-@router.get("/importErrors", **returns(out.ImportErrors))
+@router.get("/importErrors", **returns(out.ImportErrorsOut))
 def list_import_errors(p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"import_errors": [error_json(e) for e in p.import_errors()]}
 
 
-@router.get("/dags/{dag_id}", **returns(out.DagDetail))
+@router.get("/dags/{dag_id}", **returns(out.DagDetailOut))
 def get_dag(dag_id: str, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """A DAG with its tasks and edges."""
     return dag_detail_json(p.get_dag(dag_id))
 
 
-@router.patch("/dags/{dag_id}", **returns(out.Dag))
+@router.patch("/dags/{dag_id}", **returns(out.DagOut))
 def patch_dag(dag_id: str, body: PatchDag, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Pause or unpause."""
@@ -169,7 +169,7 @@ def patch_dag(dag_id: str, body: PatchDag, s: Services = Depends(get_services),
 
 
 # DAG runs ----------------------------------------------------------------------------------------
-@router.post("/dags/{dag_id}/dagRuns", **returns(out.DagRun))
+@router.post("/dags/{dag_id}/dagRuns", **returns(out.DagRunOut))
 def trigger_run(dag_id: str, body: TriggerRun, s: Services = Depends(get_services),
                 p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Trigger a run; ``conf`` is validated against the DAG's params (400 naming the param)."""
@@ -179,20 +179,20 @@ def trigger_run(dag_id: str, body: TriggerRun, s: Services = Depends(get_service
     return run_json(run)
 
 
-@router.get("/dags/{dag_id}/dagRuns", **returns(out.DagRuns))
+@router.get("/dags/{dag_id}/dagRuns", **returns(out.DagRunsOut))
 def list_runs(dag_id: str, state: str | None = None, limit: int = Query(100, ge=1, le=10_000),
               offset: int = Query(0, ge=0, le=INT64_MAX), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"dag_runs": [run_json(r) for r in p.list_runs(dag_id, state, limit, offset)]}
 
 
-@router.get("/dags/{dag_id}/dagRuns/{run_id}", **returns(out.DagRunDetail))
+@router.get("/dags/{dag_id}/dagRuns/{run_id}", **returns(out.DagRunDetailOut))
 def get_run(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """A run with its task instances (state, try, start/end times)."""
     detail = p.run_detail(dag_id, run_id)
     return {**run_json(detail.run), "task_instances": [ti_json(t) for t in detail.task_instances]}
 
 
-@router.post("/dags/{dag_id}/dagRuns/{run_id}/clear", **returns(out.Cleared))
+@router.post("/dags/{dag_id}/dagRuns/{run_id}/clear", **returns(out.ClearedOut))
 def clear_run(dag_id: str, run_id: str, body: ClearRun, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     cleared = p.clear(dag_id, run_id, body.task_ids, body.include_downstream)
@@ -200,7 +200,7 @@ def clear_run(dag_id: str, run_id: str, body: ClearRun, s: Services = Depends(ge
     return {"cleared": cleared}
 
 
-@router.get("/dags/{dag_id}/dagRuns/{run_id}/lineage", **returns(out.RunLineage))
+@router.get("/dags/{dag_id}/dagRuns/{run_id}/lineage", **returns(out.RunLineageOut))
 def run_lineage(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Which task's value each task consumed."""
     p.store.get_dag_run(dag_id, run_id)
@@ -211,7 +211,7 @@ def run_lineage(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> 
 
 
 # Task instances ----------------------------------------------------------------------------------
-@router.post("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/clear", **returns(out.Cleared))
+@router.post("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/clear", **returns(out.ClearedOut))
 def clear_task(dag_id: str, run_id: str, task_id: str, body: ClearTask, s: Services = Depends(get_services),
                p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     cleared = p.clear(dag_id, run_id, [task_id], body.include_downstream)
@@ -219,7 +219,7 @@ def clear_task(dag_id: str, run_id: str, task_id: str, body: ClearTask, s: Servi
     return {"cleared": cleared}
 
 
-@router.patch("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", **returns(out.Marked))
+@router.patch("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", **returns(out.MarkedOut))
 def mark_task(dag_id: str, run_id: str, task_id: str, body: MarkTask, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Mark success / failed / skipped (optionally with everything downstream)."""
@@ -228,7 +228,7 @@ def mark_task(dag_id: str, run_id: str, task_id: str, body: MarkTask, s: Service
     return {"marked": marked, "state": body.state}
 
 
-@router.get("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs", **returns(out.TaskLog))
+@router.get("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs", **returns(out.TaskLogOut))
 def task_logs(dag_id: str, run_id: str, task_id: str, try_number: int | None = Query(None, ge=1, le=INT64_MAX),
               map_index: int = Query(-1, ge=-1, le=INT64_MAX), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """The log of a try (the latest by default); readable while the task runs."""
@@ -238,13 +238,13 @@ def task_logs(dag_id: str, run_id: str, task_id: str, try_number: int | None = Q
 
 
 # Pools -------------------------------------------------------------------------------------------
-@router.get("/pools", **returns(out.Pools))
+@router.get("/pools", **returns(out.PoolsOut))
 def list_pools(p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     return {"pools": [{"name": x.name, "slots": x.slots, "description": x.description, "occupied": x.occupied}
                       for x in p.store.list_pools()]}
 
 
-@router.put("/pools/{name}", **returns(out.Pool))
+@router.put("/pools/{name}", **returns(out.PoolOut))
 def put_pool(name: str, body: PutPool, p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     pool = p.store.set_pool(name, body.slots, body.description)
     return {"name": pool.name, "slots": pool.slots, "description": pool.description}

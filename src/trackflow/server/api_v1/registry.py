@@ -46,7 +46,7 @@ class UpdateModel(_Body):
     new_name: str | None = None
 
 
-class Search(_Body):
+class RegistrySearch(_Body):
     filter: str | None = None
     max_results: Int64 | None = None
     order_by: list[str] = Field(default_factory=list)
@@ -81,23 +81,23 @@ class Alias(_Body):
 
 
 # Registered models -----------------------------------------------------------------------
-@router.post("/registered-models", **returns(out.RegisteredModel))
+@router.post("/registered-models", **returns(out.RegisteredModelOut))
 def create_registered_model(body: CreateModel, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.model_to_json(r.create_registered_model(body.name, body.tags, body.description))
 
 
-@router.post("/registered-models/search", **returns(out.RegisteredModels))
-def search_registered_models(body: Search, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
+@router.post("/registered-models/search", **returns(out.RegisteredModelsOut))
+def search_registered_models(body: RegistrySearch, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     page = r.search_registered_models(body.filter, body.max_results or 100, body.order_by, body.page_token)
     return {"registered_models": [codec.model_to_json(m) for m in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/registered-models/{name}", **returns(out.RegisteredModel))
+@router.get("/registered-models/{name}", **returns(out.RegisteredModelOut))
 def get_registered_model(name: str, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.model_to_json(r.get_registered_model(name))
 
 
-@router.patch("/registered-models/{name}", **returns(out.RegisteredModel))
+@router.patch("/registered-models/{name}", **returns(out.RegisteredModelOut))
 def update_registered_model(name: str, body: UpdateModel, r: SqlRegistryStore = Depends(registry)) -> dict:
     if body.new_name is None and body.description is None:
         raise InvalidInput("nothing to update: send 'description' and/or 'new_name'")
@@ -109,25 +109,25 @@ def update_registered_model(name: str, body: UpdateModel, r: SqlRegistryStore = 
     return codec.model_to_json(model or r.get_registered_model(name))
 
 
-@router.delete("/registered-models/{name}", **returns(out.Empty))
+@router.delete("/registered-models/{name}", **returns(out.EmptyOut))
 def delete_registered_model(name: str, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_registered_model(name)
     return {}
 
 
-@router.put("/registered-models/{name}/tags", **returns(out.Empty))
+@router.put("/registered-models/{name}/tags", **returns(out.EmptyOut))
 def set_registered_model_tag(name: str, body: Tag, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.set_registered_model_tag(name, body.key, body.value)
     return {}
 
 
-@router.delete("/registered-models/{name}/tags", **returns(out.Empty))
+@router.delete("/registered-models/{name}/tags", **returns(out.EmptyOut))
 def delete_registered_model_tag(name: str, key: str, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_registered_model_tag(name, key)
     return {}
 
 
-@router.get("/registered-models/{name}/latest-versions", **returns(out.ModelVersions))
+@router.get("/registered-models/{name}/latest-versions", **returns(out.ModelVersionsOut))
 def get_latest_versions(
     name: str, stages: list[str] = Query(default_factory=list), r: SqlRegistryStore = Depends(registry)
 ) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def get_latest_versions(
 
 
 # Versions --------------------------------------------------------------------------------
-@router.post("/registered-models/{name}/versions", **returns(out.ModelVersion))
+@router.post("/registered-models/{name}/versions", **returns(out.ModelVersionOut))
 def create_model_version(name: str, body: CreateVersion, s: Services = Depends(get_services)) -> dict[str, Any]:
     if body.run_id:
         s.tracking.get_run(body.run_id)  # NotFound names an unknown run
@@ -145,44 +145,44 @@ def create_model_version(name: str, body: CreateVersion, s: Services = Depends(g
     return codec.version_to_json(version)
 
 
-@router.post("/model-versions/search", **returns(out.ModelVersionsPage))
-def search_model_versions(body: Search, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
+@router.post("/model-versions/search", **returns(out.ModelVersionsPageOut))
+def search_model_versions(body: RegistrySearch, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     page = r.search_model_versions(body.filter, body.max_results or 10_000, body.order_by, body.page_token)
     return {"model_versions": [codec.version_to_json(v) for v in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/registered-models/{name}/versions/{version}", **returns(out.ModelVersion))
+@router.get("/registered-models/{name}/versions/{version}", **returns(out.ModelVersionOut))
 def get_model_version(name: str, version: VersionPath, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.version_to_json(r.get_model_version(name, version))
 
 
-@router.patch("/registered-models/{name}/versions/{version}", **returns(out.ModelVersion))
+@router.patch("/registered-models/{name}/versions/{version}", **returns(out.ModelVersionOut))
 def update_model_version(
     name: str, version: VersionPath, body: UpdateVersion, r: SqlRegistryStore = Depends(registry)
 ) -> dict[str, Any]:
     return codec.version_to_json(r.update_model_version(name, version, body.description))
 
 
-@router.delete("/registered-models/{name}/versions/{version}", **returns(out.Empty))
+@router.delete("/registered-models/{name}/versions/{version}", **returns(out.EmptyOut))
 def delete_model_version(name: str, version: VersionPath, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_model_version(name, version)
     return {}
 
 
-@router.post("/registered-models/{name}/versions/{version}/stage", **returns(out.ModelVersion))
+@router.post("/registered-models/{name}/versions/{version}/stage", **returns(out.ModelVersionOut))
 def transition_stage(name: str, version: VersionPath, body: Stage, r: SqlRegistryStore = Depends(registry)) -> dict:
     return codec.version_to_json(
         r.transition_model_version_stage(name, version, body.stage, body.archive_existing_versions)
     )
 
 
-@router.put("/registered-models/{name}/versions/{version}/tags", **returns(out.Empty))
+@router.put("/registered-models/{name}/versions/{version}/tags", **returns(out.EmptyOut))
 def set_model_version_tag(name: str, version: VersionPath, body: Tag, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.set_model_version_tag(name, version, body.key, body.value)
     return {}
 
 
-@router.delete("/registered-models/{name}/versions/{version}/tags", **returns(out.Empty))
+@router.delete("/registered-models/{name}/versions/{version}/tags", **returns(out.EmptyOut))
 def delete_model_version_tag(
     name: str, version: VersionPath, key: str, r: SqlRegistryStore = Depends(registry)
 ) -> dict:
@@ -190,7 +190,7 @@ def delete_model_version_tag(
     return {}
 
 
-@router.get("/registered-models/{name}/versions/{version}/lineage", **returns(out.VersionLineage))
+@router.get("/registered-models/{name}/versions/{version}/lineage", **returns(out.VersionLineageOut))
 def get_lineage(name: str, version: VersionPath, s: Services = Depends(get_services)) -> dict[str, Any]:
     mv = SqlRegistryStore(s.db).get_model_version(name, version)
     run = None
@@ -203,25 +203,25 @@ def get_lineage(name: str, version: VersionPath, s: Services = Depends(get_servi
 
 
 # Aliases ---------------------------------------------------------------------------------
-@router.put("/registered-models/{name}/aliases/{alias}", **returns(out.Empty))
+@router.put("/registered-models/{name}/aliases/{alias}", **returns(out.EmptyOut))
 def set_alias(name: str, alias: str, body: Alias, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.set_registered_model_alias(name, alias, body.version)
     return {}
 
 
-@router.delete("/registered-models/{name}/aliases/{alias}", **returns(out.Empty))
+@router.delete("/registered-models/{name}/aliases/{alias}", **returns(out.EmptyOut))
 def delete_alias(name: str, alias: str, r: SqlRegistryStore = Depends(registry)) -> dict:
     r.delete_registered_model_alias(name, alias)
     return {}
 
 
-@router.get("/registered-models/{name}/aliases/{alias}", **returns(out.ModelVersion))
+@router.get("/registered-models/{name}/aliases/{alias}", **returns(out.ModelVersionOut))
 def get_by_alias(name: str, alias: str, r: SqlRegistryStore = Depends(registry)) -> dict[str, Any]:
     return codec.version_to_json(r.get_model_version_by_alias(name, alias))
 
 
 # Events ----------------------------------------------------------------------------------
-@router.get("/registry/events", **returns(out.RegistryEvents))
+@router.get("/registry/events", **returns(out.RegistryEventsOut))
 def list_events(
     name: str | None = None,
     after_event_id: int = Query(0, ge=INT64_MIN, le=INT64_MAX),

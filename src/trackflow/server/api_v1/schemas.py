@@ -6,7 +6,8 @@ puts a model in the document without re-validating each response, which keeps re
 byte-for-byte what the codecs make and costs nothing on hot paths. That the two agree is
 checked by tests/server/test_openapi_fuzz.py, which validates every response it gets against
 this document. ``extra="forbid"`` makes the schemas closed, so a key added to a codec and not
-here fails that test.
+here fails that test. Names end in ``Out`` (request bodies in ``In``), which also keeps their
+OpenAPI names apart from the entity dataclasses that the /api/v1/ui pages document.
 
 Integer bounds shared by the routers' inputs live here too: anything stored in a database
 column fits a signed 64-bit integer.
@@ -83,16 +84,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Empty(_Out):
+class EmptyOut(_Out):
     """``{}``: the change was made."""
 
 
 # Tracking ----------------------------------------------------------------------------------
-class ExperimentId(_Out):
+class ExperimentIdOut(_Out):
     experiment_id: str
 
 
-class Experiment(_Out):
+class ExperimentOut(_Out):
     experiment_id: str
     name: str
     artifact_location: str
@@ -102,12 +103,12 @@ class Experiment(_Out):
     last_update_time: int | None
 
 
-class Experiments(_Out):
-    experiments: list[Experiment]
+class ExperimentsOut(_Out):
+    experiments: list[ExperimentOut]
     next_page_token: str | None
 
 
-class Metric(_Out):
+class MetricOut(_Out):
     """A metric value; NaN and infinities are the strings "NaN", "Infinity", "-Infinity".
     The model and dataset fields are present only on metrics logged with them (MLflow 3)."""
 
@@ -121,7 +122,7 @@ class Metric(_Out):
     run_id: str = ""
 
 
-class RunInfo(_Out):
+class RunInfoOut(_Out):
     run_id: str
     experiment_id: str
     run_name: str | None
@@ -133,13 +134,13 @@ class RunInfo(_Out):
     lifecycle_stage: str
 
 
-class RunData(_Out):
-    metrics: list[Metric]
+class RunDataOut(_Out):
+    metrics: list[MetricOut]
     params: dict[str, str]
     tags: dict[str, str]
 
 
-class Dataset(_Out):
+class DatasetOut(_Out):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str
@@ -151,46 +152,46 @@ class Dataset(_Out):
     tags: dict[str, str]
 
 
-class RunInputs(_Out):
-    datasets: list[Dataset]
+class RunInputsOut(_Out):
+    datasets: list[DatasetOut]
     model_ids: list[str]
 
 
-class ModelOutput(_Out):
+class RunOutputModelOut(_Out):
     model_id: str
     step: int
 
 
-class RunOutputs(_Out):
-    models: list[ModelOutput]
+class RunOutputsOut(_Out):
+    models: list[RunOutputModelOut]
 
 
-class Run(_Out):
-    info: RunInfo
-    data: RunData
-    inputs: RunInputs
-    outputs: RunOutputs
+class RunOut(_Out):
+    info: RunInfoOut
+    data: RunDataOut
+    inputs: RunInputsOut
+    outputs: RunOutputsOut
 
 
-class Runs(_Out):
-    runs: list[Run]
+class RunsOut(_Out):
+    runs: list[RunOut]
     next_page_token: str | None
 
 
-class MetricHistory(_Out):
-    metrics: list[Metric]
+class MetricHistoryOut(_Out):
+    metrics: list[MetricOut]
     next_page_token: str | None
 
 
-class Deleted(_Out):
-    """Deleted runs and experiments, for garbage collection."""
+class DeletedOut(_Out):
+    """DeletedOut runs and experiments, for garbage collection."""
 
-    runs: list[Run]
-    experiments: list[Experiment]
+    runs: list[RunOut]
+    experiments: list[ExperimentOut]
 
 
 # Logged models -----------------------------------------------------------------------------
-class LoggedModel(_Out):
+class LoggedModelOut(_Out):
     model_id: str
     experiment_id: str
     name: str
@@ -204,16 +205,16 @@ class LoggedModel(_Out):
     status_message: str | None
     tags: dict[str, str]
     params: dict[str, str]
-    metrics: list[Metric]
+    metrics: list[MetricOut]
 
 
-class LoggedModels(_Out):
-    models: list[LoggedModel]
+class LoggedModelsOut(_Out):
+    models: list[LoggedModelOut]
     next_page_token: str | None
 
 
 # Registry ----------------------------------------------------------------------------------
-class ModelVersion(_Out):
+class ModelVersionOut(_Out):
     name: str
     version: str
     creation_timestamp: int
@@ -230,31 +231,31 @@ class ModelVersion(_Out):
     aliases: list[str]
 
 
-class RegisteredModel(_Out):
+class RegisteredModelOut(_Out):
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
     description: str
     tags: dict[str, str]
     aliases: dict[str, str] = Field(description="alias -> version")
-    latest_versions: list[ModelVersion]
+    latest_versions: list[ModelVersionOut]
 
 
-class RegisteredModels(_Out):
-    registered_models: list[RegisteredModel]
+class RegisteredModelsOut(_Out):
+    registered_models: list[RegisteredModelOut]
     next_page_token: str | None
 
 
-class ModelVersions(_Out):
-    model_versions: list[ModelVersion]
+class ModelVersionsOut(_Out):
+    model_versions: list[ModelVersionOut]
 
 
-class ModelVersionsPage(_Out):
-    model_versions: list[ModelVersion]
+class ModelVersionsPageOut(_Out):
+    model_versions: list[ModelVersionOut]
     next_page_token: str | None
 
 
-class VersionLineage(_Out):
+class VersionLineageOut(_Out):
     """Where a version came from: its run and, when a pipeline task produced it, that task."""
 
     name: str
@@ -269,7 +270,7 @@ class VersionLineage(_Out):
     try_number: str | None
 
 
-class RegistryEvent(_Out):
+class RegistryEventOut(_Out):
     event_id: int
     timestamp: int
     event_type: str
@@ -279,12 +280,12 @@ class RegistryEvent(_Out):
     payload: dict[str, Any]
 
 
-class RegistryEvents(_Out):
-    events: list[RegistryEvent]
+class RegistryEventsOut(_Out):
+    events: list[RegistryEventOut]
 
 
 # Inference log -----------------------------------------------------------------------------
-class InferenceRecord(_Out):
+class InferenceRecordOut(_Out):
     endpoint: str
     timestamp: int
     inputs: list[dict[str, Any]]
@@ -293,11 +294,11 @@ class InferenceRecord(_Out):
     record_id: int | None
 
 
-class InferenceRecords(_Out):
-    records: list[InferenceRecord]
+class InferenceRecordsOut(_Out):
+    records: list[InferenceRecordOut]
 
 
-class FeatureSummary(_Out):
+class FeatureSummaryOut(_Out):
     feature: str
     count: int
     nulls: int
@@ -308,21 +309,21 @@ class FeatureSummary(_Out):
     distinct: int | None
 
 
-class WindowSummary(_Out):
+class WindowSummaryOut(_Out):
     window_start: int
     window_end: int
     requests: int
     rows: int
     mean_latency_ms: float
-    features: list[FeatureSummary]
+    features: list[FeatureSummaryOut]
 
 
-class InferenceSummary(_Out):
-    windows: list[WindowSummary]
+class InferenceSummaryOut(_Out):
+    windows: list[WindowSummaryOut]
 
 
 # Pipelines ---------------------------------------------------------------------------------
-class Dag(_Out):
+class DagOut(_Out):
     dag_id: str
     fileloc: str
     is_paused: bool
@@ -341,7 +342,7 @@ class Dag(_Out):
     task_count: int
 
 
-class DagTask(_Out):
+class DagTaskOut(_Out):
     task_id: str
     operator: str
     trigger_rule: str
@@ -357,38 +358,36 @@ class DagTask(_Out):
     doc: str | None
 
 
-class DagEdge(_Out):
+class DagEdgeOut(_Out):
     source: str
     target: str
 
 
-class DagDetail(Dag):
+class DagDetailOut(DagOut):
     params: dict[str, Any]
     doc_md: str | None
-    tasks: list[DagTask]
-    edges: list[DagEdge]
+    tasks: list[DagTaskOut]
+    edges: list[DagEdgeOut]
 
 
-class ImportError_(_Out):
-    model_config = ConfigDict(extra="forbid", title="ImportError")
-
+class ImportErrorOut(_Out):
     fileloc: str
     stacktrace: str
     timestamp: str | None
 
 
-class ImportErrors(_Out):
-    import_errors: list[ImportError_]
+class ImportErrorsOut(_Out):
+    import_errors: list[ImportErrorOut]
 
 
-class Dags(_Out):
+class DagsOut(_Out):
     """Active DAGs and the import errors of DAG files that failed to load."""
 
-    dags: list[Dag]
-    import_errors: list[ImportError_]
+    dags: list[DagOut]
+    import_errors: list[ImportErrorOut]
 
 
-class DagRun(_Out):
+class DagRunOut(_Out):
     dag_id: str
     run_id: str
     state: str
@@ -405,11 +404,11 @@ class DagRun(_Out):
     experiment_id: str | None
 
 
-class DagRuns(_Out):
-    dag_runs: list[DagRun]
+class DagRunsOut(_Out):
+    dag_runs: list[DagRunOut]
 
 
-class TaskInstance(_Out):
+class TaskInstanceOut(_Out):
     task_id: str
     map_index: int
     state: str | None
@@ -429,20 +428,20 @@ class TaskInstance(_Out):
     note: str | None
 
 
-class DagRunDetail(DagRun):
-    task_instances: list[TaskInstance]
+class DagRunDetailOut(DagRunOut):
+    task_instances: list[TaskInstanceOut]
 
 
-class Cleared(_Out):
+class ClearedOut(_Out):
     cleared: list[str] = Field(description="ids of the task instances cleared")
 
 
-class Marked(_Out):
+class MarkedOut(_Out):
     marked: list[str]
     state: str
 
 
-class RunLineageEdge(_Out):
+class RunLineageEdgeOut(_Out):
     producer_task_id: str
     producer_map_index: int
     key: str
@@ -450,13 +449,13 @@ class RunLineageEdge(_Out):
     consumer_map_index: int
 
 
-class RunLineage(_Out):
+class RunLineageOut(_Out):
     """Which task's value each task consumed."""
 
-    edges: list[RunLineageEdge]
+    edges: list[RunLineageEdgeOut]
 
 
-class TaskLog(_Out):
+class TaskLogOut(_Out):
     task_id: str
     map_index: int
     try_number: int
@@ -464,15 +463,15 @@ class TaskLog(_Out):
     content: str
 
 
-class Pool(_Out):
+class PoolOut(_Out):
     name: str
     slots: int
     description: str
 
 
-class PoolUsage(Pool):
+class PoolUsageOut(PoolOut):
     occupied: int
 
 
-class Pools(_Out):
-    pools: list[PoolUsage]
+class PoolsOut(_Out):
+    pools: list[PoolUsageOut]

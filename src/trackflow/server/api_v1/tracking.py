@@ -104,12 +104,12 @@ class SearchRuns(_Body):
 
 
 # Experiments -----------------------------------------------------------------------------
-@router.post("/experiments", **returns(out.ExperimentId))
+@router.post("/experiments", **returns(out.ExperimentIdOut))
 def create_experiment(body: CreateExperiment, s: Services = Depends(get_services)) -> dict[str, Any]:
     return {"experiment_id": s.tracking.create_experiment(body.name, body.artifact_location, body.tags)}
 
 
-@router.get("/experiments/by-name", **returns(out.Experiment))
+@router.get("/experiments/by-name", **returns(out.ExperimentOut))
 def get_experiment_by_name(name: str, s: Services = Depends(get_services)) -> dict[str, Any]:
     experiment = s.tracking.get_experiment_by_name(name)
     if experiment is None:
@@ -117,56 +117,56 @@ def get_experiment_by_name(name: str, s: Services = Depends(get_services)) -> di
     return codec.experiment_to_json(experiment)
 
 
-@router.post("/experiments/search", **returns(out.Experiments))
+@router.post("/experiments/search", **returns(out.ExperimentsOut))
 def search_experiments(body: SearchExperiments, s: Services = Depends(get_services)) -> dict[str, Any]:
     page = s.tracking.search_experiments(body.view_type, body.max_results, body.filter, body.order_by, body.page_token)
     return {"experiments": [codec.experiment_to_json(e) for e in page], "next_page_token": page.next_page_token}
 
 
-@router.get("/experiments/{experiment_id}", **returns(out.Experiment))
+@router.get("/experiments/{experiment_id}", **returns(out.ExperimentOut))
 def get_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict[str, Any]:
     return codec.experiment_to_json(s.tracking.get_experiment(experiment_id))
 
 
-@router.patch("/experiments/{experiment_id}", **returns(out.Empty))
+@router.patch("/experiments/{experiment_id}", **returns(out.EmptyOut))
 def rename_experiment(experiment_id: str, body: UpdateExperiment, s: Services = Depends(get_services)) -> dict:
     s.tracking.rename_experiment(experiment_id, body.name)
     return {}
 
 
-@router.delete("/experiments/{experiment_id}", **returns(out.Empty))
+@router.delete("/experiments/{experiment_id}", **returns(out.EmptyOut))
 def delete_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_experiment(experiment_id)
     return {}
 
 
-@router.post("/experiments/{experiment_id}/restore", **returns(out.Empty))
+@router.post("/experiments/{experiment_id}/restore", **returns(out.EmptyOut))
 def restore_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.restore_experiment(experiment_id)
     return {}
 
 
-@router.post("/experiments/{experiment_id}/tags", **returns(out.Empty))
+@router.post("/experiments/{experiment_id}/tags", **returns(out.EmptyOut))
 def set_experiment_tag(experiment_id: str, body: KeyValue, s: Services = Depends(get_services)) -> dict:
     s.tracking.set_experiment_tag(experiment_id, body.key, body.value)
     return {}
 
 
-@router.post("/experiments/{experiment_id}/tags/delete", **returns(out.Empty))
+@router.post("/experiments/{experiment_id}/tags/delete", **returns(out.EmptyOut))
 def delete_experiment_tag(experiment_id: str, body: Key, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_experiment_tag(experiment_id, body.key)
     return {}
 
 
 # Runs ------------------------------------------------------------------------------------
-@router.post("/runs", **returns(out.Run))
+@router.post("/runs", **returns(out.RunOut))
 def create_run(body: CreateRun, s: Services = Depends(get_services)) -> dict[str, Any]:
     tags = [RunTag(t.key, t.value) for t in body.tags]
     run = s.tracking.create_run(body.experiment_id, body.user_id, body.start_time, tags, body.run_name)
     return codec.run_to_json(run)
 
 
-@router.post("/runs/search", **returns(out.Runs))
+@router.post("/runs/search", **returns(out.RunsOut))
 def search_runs(body: SearchRuns, s: Services = Depends(get_services)) -> JSONResponse:
     page = s.tracking.search_runs(
         body.experiment_ids, body.filter or "", body.view_type, body.max_results, body.order_by, body.page_token
@@ -175,23 +175,23 @@ def search_runs(body: SearchRuns, s: Services = Depends(get_services)) -> JSONRe
     return JSONResponse({"runs": [codec.run_to_json(r) for r in page], "next_page_token": page.next_page_token})
 
 
-@router.get("/runs/{run_id}", **returns(out.Run))
+@router.get("/runs/{run_id}", **returns(out.RunOut))
 def get_run(run_id: str, s: Services = Depends(get_services)) -> dict[str, Any]:
     return codec.run_to_json(s.tracking.get_run(run_id))
 
 
-@router.patch("/runs/{run_id}", **returns(out.RunInfo))
+@router.patch("/runs/{run_id}", **returns(out.RunInfoOut))
 def update_run(run_id: str, body: UpdateRun, s: Services = Depends(get_services)) -> dict[str, Any]:
     return codec.run_info_to_json(s.tracking.update_run_info(run_id, body.status, body.end_time, body.run_name))
 
 
-@router.delete("/runs/{run_id}", **returns(out.Empty))
+@router.delete("/runs/{run_id}", **returns(out.EmptyOut))
 def delete_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_run(run_id)
     return {}
 
 
-@router.post("/runs/{run_id}/restore", **returns(out.Empty))
+@router.post("/runs/{run_id}/restore", **returns(out.EmptyOut))
 def restore_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.restore_run(run_id)
     return {}
@@ -202,7 +202,7 @@ def restore_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": Batch.model_json_schema()}}}
     },
-    **returns(out.Empty),
+    **returns(out.EmptyOut),
 )
 async def log_batch(run_id: str, request: Request, s: Services = Depends(get_services)) -> dict:
     """Log metrics, params and tags in one transaction (the body is a ``Batch``).
@@ -218,20 +218,20 @@ async def log_batch(run_id: str, request: Request, s: Services = Depends(get_ser
     return {}
 
 
-@router.post("/runs/{run_id}/tags/delete", **returns(out.Empty))
+@router.post("/runs/{run_id}/tags/delete", **returns(out.EmptyOut))
 def delete_tag(run_id: str, body: Key, s: Services = Depends(get_services)) -> dict:
     s.tracking.delete_tag(run_id, body.key)
     return {}
 
 
-@router.post("/runs/{run_id}/inputs", **returns(out.Empty))
+@router.post("/runs/{run_id}/inputs", **returns(out.EmptyOut))
 def log_inputs(run_id: str, body: Inputs, s: Services = Depends(get_services)) -> dict:
     datasets = [codec.dataset_from_json(d.model_dump(by_alias=True)) for d in body.datasets]
     s.tracking.log_inputs(run_id, datasets, body.model_ids)
     return {}
 
 
-@router.get("/runs/{run_id}/metric-history", **returns(out.MetricHistory))
+@router.get("/runs/{run_id}/metric-history", **returns(out.MetricHistoryOut))
 def metric_history(
     run_id: str,
     key: str,
@@ -244,7 +244,7 @@ def metric_history(
 
 
 # Garbage collection ----------------------------------------------------------------------
-@router.get("/gc/deleted", **returns(out.Deleted))
+@router.get("/gc/deleted", **returns(out.DeletedOut))
 def list_deleted(
     older_than_ms: int | None = Query(None, ge=0, le=INT64_MAX, description="deleted at least this long ago"),
     s: Services = Depends(get_services),
@@ -256,13 +256,13 @@ def list_deleted(
     }
 
 
-@router.delete("/gc/runs/{run_id}", **returns(out.Empty))
+@router.delete("/gc/runs/{run_id}", **returns(out.EmptyOut))
 def purge_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.purge_run(run_id)
     return {}
 
 
-@router.delete("/gc/experiments/{experiment_id}", **returns(out.Empty))
+@router.delete("/gc/experiments/{experiment_id}", **returns(out.EmptyOut))
 def purge_experiment(experiment_id: str, s: Services = Depends(get_services)) -> dict:
     s.tracking.purge_experiment(experiment_id)
     return {}
