@@ -95,6 +95,12 @@ def fresh_postgres() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
     events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     best = now = 0
@@ -104,12 +110,24 @@ def _max_overlap(intervals: list[tuple[float, float]]) -> int:
     return best
 
 
+CELERY_BROKER = "redis://127.0.0.1:6379/12"
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as fh:
+        return subprocess.Popen([sys.executable, "-m", "trackflow", *command], env=env, stdout=fh,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("kill_one", [False, True], ids=["all-live", "one-sigkilled"])
-def test_three_schedulers_share_200_runs(fresh_postgres: str, tmp_path: Path, kill_one: bool) -> None:
+@pytest.mark.parametrize(("executor", "kill_one"), [("local", False), ("local", True), ("celery", False)],
+                         ids=["all-live", "one-sigkilled", "celery-2-workers"])
+def test_three_schedulers_share_200_runs(fresh_postgres: str, tmp_path: Path, executor: str, kill_one: bool) -> None:
     """With ``kill_one``, one scheduler is SIGKILLed a third of the way: the others finish
     everything; a try it had queued whose process never started is queued again once its
-    presence expires (so that task instance's only body runs as try 2), nothing runs twice."""
+    presence expires (so that task instance's only body runs as try 2), nothing runs twice.
+    With Celery, the three schedulers send the tries to two `trackflow worker`s, whose task
+    processes report through a `trackflow server --no-scheduler` on the same database."""
     dags_folder = tmp_path / "dags"
     dags_folder.mkdir()
     (dags_folder / "ha_chain.py").write_text(DAG_FILE)
@@ -122,8 +140,26 @@ def test_three_schedulers_share_200_runs(fresh_postgres: str, tmp_path: Path, ki
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKFLOW_", "MLFLOW_"))}
     procs: list[subprocess.Popen[bytes]] = []
+    helpers: list[subprocess.Popen[bytes]] = []  # the Celery side: a server and two workers
     logs = [tmp_path / f"scheduler-{i}.log" for i in range(SCHEDULERS)]
+    if executor == "celery":
+        import redis
+
+        redis.Redis.from_url(CELERY_BROKER).flushdb()
+        port = _free_port()
+        env = {**env, "TRACKFLOW_EXECUTOR": "celery", "TRACKFLOW_CELERY_BROKER_URL": CELERY_BROKER,
+               "TRACKFLOW_SERVER_URL": f"http://127.0.0.1:{port}", "TRACKFLOW_PARALLELISM": "8"}
     try:
+        if executor == "celery":
+            helpers.append(_start(["server", "--no-scheduler", "--port", str(port), "--backend-store-uri",
+                                   fresh_postgres], {**env, "TRACKFLOW_HOME": str(tmp_path / "server")},
+                                  tmp_path / "server.log"))
+            for n in range(2):
+                helpers.append(_start(["worker", "--concurrency", "2"],
+                                      {**env, "TRACKFLOW_HOME": str(tmp_path / f"worker-{n}"), "TF_HA_OUT": str(out)},
+                                      tmp_path / f"worker-{n}.log"))
+            wait_for(lambda: all(" ready." in (tmp_path / f"worker-{n}.log").read_text() for n in range(2)),
+                     "the workers")
         for i, log in enumerate(logs):
             with open(log, "wb") as fh:
                 procs.append(subprocess.Popen(
@@ -153,10 +189,10 @@ def test_three_schedulers_share_200_runs(fresh_postgres: str, tmp_path: Path, ki
         wait_for(finished, "200 runs to finish", limit=600)
         elapsed = time.monotonic() - started
     finally:
-        for proc in procs:
+        for proc in procs + helpers:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in procs:
+        for proc in procs + helpers:
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -193,7 +229,7 @@ def test_three_schedulers_share_200_runs(fresh_postgres: str, tmp_path: Path, ki
         first, last = spans.get(run_id, (float(s), float(e)))
         spans[run_id] = (min(first, float(s)), max(last, float(e)))
     assert len(spans) == RUNS and _max_overlap(list(spans.values())) <= MAX_ACTIVE_RUNS
-    print(f"\n{RUNS} runs x 3 tasks on {SCHEDULERS} schedulers{' (one SIGKILLed)' if kill_one else ''} in "
+    print(f"\n{RUNS} runs x 3 tasks on {SCHEDULERS} schedulers ({executor}){' (one SIGKILLed)' if kill_one else ''} in "
           f"{elapsed:.1f} s; queued per scheduler: {sorted(queuers.values(), reverse=True)}; queued again: "
           f"{len(requeued)}")
     db.dispose()
