@@ -41,3 +41,9 @@ class Unavailable(TrackflowError):
     """A service trackflow needs (the database, the artifact store) cannot be reached."""
 
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class StorageFull(TrackflowError):
+    """The artifact store has no space (or quota) left: nothing was written."""
+
+    error_code = "RESOURCE_EXHAUSTED"

@@ -228,3 +228,61 @@ def test_broker_killed_and_restarted_empty_loses_no_task(tmp_path: Path) -> None
             assert (start, end, n) == ("start", "end", m)
         ti = {t.task_id: t for t in s.pipelines().run_detail("held_pair", "r").task_instances}
         assert {t.state for t in ti.values()} == {"success"}
+
+
+@contextmanager
+def tiny_filesystem(path: Path, size_kb: int) -> Iterator[Path]:
+    """A tmpfs of ``size_kb`` at ``path`` (mounting needs root: CI runs as root)."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("the disk-full test mounts a tmpfs and needs root in CI", pytrace=False)
+        pytest.skip("mounting a tmpfs needs root")
+    path.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_artifact_disk_full_fails_clearly_loses_nothing_and_recovers(tmp_path: Path) -> None:
+    """The artifact store's disk fills up: an upload answers 507 with a message (not 500) and
+    leaves what was stored intact; a task whose value no longer fits fails once, naming the
+    cause, the server stays up; once space is freed, clearing the task finishes the run."""
+    from mlflow import MlflowClient
+
+    with tiny_filesystem(tmp_path / "artifacts", 2048) as store:
+        s = Setup(tmp_path, f"sqlite:///{tmp_path / 'tf.db'}")
+        shutil.copy(DAGS / "storage.py", s.dags / "storage.py")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = s.proc("server", "server", "--port", str(port), "--artifacts-destination", str(store))
+        with running(server):
+            wait_for(lambda: _answers(f"{url}/version"), "the server")
+            client = MlflowClient(tracking_uri=url)
+            run_id = client.create_run(client.create_experiment("full")).info.run_id
+            client.log_text(run_id, "kept", "kept.txt")
+            (store / "filler").write_bytes(b"\0" * (1800 * 1024))  # leaves less than 1 MiB
+            big = tmp_path / "big.bin"
+            big.write_bytes(os.urandom(1024 * 1024))
+            # mlflow's artifact client raises requests' HTTPError carrying our answer
+            with pytest.raises(requests.HTTPError, match=r"507 .*the artifact store is full"):
+                client.log_artifact(run_id, str(big))
+            assert client.download_artifacts(run_id, "kept.txt", str(tmp_path / "dl")).endswith("kept.txt")
+            assert (tmp_path / "dl" / "kept.txt").read_text() == "kept"
+
+            s.trigger("storage", "r")
+            assert s.wait_end("storage", "r", server) == "failed"
+            tis = {t.task_id: t for t in s.pipelines().run_detail("storage", "r").task_instances}
+            assert (tis["small"].state, tis["big"].state, tis["after"].state) == ("success", "failed",
+                                                                                   "upstream_failed")
+            assert "artifact store is full" in (tis["big"].note or "")
+            assert lines(s.out / "big.txt") == ["ran"]  # failed once, not retried behind our back
+
+            (store / "filler").unlink()
+            p = s.pipelines()
+            p.clear("storage", "r", ["big"], include_downstream=True)
+            assert s.wait_end("storage", "r", server) == "success", server.output()
+        assert lines(s.out / "small.txt") == ["ran"]  # kept its value: not run again
+        assert lines(s.out / "big.txt") == ["ran", "ran"]
+        assert lines(s.out / "after.txt") == [f"ok {1024 * 1024}"]

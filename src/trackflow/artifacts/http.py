@@ -30,7 +30,7 @@ from trackflow.artifacts.base import (
     require_file_path,
     safe_relative_path,
 )
-from trackflow.errors import Conflict, InvalidInput, NotFound, TrackflowError
+from trackflow.errors import Conflict, InvalidInput, NotFound, StorageFull, TrackflowError
 
 ARTIFACTS_ENDPOINT = "/mlflow-artifacts/artifacts"
 
@@ -178,4 +178,6 @@ def _raise_for_status(response: requests.Response, method: str, url: str) -> Non
         raise InvalidInput(message)
     if status == 409:
         raise Conflict(message)
+    if status == 507:
+        raise StorageFull(message)
     raise TrackflowError(f"{method} {url} failed with HTTP {status}: {message}")

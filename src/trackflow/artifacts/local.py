@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from trackflow.artifacts.base import (
     require_file_path,
     safe_relative_path,
 )
-from trackflow.errors import InvalidInput, NotFound
+from trackflow.errors import InvalidInput, NotFound, StorageFull
 
 
 def local_path_from_uri(root: str) -> str:
@@ -59,14 +60,20 @@ class LocalArtifactRepository(ArtifactRepository):
         if os.path.isdir(dest):
             raise InvalidInput(f"cannot write file {dest!r}: a directory of that name exists")
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        except OSError as exc:
+            _raise_if_full(exc, dest)
+            raise
         try:
             with os.fdopen(fd, "wb") as out:
                 write(out)
             os.replace(tmp, dest)
-        except BaseException:
+        except BaseException as exc:
             if os.path.exists(tmp):
-                os.unlink(tmp)
+                os.unlink(tmp)  # a partial file frees its space; the previous ``dest`` is intact
+            if isinstance(exc, OSError):
+                _raise_if_full(exc, dest)
             raise
 
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
@@ -140,6 +147,11 @@ class LocalArtifactRepository(ArtifactRepository):
             shutil.rmtree(target)
         elif os.path.lexists(target):
             os.unlink(target)
+
+
+def _raise_if_full(exc: OSError, dest: str) -> None:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise StorageFull(f"the artifact store is full: cannot write {dest!r} ({os.strerror(exc.errno)})") from None
 
 
 def _read_chunks(handle: BinaryIO) -> Iterator[bytes]:

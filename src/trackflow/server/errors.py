@@ -10,10 +10,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound, TrackflowError, Unavailable
+from trackflow.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StorageFull,
+    TrackflowError,
+    Unavailable,
+)
 from trackflow.server.responses import JSONResponse
 
-_STATUS = {NotFound: 404, AlreadyExists: 400, InvalidInput: 400, Conflict: 400, Unavailable: 503}
+# 507 Insufficient Storage: the request was fine, the artifact store has no room for it.
+_STATUS = {NotFound: 404, AlreadyExists: 400, InvalidInput: 400, Conflict: 400, Unavailable: 503, StorageFull: 507}
 
 
 def error_response(code: str, message: str, status: int) -> JSONResponse:
