@@ -53,6 +53,9 @@ def mlflow_cases(experiment_id: str, run_id: str) -> list[tuple[str, str, Any, i
     return [
         ("POST", "runs/log-batch", b'{"run_id": "' + run_id.encode() + b'", "metrics": [', 400, bad, ("JSON",)),
         ("POST", "runs/log-metric", b"[1, 2, 3]", 400, bad, ("JSON object",)),
+        ("POST", "runs/create", {"experiment_id": experiment_id, "start_time": 2**70}, 400, bad, ("start_time",)),
+        ("POST", "runs/log-metric", {"run_id": run_id, "key": "m", "value": 1, "timestamp": 2**64}, 400, bad,
+         ("timestamp",)),
         ("POST", "runs/log-metric", b"\xff\xfe garbage", 400, bad, ("JSON",)),
         ("POST", "runs/log-metric", {"run_id": run_id, "key": "m", "timestamp": 1}, 400, bad, ("value",)),
         (

@@ -52,9 +52,12 @@ def as_int(value: Any, name: str, default: int | None = None) -> int | None:
     if isinstance(value, float) and not value.is_integer():
         raise InvalidInput(f"parameter '{name}' must be an integer, got {value!r}")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):
         raise InvalidInput(f"parameter '{name}' must be an integer, got {value!r}") from None
+    if not -(2**63) <= number < 2**63:  # protobuf's int64, as MLflow's parser
+        raise InvalidInput(f"parameter '{name}' is out of the 64-bit integer range: {value!r}")
+    return number
 
 
 def as_str(value: Any, name: str) -> str:
