@@ -219,7 +219,11 @@ def test_broker_killed_and_restarted_empty_loses_no_task(tmp_path: Path) -> None
             wait_for(lambda: lines(s.out / "first.txt") or lines(s.out / "second.txt"), "a task to start")
             time.sleep(0.5)  # the other one's message sits in Redis
             broker.kill()
+            health = requests.get(f"http://127.0.0.1:{port}/health", headers={"Accept": "application/json"},
+                                  timeout=30)
+            assert health.status_code == 503 and "Celery broker" in " ".join(health.json()["failing"])
             broker.start()  # empty
+            assert requests.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200
             s.release()
             assert s.wait_end("held_pair", "r", server, worker) == "success", server.output() + worker.output()
         # each body ran once, to its end; the lost one as a later try (its first never started)

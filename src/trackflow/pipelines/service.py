@@ -28,7 +28,6 @@ from typing import Any
 from trackflow.config import Settings
 from trackflow.errors import Conflict
 from trackflow.pipelines.executors.base import BaseExecutor, executor_for
-from trackflow.pipelines.executors.local import LocalExecutor
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.scheduler.lease import SchedulerLease
@@ -128,7 +127,8 @@ class PipelineService:
         """``{"scheduler": {...}, "executor": {...}}``, each with ``ok`` and, when not ok, a
         ``reason``. The scheduler fails when its thread is gone, when its last good tick is
         older than ``stale_ticks`` idle polls, or when its last 3+ ticks raised; the executor
-        when it was not started or (local executor) its helper process is gone."""
+        when it was not started or its own check fails (BaseExecutor.health: the local executor's
+        helper process, the Celery broker)."""
         now = time.monotonic()
         thread = next((t for t in self._threads if t.name == "trackflow-scheduler"), None)
         since = None if self.last_tick is None else round(now - self.last_tick, 3)
@@ -152,13 +152,8 @@ class PipelineService:
         }
         if not executor["started"]:
             executor.update(ok=False, reason="not started")
-        if isinstance(self.executor, LocalExecutor):
-            proc = self.executor.proc
-            executor["helper_pid"] = None if proc is None else proc.pid
-            executor["helper_alive"] = proc is not None and proc.poll() is None
-            if executor["started"] and not executor["helper_alive"]:
-                code = None if proc is None else proc.returncode
-                executor.update(ok=False, reason=f"the local executor's helper process exited (code {code})")
+        else:
+            executor.update(self.executor.health())
         return {"scheduler": scheduler, "executor": executor}
 
     def wake(self) -> None:

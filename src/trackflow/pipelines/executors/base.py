@@ -86,6 +86,11 @@ class BaseExecutor(ABC):
         ``token``, only the process of that try (not a newer try of the same task instance).
         Unknown keys are ignored."""
 
+    def health(self) -> dict[str, Any]:
+        """``{"ok": bool, "reason": str (when not ok), ...details}`` for ``/health``: whether
+        this executor can run tasks now. Called on a started executor; must answer quickly."""
+        return {"ok": True}
+
     def forget(self, key: WorkloadKey, token: str) -> None:  # noqa: B027 - optional hook
         """Stop counting the try ``token`` of ``key`` as running: the scheduler found its process
         gone without a report (e.g. its worker machine died). Executors that always learn of

@@ -182,6 +182,18 @@ class CeleryExecutor(BaseExecutor):
             return
         known[1].revoke(terminate=True, signal="SIGTERM")
 
+    def health(self) -> dict[str, Any]:
+        """The broker answers (one connection, no retries: /health must answer quickly)."""
+        self.start()
+        assert self.app is not None
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+                broker = conn.as_uri()  # the password masked
+        except Exception as exc:
+            return {"ok": False, "reason": f"the Celery broker does not answer: {exc}"}
+        return {"ok": True, "broker": broker}
+
     def forget(self, key: WorkloadKey, token: str) -> None:
         known = self.inflight.get(key)
         if known is not None and known[0] == token:

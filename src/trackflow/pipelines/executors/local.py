@@ -267,6 +267,15 @@ class LocalExecutor(BaseExecutor):
             return
         self.events.put(event)
 
+    def health(self) -> dict[str, Any]:
+        proc = self.proc
+        alive = proc is not None and proc.poll() is None
+        out: dict[str, Any] = {"ok": alive, "helper_pid": None if proc is None else proc.pid, "helper_alive": alive}
+        if not alive:
+            code = None if proc is None else proc.returncode
+            out["reason"] = f"the local executor's helper process exited (code {code})"
+        return out
+
     def kill(self, key: WorkloadKey, token: str | None = None) -> None:
         with self.lock:
             known = key in self.inflight or token is not None
