@@ -60,6 +60,10 @@ _EXPORTS: dict[str, str] = {
             "AirflowFailException",
         )
     },
+    **{name: "trackflow.pipelines.authoring.assets"
+       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "Metadata")},
+    **{name: "trackflow.pipelines.scheduler.timetables"
+       for name in ("AssetOrTimeSchedule", "CronTriggerTimetable")},
 }
 _SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "entities", "errors", "models"}
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "dags": "trackflow.cli.dags:dags",
     "scheduler": "trackflow.cli.scheduler:scheduler",
     "worker": "trackflow.cli.worker:worker",
+    "assets": "trackflow.cli.assets:assets",
 }
 
 

@@ -20,9 +20,10 @@ from trackflow.pipelines.dagbag import ParseResult, list_dag_files, parse_folder
 from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.runtime.task_runner import open_db
-from trackflow.pipelines.scheduler import decisions
-from trackflow.pipelines.scheduler.timetables import as_aware, deserialize_timetable
+from trackflow.pipelines.scheduler import asset_triggers, decisions
+from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
+from trackflow.store.sql.asset_store import SqlAssetStore
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -53,6 +54,7 @@ class Pipelines:
             db = open_db(pipeline_db_uri(settings))
         self.db = db
         self.store = SqlPipelineStore(db)
+        self.assets = SqlAssetStore(db)
         self.tracking = run_ops.RunTracking(settings)
 
     # DAGs ---------------------------------------------------------------------------------
@@ -63,6 +65,10 @@ class Pipelines:
             return ParseResult()
         result = parse_folder(folder)
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
+        self.assets.sync_consumers({
+            spec["dag_id"]: list(asset_triggers.asset_names(asset_condition(spec.get("timetable") or {}) or {}))
+            for spec in result.specs
+        })
         return result
 
     def list_dags(self) -> list[DagRecord]:

@@ -19,10 +19,10 @@ from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.scheduler.timetables import DagRunInfo, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
 from trackflow.pipelines.state import RunState, TIState
-from trackflow.store.pipeline_base import NewTaskInstance, PipelineStore
+from trackflow.store.pipeline_base import NewTaskInstance, PipelineStore, Within
 from trackflow.tracking.client import Client
 
-RUN_TYPES = ("manual", "scheduled", "backfill", "test")
+RUN_TYPES = ("manual", "scheduled", "backfill", "test", "asset_triggered")
 
 
 def params_of(spec: DagSpec) -> ParamsDict:
@@ -142,6 +142,7 @@ def create_dag_run(
     conf: dict[str, Any] | None = None,
     run_id: str | None = None,
     info: DagRunInfo | None = None,
+    within: Within | None = None,
 ) -> DagRun:
     """Create a queued DAG run with its task instances and its tracked run.
 
@@ -175,7 +176,7 @@ def create_dag_run(
         for t in spec.tasks
     ]
     try:
-        return store.create_dag_run(run, tis)
+        return store.create_dag_run(run, tis, within)
     except Exception:
         if tracking is not None and tracking_run_id:
             try:

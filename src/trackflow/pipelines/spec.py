@@ -43,6 +43,7 @@ class TaskSpec:
     is_empty: bool = False  # an EmptyOperator without callbacks: marked success, never run
     task_group: str | None = None
     doc: str | None = None
+    outlets: tuple[dict[str, Any], ...] = ()  # {"name", "uri", "group"} of an Asset, {"alias"} of an AssetAlias
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +54,7 @@ class TaskSpec:
         data["upstream"] = tuple(data.get("upstream", ()))
         data["downstream"] = tuple(data.get("downstream", ()))
         data["map_inputs"] = tuple(MapInput(**m) for m in data.get("map_inputs", ()))
+        data["outlets"] = tuple(data.get("outlets", ()))
         return cls(**data)
 
 

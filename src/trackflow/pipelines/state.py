@@ -27,7 +27,7 @@ from datetime import datetime
 
 from trackflow.entities.pipelines import DagRun, TaskInstance, TaskOutput
 from trackflow.errors import Conflict, InvalidInput, NotFound
-from trackflow.store.pipeline_base import PipelineStore, TIKey, Transition
+from trackflow.store.pipeline_base import PipelineStore, TIKey, Transition, Within
 
 
 class TIState(enum.StrEnum):
@@ -179,10 +179,11 @@ def put_output(store: PipelineStore, output: TaskOutput, token: str, now: dateti
 
 def finish_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, state: str,
                now: datetime, next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-               note: str | None = None) -> bool:
-    """running -> ``state`` for the task process holding ``token``; False once fenced."""
+               note: str | None = None, within: Within | None = None) -> bool:
+    """running -> ``state`` for the task process holding ``token`` (with ``within``'s writes,
+    e.g. its asset events, in the same transaction); False once fenced."""
     _require(TIState.RUNNING, state, Actor.TASK, f"{key[0]} of run {run_id!r}")
-    return store.finish_try(dag_id, run_id, key, token, state, now, next_retry_at, skip_task_ids, note)
+    return store.finish_try(dag_id, run_id, key, token, state, now, next_retry_at, skip_task_ids, note, within)
 
 
 def expand(store: PipelineStore, dag_id: str, run_id: str, task_id: str, length: int | None) -> None:

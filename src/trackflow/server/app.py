@@ -22,6 +22,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     """The ASGI app. With ``run_scheduler`` the pipeline scheduler and local executor run in
     the background of this process (``trackflow server``): on SQLite, Conflict here if another
     scheduler already runs on the database (PipelineService.claim)."""
+    from trackflow.server.api_v1.assets import router as v1_assets
     from trackflow.server.api_v1.inference import router as v1_inference
     from trackflow.server.api_v1.logged_models import router as v1_logged_models
     from trackflow.server.api_v1.pipelines import SERVICE_KEY
@@ -72,6 +73,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_registry, prefix="/api/v1")
     app.include_router(v1_inference, prefix="/api/v1")
     app.include_router(v1_pipelines, prefix="/api/v1")
+    app.include_router(v1_assets, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)

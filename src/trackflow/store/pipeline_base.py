@@ -9,7 +9,7 @@ Unknown ids raise NotFound, bad values InvalidInput, duplicates AlreadyExists.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +27,10 @@ from trackflow.entities.pipelines import (
 )
 
 TIKey = tuple[str, int]  # (task_id, map_index) inside one DAG run
+
+# More writes of another store in the same transaction, given its connection (e.g. the asset
+# events of a task's success, the asset updates a new run consumes); raising aborts it all.
+Within = Callable[[Any], object]
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,11 @@ class PipelineStore(Protocol):
     def list_import_errors(self) -> list[ImportErrorRecord]: ...
 
     # DAG runs -----------------------------------------------------------------------------
-    def create_dag_run(self, run: DagRun, task_instances: Sequence[NewTaskInstance]) -> DagRun:
-        """Insert a run and its task instances. AlreadyExists if the run_id is taken, or a
-        scheduled/backfill run already covers that logical date."""
+    def create_dag_run(self, run: DagRun, task_instances: Sequence[NewTaskInstance],
+                       within: Within | None = None) -> DagRun:
+        """Insert a run and its task instances (and ``within``'s writes, atomically).
+        AlreadyExists if the run_id is taken, or a scheduled/backfill run already covers that
+        logical date."""
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun: ...
 
@@ -135,10 +141,10 @@ class PipelineStore(Protocol):
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: str, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-                   note: str | None = None) -> bool:
+                   note: str | None = None, within: Within | None = None) -> bool:
         """running -> ``state`` for the holder of ``token`` and, in the same transaction,
-        skip the not-yet-started ``skip_task_ids`` (branching). False if the try no longer
-        owns the row."""
+        skip the not-yet-started ``skip_task_ids`` (branching) and run ``within``. False (and
+        nothing written) if the try no longer owns the row."""
 
     def set_log_artifact(self, dag_id: str, run_id: str, key: TIKey, try_number: int, location: str) -> None: ...
 

@@ -31,13 +31,24 @@ TASK_ID_RE = re.compile(r"^[\w.-]{1,250}$")
 # Airflow arguments accepted for compatibility that trackflow does not act on.
 _IGNORED_ARGS = {
     "email", "email_on_failure", "email_on_retry", "depends_on_past", "wait_for_downstream", "sla",
-    "start_date", "end_date", "run_as_user", "executor_config", "resources", "inlets", "outlets",
+    "start_date", "end_date", "run_as_user", "executor_config", "resources",
     "executor", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "ignore_first_depends_on_past",
     "task_concurrency", "do_xcom_push_on_failure", "allow_nested_operators", "task_display_name",
     "logger_name", "map_index_template", "on_skipped_callback", "weight_rule_class",
 }
 
 Callback = Callable[[dict[str, Any]], Any]
+
+
+def _asset_list(value: Any, what: str, task_id: str) -> list[Any]:
+    """``inlets``/``outlets``: assets or aliases, one or a list (Airflow's forms)."""
+    from trackflow.pipelines.authoring.assets import Asset, AssetAlias
+
+    items = [] if value is None else list(value) if isinstance(value, (list, tuple, set)) else [value]
+    for item in items:
+        if not isinstance(item, (Asset, AssetAlias)):
+            raise InvalidInput(f"{what} of task {task_id!r} must be Assets or AssetAliases, got {item!r}")
+    return items
 
 
 class _Mapped:
@@ -151,6 +162,8 @@ class BaseOperator(DependencyMixin):
         on_success_callback: Callback | list[Callback] | None = None,
         on_failure_callback: Callback | list[Callback] | None = None,
         on_retry_callback: Callback | list[Callback] | None = None,
+        inlets: Any = None,
+        outlets: Any = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - _IGNORED_ARGS
@@ -192,6 +205,8 @@ class BaseOperator(DependencyMixin):
         self.on_success_callback = _callbacks(on_success_callback)
         self.on_failure_callback = _callbacks(on_failure_callback)
         self.on_retry_callback = _callbacks(on_retry_callback)
+        self.inlets = _asset_list(inlets, "inlets", self.task_id)
+        self.outlets = _asset_list(outlets, "outlets", self.task_id)
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.expand_input: dict[str, Any] = {}  # set by .expand(): name -> list/dict/XComArg

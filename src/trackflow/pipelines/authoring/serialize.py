@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import DAG
 from trackflow.pipelines.authoring.operators import EmptyOperator
@@ -50,6 +52,14 @@ def _is_empty(task: BaseOperator) -> bool:
     )
 
 
+def _outlet(outlet: Any) -> dict[str, Any]:
+    from trackflow.pipelines.authoring.assets import Asset
+
+    if isinstance(outlet, Asset):
+        return {"name": outlet.name, "uri": outlet.uri, "group": outlet.group}
+    return {"alias": outlet.name}
+
+
 def serialize_dag(dag: DAG) -> DagSpec:
     """Validate ``dag`` (InvalidInput for a cycle or unknown dependency) and describe it."""
     dag.validate()
@@ -78,6 +88,7 @@ def serialize_dag(dag: DAG) -> DagSpec:
                 is_empty=_is_empty(task) and not task.is_mapped,
                 task_group=task.task_group.group_id if task.task_group else None,
                 doc=task.doc,
+                outlets=tuple(_outlet(o) for o in task.outlets),
             )
         )
     owners = sorted({t.owner for t in dag.task_dict.values()})

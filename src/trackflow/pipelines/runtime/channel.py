@@ -26,10 +26,12 @@ from typing import Any, Protocol, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
 from trackflow.errors import Unavailable
 from trackflow.pipelines import state
 from trackflow.store.pipeline_base import PipelineStore, TIKey
+from trackflow.store.sql.asset_store import SqlAssetStore, check_event
 
 R = TypeVar("R")
 
@@ -60,8 +62,15 @@ class TryChannel(Protocol):
         store such as the log upload)."""
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None) -> bool:
-        """running -> ``state`` (with the downstream skips a branch asked for); False once fenced."""
+               note: str | None, asset_events: Sequence[NewAssetEvent] = ()) -> bool:
+        """running -> ``state`` (with the downstream skips a branch asked for, and the asset
+        events of its outlets, all or nothing); False once fenced."""
+
+    def run_asset_events(self) -> list[AssetEvent]:
+        """The asset events that triggered the try's DAG run."""
+
+    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
+        """An asset's latest events, newest first (a task's ``inlet_events``)."""
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         """Store a value of this try; False (nothing written) once fenced."""
@@ -111,9 +120,27 @@ class StoreChannel:
         return self._call(state.holds_try, self.store, self.dag_id, self.run_id, self.key, self.token)
 
     def finish(self, state_: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None) -> bool:
+               note: str | None, asset_events: Sequence[NewAssetEvent] = ()) -> bool:
+        events = [dataclasses.replace(e, source="task", source_dag_id=self.dag_id, source_run_id=self.run_id,
+                                      source_task_id=self.key[0], source_map_index=self.key[1]) for e in asset_events]
+        for event in events:
+            check_event(event)
+
+        def record(conn: Any) -> None:
+            self.assets.record_events_in(conn, events, now)
+
         return self._call(state.finish_try, self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
-                          next_retry_at, skip_task_ids, note)
+                          next_retry_at, skip_task_ids, note, record if events else None)
+
+    @property
+    def assets(self) -> SqlAssetStore:
+        return SqlAssetStore(self.store.db)  # type: ignore[attr-defined]
+
+    def run_asset_events(self) -> list[AssetEvent]:
+        return self._call(self.assets.run_events, self.dag_id, self.run_id)
+
+    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
+        return self._call(self.assets.list_events, asset_name, limit)
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         if (output.dag_id, output.run_id, output.task_id, output.map_index) != (self.dag_id, self.run_id, *self.key):

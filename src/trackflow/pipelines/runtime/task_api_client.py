@@ -20,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
 from trackflow.errors import NotFound, TrackflowError
 from trackflow.pipelines.runtime.channel import from_wire, to_wire
@@ -85,11 +86,25 @@ class TaskApiChannel:
         return self._call("GET", "/holds") is not None
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None) -> bool:
+               note: str | None, asset_events: Sequence[NewAssetEvent] = ()) -> bool:
         body = {"state": state, "now": now.isoformat(),
                 "next_retry_at": next_retry_at.isoformat() if next_retry_at else None,
-                "skip_task_ids": list(skip_task_ids), "note": note}
+                "skip_task_ids": list(skip_task_ids), "note": note,
+                "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra}
+                                 for e in asset_events]}
         return self._call("POST", "/finish", body) is not None
+
+    def run_asset_events(self) -> list[AssetEvent]:
+        answer = self._call("GET", "/run/asset-events")
+        if answer is None:
+            raise NotFound(f"run {self.run_id!r} is not readable with this try's token any more")
+        return [from_wire(AssetEvent, e) for e in answer["events"]]
+
+    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
+        answer = self._call("GET", "/asset-events", params={"name": asset_name, "limit": limit})
+        if answer is None:
+            raise NotFound("asset events are not readable with this try's token any more")
+        return [from_wire(AssetEvent, e) for e in answer["events"]]
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         return self._call("POST", "/outputs", {"output": to_wire(output), "now": now.isoformat()}) is not None

@@ -29,6 +29,7 @@ from types import FrameType
 from typing import Any
 
 from trackflow.config import Settings
+from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring import templating  # noqa: F401 - loaded before forking, not per task
@@ -45,6 +46,7 @@ from trackflow.pipelines.authoring.xcom_arg import XComArg, resolve_xcom_args
 from trackflow.pipelines.dagbag import load_dag
 from trackflow.pipelines.executors.base import TaskWorkload
 from trackflow.pipelines.runtime import logs
+from trackflow.pipelines.runtime.asset_context import InletEventAccessors, OutletEventAccessors, triggering_events
 from trackflow.pipelines.runtime.channel import StoreChannel, TryChannel
 from trackflow.pipelines.runtime.context import TaskInstanceHandle, build_context
 from trackflow.pipelines.runtime.outputs import Outputs
@@ -135,6 +137,7 @@ class TryResult:
     note: str | None = None
     skip: list[str] = field(default_factory=list)
     exception: BaseException | None = None
+    asset_events: list[NewAssetEvent] = field(default_factory=list)  # of the outlets, on success
 
 
 class Heartbeat:
@@ -259,7 +262,8 @@ class TryRunner:
         """Record the final state: the try's last write (the scheduler moves on at once)."""
         w = self.w
         self.stop_heartbeat()
-        owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note)
+        owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note,
+                                    result.asset_events)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -320,6 +324,13 @@ class TryRunner:
             handle = TaskInstanceHandle(w.dag_id, w.run_id, w.task_id, w.map_index, ti.try_number, ti.max_tries,
                                         task, outputs, run.logical_date, self.tracked.run_id if self.tracked else None)
             context = build_context(dag, task, run, handle, params)
+            outlet_events = OutletEventAccessors()
+            context.update(
+                outlet_events=outlet_events, inlets=list(task.inlets), outlets=list(task.outlets),
+                inlet_events=InletEventAccessors(lambda name: self.channel.asset_events(name, 100), task.inlets),
+                triggering_asset_events=triggering_events(self.channel.run_asset_events())
+                if run.run_type == "asset_triggered" else {},
+            )
             self.context = context
             fetch = lambda arg: outputs.get(arg.operator.task_id, arg.key)  # noqa: E731
             for name in task.template_fields:
@@ -347,7 +358,8 @@ class TryRunner:
                 if task.multiple_outputs and isinstance(result, dict):
                     for key, value in result.items():
                         outputs.put(w.task_id, w.map_index, str(key), value, handle.tracking_run_id)
-            return TryResult(TIState.SUCCESS, skip=handle.skip_requests)
+            return TryResult(TIState.SUCCESS, skip=handle.skip_requests,
+                             asset_events=outlet_events.events(task.outlets))
         except AirflowSkipException as exc:
             print(f"Skipping: {exc}", flush=True)
             return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [])

@@ -32,18 +32,20 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun, TaskInstance
-from trackflow.errors import AlreadyExists, NotFound
+from trackflow.errors import AlreadyExists, Conflict, NotFound
 from trackflow.pipelines import runs as run_ops
 from trackflow.pipelines import state
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload
-from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.scheduler import asset_triggers, decisions
 from trackflow.pipelines.scheduler.lease import holder_name
-from trackflow.pipelines.scheduler.timetables import Restriction, deserialize_timetable
+from trackflow.pipelines.scheduler.timetables import Restriction, asset_condition, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
 from trackflow.store.pipeline_base import Transition
+from trackflow.store.sql.asset_store import SqlAssetStore
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 log = logging.getLogger("trackflow.scheduler")
@@ -98,6 +100,7 @@ class SchedulerLoop:
         self.last_liveness_check = datetime.min.replace(tzinfo=UTC)
         self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
         self.killed: set[tuple[tuple[str, str, str, int], str]] = set()  # fenced tries asked to stop
+        self.assets = SqlAssetStore(store.db)
         self.gone_since: dict[tuple[tuple[str, str, str, int], str], datetime] = {}  # see release_lost
 
     # Specs ------------------------------------------------------------------------------------
@@ -295,6 +298,9 @@ class SchedulerLoop:
             spec = self.spec(dag_id)
             if (spec.timetable or {}).get("kind", "none") == "none":
                 continue
+            condition = asset_condition(spec.timetable)
+            if condition is not None:
+                created |= self.create_asset_run(spec, condition, now)
             timetable = deserialize_timetable(spec.timetable)
             restriction = Restriction(
                 earliest=datetime.fromisoformat(spec.start_date) if spec.start_date else None,
@@ -316,6 +322,23 @@ class SchedulerLoop:
                 except AlreadyExists:
                     break
         return created
+
+    def create_asset_run(self, spec: DagSpec, condition: dict[str, Any], now: datetime) -> bool:
+        """A run of ``spec`` when its asset condition holds over the assets updated since its
+        last asset-triggered run. The run consumes those updates in the transaction that
+        creates it, so each update starts one run, also across a crash or a rival scheduler."""
+        updated = self.assets.queued(spec.dag_id)
+        if not updated or not asset_triggers.holds(condition, updated):
+            return False
+        run_id = f"asset_triggered__{now.isoformat()}"
+        names = asset_triggers.consumed(condition, updated)
+        try:
+            run_ops.create_dag_run(self.store, self.tracking, spec, "asset_triggered", now, run_id=run_id,
+                                   within=lambda conn: self.assets.consume_in(conn, spec.dag_id, run_id, names))
+        except (AlreadyExists, Conflict):
+            return False
+        log.info("%s: asset-triggered run %s (updated: %s)", spec.dag_id, run_id, ", ".join(sorted(names)))
+        return True
 
     def start_queued_runs(self, now: datetime, specs: dict[str, DagSpec], queued: list[DagRun],
                           held: set[str]) -> bool:

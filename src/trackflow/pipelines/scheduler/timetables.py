@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 
 from trackflow.errors import InvalidInput
+from trackflow.pipelines.scheduler import asset_triggers
 
 PRESETS = {
     "@hourly": "0 * * * *",
@@ -168,7 +169,9 @@ class CronTriggerTimetable(_TriggerTimetable):
 
     kind = "cron"
 
-    def __init__(self, expression: str, tz: tzinfo = UTC) -> None:
+    def __init__(self, expression: str, tz: tzinfo = UTC, *, timezone: str | tzinfo | None = None) -> None:
+        if timezone is not None:  # Airflow's spelling: CronTriggerTimetable(cron, timezone="UTC")
+            tz = parse_tz(timezone) if isinstance(timezone, str) else timezone
         expr = PRESETS.get(expression, expression)
         if expression.startswith("@") and expression not in PRESETS:
             raise InvalidInput(
@@ -238,19 +241,72 @@ class DeltaTriggerTimetable(_TriggerTimetable):
         return {"kind": self.kind, "seconds": self.delta.total_seconds()}
 
 
+class AssetTriggeredTimetable(Timetable):
+    """``schedule=`` assets: runs come from asset events (see scheduler/asset_triggers.py),
+    never from the clock. ``condition`` is the serialized condition tree."""
+
+    kind = "assets"
+
+    def __init__(self, condition: dict[str, Any]) -> None:
+        self.condition = condition
+        self.summary = f"Asset: {asset_triggers.summary(condition)}"
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": self.kind, "condition": self.condition}
+
+
+class AssetOrTimeSchedule(Timetable):
+    """Runs on a timetable *and* whenever the asset condition holds (Airflow's class)."""
+
+    kind = "asset_or_time"
+
+    def __init__(self, *, timetable: Timetable, assets: Any) -> None:
+        from trackflow.pipelines.authoring.assets import as_condition
+
+        condition = as_condition(assets if not isinstance(assets, tuple) else list(assets))
+        if condition is None:
+            raise InvalidInput(f"AssetOrTimeSchedule needs assets, got {assets!r}")
+        self.timetable = timetable
+        self.condition = condition.condition()
+        self.periodic = timetable.periodic
+        self.summary = f"{timetable.summary} or Asset: {asset_triggers.summary(self.condition)}"
+
+    def next_dagrun_info(
+        self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
+    ) -> DagRunInfo | None:
+        return self.timetable.next_dagrun_info(last_logical_date, restriction, now)
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        return self.timetable.iter_between(start, end)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": self.kind, "timetable": self.timetable.serialize(), "condition": self.condition}
+
+
+def asset_condition(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The asset condition of a serialized timetable, if it has one."""
+    return data.get("condition") if data.get("kind") in ("assets", "asset_or_time") else None
+
+
 def timetable_from_schedule(schedule: Any, tz: tzinfo = UTC) -> Timetable:
     """Build a timetable from a DAG's ``schedule``; InvalidInput naming a bad value."""
     if schedule is None:
         return NullTimetable()
     if isinstance(schedule, Timetable):
         return schedule
+    from trackflow.pipelines.authoring.assets import condition_of
+
+    condition = condition_of(schedule)
+    if condition is not None:
+        return AssetTriggeredTimetable(condition)
     if isinstance(schedule, timedelta):
         return DeltaTriggerTimetable(schedule)
     if isinstance(schedule, str):
         if schedule == "@once":
             return OnceTimetable()
         return CronTriggerTimetable(schedule, tz)
-    raise InvalidInput(f"unsupported schedule {schedule!r}: use a cron string, a preset, a timedelta or None")
+    raise InvalidInput(f"unsupported schedule {schedule!r}: use a cron string, a preset, a timedelta, assets "
+                       "or None")
 
 
 def deserialize_timetable(data: dict[str, Any]) -> Timetable:
@@ -261,4 +317,13 @@ def deserialize_timetable(data: dict[str, Any]) -> Timetable:
         return DeltaTriggerTimetable(timedelta(seconds=data["seconds"]))
     if kind == "once":
         return OnceTimetable()
+    if kind == "assets":
+        return AssetTriggeredTimetable(data["condition"])
+    if kind == "asset_or_time":
+        timetable = AssetOrTimeSchedule.__new__(AssetOrTimeSchedule)
+        timetable.timetable = deserialize_timetable(data["timetable"])
+        timetable.condition = data["condition"]
+        timetable.periodic = timetable.timetable.periodic
+        timetable.summary = f"{timetable.timetable.summary} or Asset: {asset_triggers.summary(timetable.condition)}"
+        return timetable
     return NullTimetable()

@@ -408,6 +408,38 @@ class DagRunsOut(_Out):
     dag_runs: list[DagRunOut]
 
 
+# Assets ------------------------------------------------------------------------------------
+class AssetEventOut(_Out):
+    id: int
+    asset_name: str
+    asset_uri: str
+    timestamp: str
+    extra: dict[str, Any]
+    source: str
+    source_dag_id: str | None
+    source_run_id: str | None
+    source_task_id: str | None
+    source_map_index: int
+
+
+class AssetEventsOut(_Out):
+    asset_events: list[AssetEventOut]
+
+
+class AssetOut(_Out):
+    id: int
+    name: str
+    uri: str
+    group: str
+    extra: dict[str, Any]
+    created_at: str | None
+    consuming_dags: list[str]
+
+
+class AssetsOut(_Out):
+    assets: list[AssetOut]
+
+
 class TaskInstanceOut(_Out):
     task_id: str
     map_index: int
@@ -430,6 +462,7 @@ class TaskInstanceOut(_Out):
 
 class DagRunDetailOut(DagRunOut):
     task_instances: list[TaskInstanceOut]
+    triggering_asset_events: list[AssetEventOut]
 
 
 class ClearedOut(_Out):

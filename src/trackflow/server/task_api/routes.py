@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.pipelines import LineageEdge, TaskOutput
 from trackflow.errors import NotFound
 from trackflow.pipelines.operations import Pipelines
@@ -65,12 +66,20 @@ class BeatBody(_Body):
     now: datetime
 
 
+class AssetEventBody(_Body):
+    name: str = Field(min_length=1, max_length=1500)
+    uri: str = Field(min_length=1, max_length=1500)
+    group: str = Field(default="asset", min_length=1, max_length=1500)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
 class FinishBody(_Body):
     state: str = Field(max_length=32)
     now: datetime
     next_retry_at: datetime | None = None
     skip_task_ids: list[Annotated[str, Field(max_length=250)]] = Field(default_factory=list)
     note: str | None = Field(default=None, max_length=4000)
+    asset_events: list[AssetEventBody] = Field(default_factory=list, max_length=1000)
 
 
 class OutputBody(_Body):
@@ -115,9 +124,21 @@ def holds(ch: Channel) -> dict[str, Any]:
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/finish")
 def finish(body: FinishBody, ch: Channel) -> dict[str, Any]:
-    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note):
+    events = [NewAssetEvent(e.name, e.uri, e.group, e.extra) for e in body.asset_events]
+    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events):
         raise _fenced()
     return {}
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/run/asset-events")
+def run_asset_events(ch: Channel) -> dict[str, Any]:
+    return {"events": [to_wire(e) for e in ch.run_asset_events()]}
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/asset-events")
+def asset_events(ch: Channel, name: Annotated[str, Query(min_length=1, max_length=1500)],
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    return {"events": [to_wire(e) for e in ch.asset_events(name, limit)]}
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/outputs")

@@ -27,7 +27,7 @@ from trackflow.entities.pipelines import (
     TaskTry,
 )
 from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from trackflow.store.pipeline_base import NewTaskInstance, TIKey, Transition
+from trackflow.store.pipeline_base import NewTaskInstance, TIKey, Transition, Within
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_tables import (
     dag_runs,
@@ -324,7 +324,8 @@ class SqlPipelineStore:
         return [ImportErrorRecord(r.fileloc, r.stacktrace, _req(r.timestamp)) for r in rows]
 
     # DAG runs ---------------------------------------------------------------------------------
-    def create_dag_run(self, run: DagRun, task_instances_: Sequence[NewTaskInstance]) -> DagRun:
+    def create_dag_run(self, run: DagRun, task_instances_: Sequence[NewTaskInstance],
+                       within: Within | None = None) -> DagRun:
         try:
             with self.db.write() as conn:
                 taken = conn.execute(select(dag_runs.c.id).where(
@@ -356,6 +357,8 @@ class SqlPipelineStore:
                          "operator": t.operator}
                         for t in task_instances_
                     ])
+                if within is not None:
+                    within(conn)
         except IntegrityError:
             raise AlreadyExists(f"DAG run {run.run_id!r} of DAG {run.dag_id!r} already exists") from None
         return run
@@ -522,7 +525,7 @@ class SqlPipelineStore:
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: str, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-                   note: str | None = None) -> bool:
+                   note: str | None = None, within: Within | None = None) -> bool:
         params = _key_params(dag_id, run_id, key)
         params.update(k_token=token, v_state=state, v_now=to_ms(now), v_next_retry_at=to_ms(next_retry_at),
                       v_note=note, v_token=None if state != "success" else token,
@@ -536,6 +539,8 @@ class SqlPipelineStore:
             conn.execute(_FINISH_TRY, params)
             if skip_task_ids:
                 conn.execute(_SKIP_TIS, params)
+            if within is not None:
+                within(conn)
             return True
 
     def set_log_artifact(self, dag_id: str, run_id: str, key: TIKey, try_number: int, location: str) -> None:

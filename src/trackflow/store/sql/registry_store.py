@@ -7,11 +7,13 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, func, insert, select, update
 
 from trackflow.entities import PagedList
+from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.registry import (
     ModelVersion,
     ModelVersionStatus,
@@ -29,6 +31,7 @@ from trackflow.store.registry_search import (
     parse_registered_model_order_by,
 )
 from trackflow.store.search_filter import Comparison
+from trackflow.store.sql.asset_store import record_events_in as record_asset_events_in
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.predicates import compare
 from trackflow.store.sql.registry_tables import (
@@ -111,6 +114,18 @@ class SqlRegistryStore:
                 payload=json.dumps(payload, default=str),
             )
         )
+        # trackflow's join: a new version updates the asset model://<name>, an alias move the
+        # asset model://<name>@<alias>, so DAGs can be scheduled on the registry.
+        asset = None
+        if event_type is RegistryEventType.MODEL_VERSION_CREATED:
+            asset = f"model://{name}"
+        elif event_type is RegistryEventType.ALIAS_SET:
+            asset = f"model://{name}@{alias}"
+        if asset is not None:
+            extra = {"name": name, "version": str(version), **({"alias": alias} if alias else {}),
+                     **{k: v for k, v in payload.items() if k == "run_id" and v}}
+            record_asset_events_in(conn, [NewAssetEvent(asset, asset, extra=extra, source="registry")],
+                                   datetime.now(UTC))
 
     @staticmethod
     def _model_row(conn: Connection, name: str, lock: bool = False) -> Any:

@@ -1,0 +1,105 @@
+"""`trackflow assets`: list assets and their events, and record an event (which starts the
+DAGs scheduled on the asset). Works on the database, or through a server URL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from trackflow.cli.options import OUTPUT_OPTION
+from trackflow.config import Settings
+from trackflow.errors import InvalidInput
+
+
+class _Assets:
+    """The three operations, on the database or on a server's /api/v1 (same answers)."""
+
+    def __init__(self, settings: Settings) -> None:
+        uri = settings.resolved_tracking_uri
+        self.http: Any = None
+        self.store: Any = None
+        if uri.startswith(("http://", "https://")):
+            from trackflow.store.rest.http import HttpJsonClient
+
+            self.http = HttpJsonClient(uri.rstrip("/") + "/api/v1")
+        else:
+            from trackflow.pipelines.operations import Pipelines
+
+            self.pipelines = Pipelines(settings)
+            self.store = self.pipelines.assets
+
+    def assets(self) -> list[dict[str, Any]]:
+        if self.http is not None:
+            return list(self.http.call("GET", "/assets")["assets"])
+        consumers = self.store.consumers()
+        return [{"name": a.name, "uri": a.uri, "consuming_dags": consumers.get(a.name, [])}
+                for a in self.store.list_assets()]
+
+    def events(self, name: str | None, limit: int) -> list[dict[str, Any]]:
+        if self.http is not None:
+            params = {"limit": limit, **({"name": name} if name else {})}
+            return list(self.http.call("GET", "/assets/events", params=params)["asset_events"])
+        from trackflow.server.api_v1.pipelines import asset_event_json
+
+        return [asset_event_json(e) for e in self.store.list_events(name, limit)]
+
+    def emit(self, name: str, uri: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+        if self.http is not None:
+            return dict(self.http.call("POST", "/assets/events", {"name": name, "uri": uri or name, "extra": extra}))
+        from trackflow.entities.assets import NewAssetEvent
+        from trackflow.server.api_v1.pipelines import asset_event_json
+
+        [event] = self.store.record_events([NewAssetEvent(name, uri or name, extra=extra, source="api")],
+                                           datetime.now(UTC))
+        return asset_event_json(event)
+
+
+@click.group()
+def assets() -> None:
+    """Assets: list, events, emit."""
+
+
+@assets.command("list")
+@OUTPUT_OPTION
+@click.pass_obj
+def list_assets(settings: Settings, output: str) -> None:
+    """Assets with events, and the DAGs scheduled on each."""
+    from trackflow.cli.render import print_table
+
+    rows = [(a["name"], a["uri"], ", ".join(a["consuming_dags"])) for a in _Assets(settings).assets()]
+    print_table("Assets", ["name", "uri", "consuming dags"], rows, output)
+
+
+@assets.command("events")
+@click.option("--asset", "name", help="Only this asset's events.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@OUTPUT_OPTION
+@click.pass_obj
+def list_events(settings: Settings, name: str | None, limit: int, output: str) -> None:
+    """Asset events, newest first."""
+    from trackflow.cli.render import print_table
+
+    rows = [(e["id"], e["asset_name"], e["timestamp"], e["source"],
+             ".".join(x for x in (e["source_dag_id"], e["source_task_id"]) if x), json.dumps(e["extra"]))
+            for e in _Assets(settings).events(name, limit)]
+    print_table("Asset events", ["id", "asset", "timestamp", "source", "from", "extra"], rows, output)
+
+
+@assets.command("emit")
+@click.argument("name")
+@click.option("--uri", help="The asset's uri when it is new (default: its name).")
+@click.option("--extra", default="{}", show_default=True, help="JSON object stored with the event.")
+@click.pass_obj
+def emit(settings: Settings, name: str, uri: str | None, extra: str) -> None:
+    """Record an event of asset NAME: the DAGs scheduled on it run."""
+    try:
+        extra_value = json.loads(extra)
+    except ValueError as exc:
+        raise InvalidInput(f"--extra is not JSON: {exc}") from None
+    if not isinstance(extra_value, dict):
+        raise InvalidInput(f"--extra must be a JSON object, got {type(extra_value).__name__}")
+    event = _Assets(settings).emit(name, uri, extra_value)
+    click.echo(f"Recorded event {event['id']} of asset {event['asset_name']}")

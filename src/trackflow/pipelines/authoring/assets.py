@@ -1,0 +1,149 @@
+"""Assets in DAG files, as Airflow 3's ``airflow.sdk``: ``Asset``, ``AssetAlias``, ``AssetAll``,
+``AssetAny`` (and ``&`` / ``|``), ``Metadata``.
+
+A task's ``outlets=[Asset(...)]`` records an event for each asset when the task succeeds; a
+DAG's ``schedule=`` an asset, a list of assets (all of them), or an ``&``/``|`` expression runs
+the DAG when the condition holds over the assets updated since its last asset-triggered run.
+Conditions serialize to plain dicts (see :func:`condition_of`) that the scheduler evaluates
+(scheduler/asset_triggers.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from trackflow.errors import InvalidInput
+
+MAX_LENGTH = 1500
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_LENGTH:
+        raise InvalidInput(f"asset {what} must be a non-empty string of at most {MAX_LENGTH} characters, "
+                           f"got {value!r}")
+    return value
+
+
+class BaseAsset:
+    """What a schedule condition is made of."""
+
+    def __and__(self, other: BaseAsset) -> AssetAll:
+        if not isinstance(other, BaseAsset):
+            return NotImplemented
+        return AssetAll(self, other)
+
+    def __or__(self, other: BaseAsset) -> AssetAny:
+        if not isinstance(other, BaseAsset):
+            return NotImplemented
+        return AssetAny(self, other)
+
+    def condition(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def iter_assets(self) -> Iterator[Asset]:
+        return iter(())
+
+
+class Asset(BaseAsset):
+    """``Asset(name)``, ``Asset(uri=...)`` or both; a missing one is the other (as Airflow)."""
+
+    def __init__(self, name: str | None = None, uri: str | None = None, *, group: str = "asset",
+                 extra: dict[str, Any] | None = None, watchers: Any = None) -> None:
+        if name is None and uri is None:
+            raise InvalidInput("an Asset needs a name or a uri")
+        self.name = _text(name if name is not None else uri, "name")
+        self.uri = _text(uri if uri is not None else name, "uri")
+        self.group = _text(group, "group")
+        self.extra = dict(extra or {})
+        self.watchers = list(watchers or [])
+
+    def __repr__(self) -> str:
+        return f"Asset(name={self.name!r}, uri={self.uri!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Asset) and (self.name, self.uri) == (other.name, other.uri)
+
+    def __hash__(self) -> int:
+        return hash(("asset", self.name, self.uri))
+
+    def condition(self) -> dict[str, Any]:
+        return {"asset": {"name": self.name, "uri": self.uri, "group": self.group}}
+
+    def iter_assets(self) -> Iterator[Asset]:
+        yield self
+
+
+class AssetAlias(BaseAsset):
+    """A name under which a task adds events for assets it picks at run time."""
+
+    def __init__(self, name: str, group: str = "asset") -> None:
+        self.name = _text(name, "alias name")
+        self.group = group
+
+    def __repr__(self) -> str:
+        return f"AssetAlias(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetAlias) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(("alias", self.name))
+
+    def condition(self) -> dict[str, Any]:
+        raise InvalidInput(f"scheduling on {self!r} is not supported yet: schedule on the assets it resolves to")
+
+
+class _Combined(BaseAsset):
+    kind = ""
+
+    def __init__(self, *objects: BaseAsset) -> None:
+        for obj in objects:
+            if not isinstance(obj, BaseAsset):
+                raise InvalidInput(f"{type(self).__name__} takes assets, got {obj!r}")
+        self.objects = list(objects)
+
+    def condition(self) -> dict[str, Any]:
+        return {self.kind: [o.condition() for o in self.objects]}
+
+    def iter_assets(self) -> Iterator[Asset]:
+        for obj in self.objects:
+            yield from obj.iter_assets()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self.objects))})"
+
+
+class AssetAll(_Combined):
+    """Every one of its members updated (``a & b``; a list in ``schedule=``)."""
+
+    kind = "all"
+
+
+class AssetAny(_Combined):
+    """Any one of its members updated (``a | b``)."""
+
+    kind = "any"
+
+
+class Metadata:
+    """``yield Metadata(asset, extra)`` from a task: extra for the event of that outlet."""
+
+    def __init__(self, asset: Asset, extra: dict[str, Any], alias: AssetAlias | None = None) -> None:
+        self.asset = asset
+        self.extra = dict(extra)
+        self.alias = alias
+
+
+def as_condition(schedule: Any) -> BaseAsset | None:
+    """The asset condition of a ``schedule=`` value, or None when it is not about assets."""
+    if isinstance(schedule, BaseAsset):
+        return schedule
+    if isinstance(schedule, (list, tuple)) and schedule and all(isinstance(s, BaseAsset) for s in schedule):
+        return AssetAll(*schedule)
+    return None
+
+
+def condition_of(schedule: Any) -> dict[str, Any] | None:
+    condition = as_condition(schedule)
+    return None if condition is None else condition.condition()

@@ -1,0 +1,90 @@
+"""The asset parts of a task's context (Airflow 3's names): ``outlet_events`` (extra for the
+events a successful task records for its outlets, and assets added through an alias),
+``inlet_events`` (an asset's past events) and ``triggering_asset_events`` (the events that
+started this DAG run)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from trackflow.entities.assets import AssetEvent, NewAssetEvent
+from trackflow.errors import InvalidInput
+from trackflow.pipelines.authoring.assets import Asset, AssetAlias, BaseAsset
+
+
+class OutletEventAccessor:
+    """``outlet_events[asset].extra["rows"] = 10``; ``outlet_events[alias].add(asset, extra)``."""
+
+    def __init__(self, key: BaseAsset) -> None:
+        self.key = key
+        self.extra: dict[str, Any] = {}
+        self.added: list[tuple[Asset, dict[str, Any]]] = []
+
+    def add(self, asset: Asset, extra: dict[str, Any] | None = None) -> None:
+        if not isinstance(self.key, AssetAlias):
+            raise InvalidInput(f"add() is for an AssetAlias outlet, not {self.key!r}")
+        if not isinstance(asset, Asset):
+            raise InvalidInput(f"an alias adds Assets, got {asset!r}")
+        self.added.append((asset, dict(extra or {})))
+
+
+class OutletEventAccessors(Mapping[BaseAsset, OutletEventAccessor]):
+    def __init__(self) -> None:
+        self._by_key: dict[BaseAsset, OutletEventAccessor] = {}
+
+    def __getitem__(self, key: BaseAsset) -> OutletEventAccessor:
+        if not isinstance(key, (Asset, AssetAlias)):
+            raise InvalidInput(f"outlet_events takes an Asset or AssetAlias, got {key!r}")
+        if key not in self._by_key:
+            self._by_key[key] = OutletEventAccessor(key)
+        return self._by_key[key]
+
+    def __iter__(self) -> Iterator[BaseAsset]:
+        return iter(self._by_key)
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def events(self, outlets: list[Any]) -> list[NewAssetEvent]:
+        """The events a successful try records: one per Asset outlet, one per asset added
+        through an AssetAlias outlet."""
+        out = []
+        for outlet in outlets:
+            accessor = self._by_key.get(outlet)
+            if isinstance(outlet, Asset):
+                out.append(NewAssetEvent(outlet.name, outlet.uri, outlet.group, accessor.extra if accessor else {}))
+            elif isinstance(outlet, AssetAlias) and accessor is not None:
+                out += [NewAssetEvent(a.name, a.uri, a.group, extra) for a, extra in accessor.added]
+        return out
+
+
+class InletEventAccessors(Mapping[BaseAsset, list[AssetEvent]]):
+    """``inlet_events[asset]``: the asset's recorded events, oldest first (``[-1]`` is the
+    latest), read when first asked for."""
+
+    def __init__(self, read: Callable[[str], list[AssetEvent]], inlets: list[Any]) -> None:
+        self._read = read
+        self._inlets = inlets
+        self._cache: dict[str, list[AssetEvent]] = {}
+
+    def __getitem__(self, key: BaseAsset) -> list[AssetEvent]:
+        if not isinstance(key, Asset):
+            raise InvalidInput(f"inlet_events takes an Asset, got {key!r}")
+        if key.name not in self._cache:
+            self._cache[key.name] = list(reversed(self._read(key.name)))
+        return self._cache[key.name]
+
+    def __iter__(self) -> Iterator[BaseAsset]:
+        return iter(self._inlets)
+
+    def __len__(self) -> int:
+        return len(self._inlets)
+
+
+def triggering_events(events: list[AssetEvent]) -> dict[Asset, list[AssetEvent]]:
+    """The run's triggering events by asset, oldest first."""
+    out: dict[Asset, list[AssetEvent]] = {}
+    for event in events:
+        out.setdefault(Asset(event.asset_name, event.asset_uri), []).append(event)
+    return out

@@ -1,0 +1,94 @@
+"""Data-aware scheduling: producers with asset outlets, consumers scheduled on assets (one,
+all of two, either of two, and the registry's model alias). Bodies append to files in
+TF_TEST_OUT so a test counts runs and sees what each one was given."""
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from trackflow import Asset, dag, task
+from trackflow.pipelines.authoring.context import get_current_context
+
+OUT = Path(os.environ.get("TF_TEST_OUT", "/tmp"))
+RAW = Asset("s3://lake/raw.csv")
+CLEAN = Asset(name="clean", uri="s3://lake/clean.parquet")
+CHAMPION = Asset("model://iris@champion")
+
+
+def note(name: str, data: object) -> None:
+    with open(OUT / name, "a") as fh:
+        fh.write(json.dumps(data) + "\n")
+
+
+def seen() -> dict:
+    """What the run was given: its triggering events, by asset name."""
+    events = get_current_context()["triggering_asset_events"]
+    return {asset.name: [{"extra": e.extra, "source_dag_id": e.source_dag_id, "source_task_id": e.source_task_id,
+                          "source": e.source} for e in evs] for asset, evs in events.items()}
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def produce_raw():
+    @task(outlets=[RAW])
+    def extract() -> None:
+        get_current_context()["outlet_events"][RAW].extra["rows"] = 3
+
+    extract()
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def produce_clean():
+    @task(outlets=[CLEAN])
+    def transform() -> None:
+        pass
+
+    @task(outlets=[RAW])
+    def fails() -> None:
+        raise RuntimeError("no event for a failed task")
+
+    transform()
+    fails()
+
+
+@dag(schedule=[RAW], start_date=datetime(2025, 1, 1))
+def on_raw():
+    @task
+    def consume() -> None:
+        note("on_raw.txt", seen())
+
+    consume()
+
+
+@dag(schedule=RAW & CLEAN, start_date=datetime(2025, 1, 1))
+def on_both():
+    @task
+    def consume() -> None:
+        note("on_both.txt", seen())
+
+    consume()
+
+
+@dag(schedule=RAW | CLEAN, start_date=datetime(2025, 1, 1))
+def on_either():
+    @task
+    def consume() -> None:
+        note("on_either.txt", sorted(seen()))
+
+    consume()
+
+
+@dag(schedule=[CHAMPION], start_date=datetime(2025, 1, 1))
+def deploy_champion():
+    @task
+    def deploy() -> None:
+        note("deploy.txt", seen())
+
+    deploy()
+
+
+produce_raw()
+produce_clean()
+on_raw()
+on_both()
+on_either()
+deploy_champion()
