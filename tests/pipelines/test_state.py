@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from trackflow.entities import pipelines as entities
 from trackflow.entities.pipelines import DagRun, TaskOutput
 from trackflow.errors import InvalidInput
 from trackflow.pipelines import state
@@ -19,6 +21,7 @@ from trackflow.pipelines.state import Actor, RunState, TIState
 from trackflow.store.pipeline_base import NewTaskInstance, Transition
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
+from trackflow.store.sql.pipeline_tables import dag_runs, task_instances, task_tries
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 SRC = Path(__file__).resolve().parents[2] / "src" / "trackflow"
@@ -35,7 +38,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlPipelin
 
 def new_run(store: SqlPipelineStore) -> DagRun:
     d = f"d_{uuid.uuid4().hex[:8]}"
-    run = DagRun(d, "r1", "queued", "manual", NOW, NOW, NOW, NOW, queued_at=NOW)
+    run = DagRun(d, "r1", RunState.QUEUED, "manual", NOW, NOW, NOW, NOW, queued_at=NOW)
     return store.create_dag_run(run, [NewTaskInstance("a", max_tries=1), NewTaskInstance("b")])
 
 
@@ -173,3 +176,100 @@ def test_only_state_py_calls_the_store_transitions() -> None:
                     and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "store"):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno} {node.func.attr}")
     assert offenders == []
+
+
+def test_the_states_live_in_entities() -> None:
+    """The store may import entities, never pipelines: the enums are defined there, and
+    pipelines.state re-exports the very same classes."""
+    assert state.TIState is entities.TIState and state.RunState is entities.RunState
+    assert state.FINISHED_TI is entities.FINISHED_TI and state.MARKABLE is entities.MARKABLE
+
+
+def test_states_are_stored_as_their_plain_strings(store: SqlPipelineStore) -> None:
+    """Enum members are bound as the plain strings (sqlite3 and psycopg adapt str subclasses
+    as str): what the database holds is what it held before the enums, so no migration."""
+    run = new_run(store)
+    token = running_try(store, run)
+    state.finish_try(store, run.dag_id, run.run_id, ("a", -1), token, TIState.UP_FOR_RETRY, NOW)
+    state.transition(store, run.dag_id, run.run_id, [Transition(("b", -1), None, TIState.UPSTREAM_FAILED)], NOW)
+    state.transition_run(store, run, RunState.RUNNING, NOW)
+    with store.db.read() as conn:
+        tis = conn.execute(select(task_instances.c.task_id, task_instances.c.state)
+                           .where(task_instances.c.dag_id == run.dag_id).order_by(task_instances.c.task_id)).all()
+        tries = conn.execute(select(task_tries.c.state).where(task_tries.c.dag_id == run.dag_id)).scalars().all()
+        runs = conn.execute(select(dag_runs.c.state).where(dag_runs.c.dag_id == run.dag_id)).scalars().all()
+    assert [tuple(r) for r in tis] == [("a", "up_for_retry"), ("b", "upstream_failed")]
+    assert tries == ["up_for_retry"] and runs == ["running"]
+    assert all(type(v) is str for v in [*(r.state for r in tis), *tries, *runs])
+
+
+STATE_VALUES = {s.value for s in TIState} | {s.value for s in RunState}
+_LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log", "print", "warn"}
+
+
+def _state_literals(path: Path, root: Path = SRC) -> list[str]:
+    """``file:line 'value'`` of each string constant equal to a task-instance or DAG-run state
+    in code, i.e. not: a docstring; an enum member's definition (``UPSTREAM_FAILED =
+    "upstream_failed"`` of a Verdict is not a state); a dict key or subscript (a JSON field,
+    e.g. /health's ``"running": bool``); an argument of a log or print call; part of an
+    f-string; a run type (``"scheduled"`` is one too: the nearest comparison, call, keyword
+    argument or assignment around it names ``run_type``)."""
+    source = path.read_text()
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    enum_classes = {node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                    and any(ast.unparse(b).endswith("Enum") for b in node.bases)}
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in STATE_VALUES):
+            continue
+        parent = parents[node]
+        if isinstance(parent, (ast.Expr, ast.JoinedStr)):
+            continue
+        if isinstance(parent, ast.Assign) and parents.get(parent) in enum_classes:
+            continue
+        if (isinstance(parent, ast.Dict) and any(k is node for k in parent.keys)) or (
+                isinstance(parent, ast.Subscript) and parent.slice is node):
+            continue
+        if isinstance(parent, ast.Call) and node in parent.args and (
+                (isinstance(parent.func, ast.Attribute) and parent.func.attr in _LOG_CALLS)
+                or (isinstance(parent.func, ast.Name) and parent.func.id in _LOG_CALLS)):
+            continue
+        around: ast.AST = parent
+        while not isinstance(around, (ast.Compare, ast.Call, ast.keyword, ast.Assign, ast.stmt)):
+            around = parents[around]
+        if "run_type" in (ast.get_source_segment(source, around) or "").lower():
+            continue
+        found.append((node.lineno, node.col_offset, f"{path.relative_to(root)}:{node.lineno} {node.value!r}"))
+    return [hit for *_, hit in sorted(found)]
+
+
+def test_states_are_the_enum_not_string_literals() -> None:
+    """Who reads or writes a task-instance or DAG-run state names a TIState/RunState member,
+    never its string: a typo or a state that does not exist cannot hide in a comparison."""
+    paths = [p for part in ("store", "pipelines", "server", "cli") for p in sorted((SRC / part).rglob("*.py"))]
+    offenders = [hit for path in paths for hit in _state_literals(path)]
+    assert offenders == []
+
+
+def test_the_state_literal_check_finds_literals(tmp_path: Path) -> None:
+    """The check above is not vacuous: it flags what it should and lets the rest be."""
+    module = tmp_path / "probe.py"
+    code = (
+        '"""Docstring: running, failed."""\n'
+        "import enum\n"
+        "class Verdict(enum.Enum):\n"
+        '    UPSTREAM_FAILED = "upstream_failed"\n'
+        'def f(ti, run, log, store):\n'
+        '    """queued"""\n'
+        '    if ti.state == "running":\n'  # flagged
+        '        store.mark(state="failed")\n'  # flagged
+        '    states = ("queued", "up_for_retry")\n'  # flagged twice
+        '    if run.run_type in ("scheduled", "backfill"):\n'
+        '        store.create(run_type="scheduled", state="queued")\n'  # the state is flagged
+        '    log.info("success")\n'
+        '    return {"running": True}["running"], f"{ti}skipped"\n'
+    )
+    module.write_text(code)
+    hits = _state_literals(module, tmp_path)
+    assert [h.split(" ", 1)[1] for h in hits] == ["'running'", "'failed'", "'queued'", "'up_for_retry'", "'queued'"]

@@ -1,10 +1,44 @@
-"""Pipeline records: DAGs as parsed, DAG runs, task instances and their tries, outputs."""
+"""Pipeline records: DAGs as parsed, DAG runs, task instances and their tries, outputs, and
+the states of task instances and DAG runs."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+
+class TIState(enum.StrEnum):
+    """Task-instance states (Airflow's names; a task instance with no state yet has ``None``).
+    Members are ``str``, so they are stored, compared and sent as these plain strings; who may
+    move a task instance between them is decided in pipelines/state.py alone."""
+
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UPSTREAM_FAILED = "upstream_failed"
+    UP_FOR_RETRY = "up_for_retry"
+    REMOVED = "removed"
+
+
+class RunState(enum.StrEnum):
+    """DAG-run states (Airflow's names), stored as these plain strings."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+FINISHED_TI = frozenset({TIState.SUCCESS, TIState.FAILED, TIState.SKIPPED, TIState.UPSTREAM_FAILED,
+                         TIState.REMOVED})
+ACTIVE_TI = frozenset({TIState.QUEUED, TIState.RUNNING})  # a try holds a token
+FINISHED_RUN = frozenset({RunState.SUCCESS, RunState.FAILED})
+MARKABLE = frozenset({TIState.SUCCESS, TIState.FAILED, TIState.SKIPPED})  # what an operator may mark
 
 
 @dataclass(frozen=True)

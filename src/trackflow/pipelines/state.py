@@ -16,7 +16,9 @@ a queued or running try drops its token, which *fences* it: its heartbeat, outpu
 final record are refused from then on, and the scheduler, seeing an executor process whose
 token the store no longer holds, asks the executor to kill it.
 
-Stored values are the enum values (Airflow's names), so the API and UI read the same strings.
+The states are ``TIState`` and ``RunState`` (entities/pipelines.py, so the store can use them
+too; importable from here as well). Stored values are the enum values (Airflow's names), so
+the API and UI read the same strings.
 """
 
 from __future__ import annotations
@@ -25,30 +27,17 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+# The states and their groups live with the records (the store uses them too); they are
+# importable from here, beside the state machine, as before.
+from trackflow.entities.pipelines import ACTIVE_TI as ACTIVE_TI
+from trackflow.entities.pipelines import FINISHED_RUN as FINISHED_RUN
+from trackflow.entities.pipelines import FINISHED_TI as FINISHED_TI
+from trackflow.entities.pipelines import MARKABLE as MARKABLE
 from trackflow.entities.pipelines import DagRun, TaskInstance, TaskOutput
+from trackflow.entities.pipelines import RunState as RunState
+from trackflow.entities.pipelines import TIState as TIState
 from trackflow.errors import Conflict, InvalidInput, NotFound
 from trackflow.store.pipeline_base import PipelineStore, TIKey, Transition, Within
-
-
-class TIState(enum.StrEnum):
-    """Task-instance states. A task instance with no state yet has ``None``."""
-
-    SCHEDULED = "scheduled"
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCESS = "success"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    UPSTREAM_FAILED = "upstream_failed"
-    UP_FOR_RETRY = "up_for_retry"
-    REMOVED = "removed"
-
-
-class RunState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCESS = "success"
-    FAILED = "failed"
 
 
 class Actor(enum.StrEnum):
@@ -60,12 +49,6 @@ class Actor(enum.StrEnum):
 
 
 TIStateOrNone = TIState | None
-
-FINISHED_TI = frozenset({TIState.SUCCESS, TIState.FAILED, TIState.SKIPPED, TIState.UPSTREAM_FAILED,
-                         TIState.REMOVED})
-ACTIVE_TI = frozenset({TIState.QUEUED, TIState.RUNNING})
-FINISHED_RUN = frozenset({RunState.SUCCESS, RunState.FAILED})
-MARKABLE = frozenset({TIState.SUCCESS, TIState.FAILED, TIState.SKIPPED})
 
 _WAITING: tuple[TIStateOrNone, ...] = (None, TIState.SCHEDULED, TIState.UP_FOR_RETRY)
 _ALL: tuple[TIStateOrNone, ...] = (None, *TIState)
@@ -177,7 +160,7 @@ def put_output(store: PipelineStore, output: TaskOutput, token: str, now: dateti
     return store.put_output(output, now, token=token)
 
 
-def finish_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, state: str,
+def finish_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState,
                now: datetime, next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                note: str | None = None, within: Within | None = None) -> bool:
     """running -> ``state`` for the task process holding ``token`` (with ``within``'s writes,
@@ -206,11 +189,11 @@ def mark(store: PipelineStore, dag_id: str, run_id: str, task_ids: Sequence[str]
     to running so the scheduler recomputes its state. Returns the task instances as before."""
     if state not in MARKABLE:
         raise InvalidInput(f"cannot mark task instances as {state!r}: use success, failed or skipped")
-    return store.mark_task_instances(dag_id, run_id, task_ids, state, now)
+    return store.mark_task_instances(dag_id, run_id, task_ids, TIState(state), now)
 
 
 # DAG runs -------------------------------------------------------------------------------------
-def transition_run(store: PipelineStore, run: DagRun, state: str, now: datetime) -> DagRun | None:
+def transition_run(store: PipelineStore, run: DagRun, state: RunState, now: datetime) -> DagRun | None:
     """Move ``run`` from the state it was read in to ``state``; the updated run, or None if
     it changed meanwhile (e.g. a clear sent it back to the queue between read and write)."""
     if not run_move_allowed(run.state, state):

@@ -3,7 +3,9 @@
 Implemented by ``sql.pipeline_store.SqlPipelineStore``. Every method is one transaction.
 Task-instance transitions are compare-and-set: a method that moves a task instance names
 the state (and executor token) it expects, and reports whether the row really moved, so two
-schedulers, or a scheduler and a task process, never both act on the same try.
+schedulers, or a scheduler and a task process, never both act on the same try. States
+written are ``TIState``/``RunState`` members (entities/pipelines.py), stored as their plain
+strings; states read back are those strings.
 Unknown ids raise NotFound, bad values InvalidInput, duplicates AlreadyExists.
 """
 
@@ -21,9 +23,11 @@ from trackflow.entities.pipelines import (
     ImportErrorRecord,
     LineageEdge,
     Pool,
+    RunState,
     TaskInstance,
     TaskOutput,
     TaskTry,
+    TIState,
 )
 
 TIKey = tuple[str, int]  # (task_id, map_index) inside one DAG run
@@ -50,7 +54,7 @@ class Transition:
 
     key: TIKey
     expected: str | None
-    state: str | None
+    state: TIState | None
     next_retry_at: datetime | None = None
     note: str | None = None
     token: str | None = None  # if set, the row must also still hold this try token
@@ -90,12 +94,12 @@ class PipelineStore(Protocol):
     def last_automated_run(self, dag_id: str) -> DagRun | None:
         """The scheduled or backfill run with the latest logical date."""
 
-    def update_dag_run(self, dag_id: str, run_id: str, state: str, now: datetime,
+    def update_dag_run(self, dag_id: str, run_id: str, state: RunState, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
         """Set the state (start_date set on running, end_date on success/failed) without
         checking the state it had: for fixtures. Transitions use :meth:`cas_dag_run`."""
 
-    def cas_dag_run(self, dag_id: str, run_id: str, expected: str, state: str, now: datetime) -> DagRun | None:
+    def cas_dag_run(self, dag_id: str, run_id: str, expected: str, state: RunState, now: datetime) -> DagRun | None:
         """Move the run from ``expected`` to ``state`` (times as :meth:`update_dag_run`); None
         if it is no longer ``expected``, NotFound if it does not exist."""
 
@@ -139,7 +143,7 @@ class PipelineStore(Protocol):
     def heartbeat(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime) -> bool:
         """Record that the try holding ``token`` is alive; False if it no longer owns the row."""
 
-    def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: str, now: datetime,
+    def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None, within: Within | None = None) -> bool:
         """running -> ``state`` for the holder of ``token`` and, in the same transaction,
@@ -156,7 +160,7 @@ class PipelineStore(Protocol):
         so they run again with ``retries`` more tries; the run goes back to queued. A live
         try loses its token (fenced) and its try row ends. Returns the rows as they were."""
 
-    def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: str,
+    def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: TIState,
                             now: datetime) -> list[TaskInstance]:
         """Force a state (success/failed/skipped); a live try loses its token (fenced); a
         finished run goes back to running so the scheduler recomputes its state. Returns the

@@ -7,7 +7,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from trackflow.entities.pipelines import DagRun
+from trackflow.entities.pipelines import DagRun, TIState
 from trackflow.pipelines.authoring.templating import FILTERS
 from trackflow.pipelines.runtime import macros
 from trackflow.pipelines.runtime.outputs import Outputs
@@ -33,7 +33,7 @@ class TaskInstanceHandle:
         self.outputs = outputs
         self.logical_date = logical_date
         self.tracking_run_id = tracking_run_id
-        self.state = "running"
+        self.state = TIState.RUNNING
         self.skip_requests: list[str] = []
         self.pushed: dict[str, Any] = {}
 

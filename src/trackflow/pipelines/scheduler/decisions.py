@@ -160,10 +160,10 @@ class RunDecision:
     state once it is over, else None.
     """
 
-    changes: dict[TIKey, str] = field(default_factory=dict)
+    changes: dict[TIKey, TIState] = field(default_factory=dict)
     to_schedule: list[TIKey] = field(default_factory=list)
     to_expand: list[str] = field(default_factory=list)
-    run_state: str | None = None
+    run_state: RunState | None = None
 
 
 def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
@@ -179,7 +179,7 @@ def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
         by_task.setdefault(key[0], []).append(key)
     decision = RunDecision()
 
-    def set_state(key: TIKey, state: str) -> None:
+    def set_state(key: TIKey, state: TIState) -> None:
         states[key] = state
         decision.changes[key] = state
 
@@ -220,7 +220,8 @@ def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
     return decision
 
 
-def run_outcome(spec: DagSpec, states: Mapping[TIKey, str | None], decision: RunDecision | None = None) -> str | None:
+def run_outcome(spec: DagSpec, states: Mapping[TIKey, str | None],
+                decision: RunDecision | None = None) -> RunState | None:
     """success/failed once no task instance is unfinished (from the leaves' states), else None.
 
     A run whose unfinished task instances can never progress (nothing scheduled, queued,
@@ -302,7 +303,7 @@ def retry_delay(task: TaskSpec, try_number: int, dag_id: str, logical_date: date
 
 @dataclass(frozen=True)
 class FailureOutcome:
-    state: str  # UP_FOR_RETRY or FAILED
+    state: TIState  # UP_FOR_RETRY or FAILED
     next_retry_at: datetime | None
 
 

@@ -149,7 +149,7 @@ class SchedulerLoop:
                 busy |= self.create_due_runs(now, held_dags)
             busy |= self.start_queued_runs(now, specs, queued, held_dags)
         candidates: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]] = []
-        finished: list[tuple[DagRun, str]] = []
+        finished: list[tuple[DagRun, state.RunState]] = []
         with self.store.claim_runs(decisions.RUN_RUNNING, self.runs_per_tick, keys=self.only_runs,
                                    exclude_run_type=None if self.only_runs is not None else "test") as runs:
             for run in runs:
@@ -317,7 +317,7 @@ class SchedulerLoop:
                 if len(active) >= spec.max_active_runs:
                     break
                 try:
-                    run_ops.create_dag_run(self.store, self.tracking, spec, "scheduled", now, info=info)
+                    run_ops.create_dag_run(self.store, self.tracking, spec, run_type="scheduled", now=now, info=info)
                     created = True
                 except AlreadyExists:
                     break
@@ -390,7 +390,7 @@ class SchedulerLoop:
         return _views(tis), {(t.task_id, t.map_index): t for t in tis}
 
     def process_run(self, run: DagRun, spec: DagSpec, now: datetime) -> tuple[
-            bool, list[tuple[decisions.Candidate, decisions.TIView, DagSpec]], str | None]:
+            bool, list[tuple[decisions.Candidate, decisions.TIView, DagSpec]], state.RunState | None]:
         """Decide one run and write its task instances; returns (changed, ready to queue, the
         run's final state when it is over, for :meth:`finish_run` to write)."""
         changed = False
@@ -434,7 +434,7 @@ class SchedulerLoop:
             return changed, ready, None
         return changed, [], None
 
-    def finish_run(self, run: DagRun, final: str, now: datetime) -> bool:
+    def finish_run(self, run: DagRun, final: state.RunState, now: datetime) -> bool:
         """Move ``run`` to its final state (compare-and-set on the state it was read in); True
         either way: if it was cleared or marked meanwhile, the next tick decides it again."""
         if state.transition_run(self.store, run, final, now) is None:

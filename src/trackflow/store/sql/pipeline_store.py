@@ -17,14 +17,20 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from trackflow.entities.pipelines import (
+    ACTIVE_TI,
+    FINISHED_RUN,
+    FINISHED_TI,
+    MARKABLE,
     DagRecord,
     DagRun,
     ImportErrorRecord,
     LineageEdge,
     Pool,
+    RunState,
     TaskInstance,
     TaskOutput,
     TaskTry,
+    TIState,
 )
 from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from trackflow.store.pipeline_base import NewTaskInstance, TIKey, Transition, Within
@@ -41,8 +47,9 @@ from trackflow.store.sql.pipeline_tables import (
     task_tries,
 )
 
-ACTIVE_TI_STATES = ("queued", "running")
-FINISHED_RUN_STATES = ("success", "failed")
+ACTIVE_TI_STATES = tuple(sorted(ACTIVE_TI))  # in a fixed order: one SQL text for IN
+# A try ends (its task_tries row) with these task-instance states.
+_ENDS_TRY = frozenset({TIState.SUCCESS, TIState.FAILED, TIState.UP_FOR_RETRY})
 
 
 def to_ms(value: datetime | None) -> int | None:
@@ -139,7 +146,7 @@ _OUT = task_outputs.c
 _RUN_KEY = and_(dag_runs.c.dag_id == bindparam("k_dag_id"), dag_runs.c.run_id == bindparam("k_run_id"))
 _TI_KEY = and_(_TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
                _TI.task_id == bindparam("k_task_id"), _TI.map_index == bindparam("k_map_index"))
-_TI_OWNED = and_(_TI_KEY, _TI.state == "running", _TI.token == bindparam("k_token"))
+_TI_OWNED = and_(_TI_KEY, _TI.state == TIState.RUNNING, _TI.token == bindparam("k_token"))
 _TRY_KEY = and_(_TRY.dag_id == bindparam("k_dag_id"), _TRY.run_id == bindparam("k_run_id"),
                 _TRY.task_id == bindparam("k_task_id"), _TRY.map_index == bindparam("k_map_index"),
                 _TRY.try_number == bindparam("k_try_number"))
@@ -156,12 +163,13 @@ _TI_STATES = (select(_TI.task_id, _TI.map_index, _TI.state, _TI.try_number, _TI.
               .order_by(_TI.task_id, _TI.map_index))
 _TIS_IN_STATES = select(task_instances).where(_TI.state.in_(bindparam("k_states", expanding=True)))
 _QUEUE_TI = update(task_instances).where(
-    _TI_KEY, or_(_TI.state.is_(None), _TI.state.in_(("scheduled", "up_for_retry")))).values(
-    state="queued", try_number=_TI.try_number + 1, queued_at=bindparam("v_now"), token=bindparam("v_token"),
+    _TI_KEY, or_(_TI.state.is_(None), _TI.state.in_((TIState.SCHEDULED, TIState.UP_FOR_RETRY)))).values(
+    state=TIState.QUEUED, try_number=_TI.try_number + 1, queued_at=bindparam("v_now"), token=bindparam("v_token"),
     next_retry_at=None, heartbeat_at=None, pid=None, hostname=None, end_date=None,
     queued_by=bindparam("v_queued_by"))
-_CLAIM_TI = update(task_instances).where(_TI_KEY, _TI.state == "queued", _TI.token == bindparam("k_token")).values(
-    state="running", start_date=bindparam("v_now"), end_date=None, heartbeat_at=bindparam("v_now"),
+_CLAIM_TI = update(task_instances).where(
+    _TI_KEY, _TI.state == TIState.QUEUED, _TI.token == bindparam("k_token")).values(
+    state=TIState.RUNNING, start_date=bindparam("v_now"), end_date=None, heartbeat_at=bindparam("v_now"),
     hostname=bindparam("v_hostname"), pid=bindparam("v_pid"), tracking_run_id=bindparam("v_tracking_run_id"),
     note=None)
 _DELETE_TI_OUTPUTS = delete(task_outputs).where(
@@ -178,11 +186,11 @@ _FINISH_TRY = update(task_tries).where(_TRY_KEY).values(state=bindparam("v_state
 _SKIP_TIS = update(task_instances).where(
     _TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
     _TI.task_id.in_(bindparam("k_task_ids", expanding=True)),
-    or_(_TI.state.is_(None), _TI.state == "scheduled"),
-).values(state="skipped", start_date=bindparam("v_now"), end_date=bindparam("v_now"))
+    or_(_TI.state.is_(None), _TI.state == TIState.SCHEDULED),
+).values(state=TIState.SKIPPED, start_date=bindparam("v_now"), end_date=bindparam("v_now"))
 _END_RUNNING_TRY = update(task_tries).where(
     _TRY.dag_id == bindparam("k_dag_id"), _TRY.run_id == bindparam("k_run_id"),
-    _TRY.task_id == bindparam("k_task_id"), _TRY.map_index == bindparam("k_map_index"), _TRY.state == "running",
+    _TRY.task_id == bindparam("k_task_id"), _TRY.map_index == bindparam("k_map_index"), _TRY.state == TIState.RUNNING,
 ).values(state=bindparam("v_state"), end_date=bindparam("v_now"))
 _GET_OUTPUTS = select(task_outputs).where(
     _OUT.dag_id == bindparam("k_dag_id"), _OUT.run_id == bindparam("k_run_id"),
@@ -385,24 +393,24 @@ class SqlPipelineStore:
             row = conn.execute(query).first()
         return None if row is None else _run(row)
 
-    def update_dag_run(self, dag_id: str, run_id: str, state: str, now: datetime,
+    def update_dag_run(self, dag_id: str, run_id: str, state: RunState, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
         run = self._write_dag_run(dag_id, run_id, None, state, now, tracking_run_id, experiment_id)
         assert run is not None
         return run
 
-    def cas_dag_run(self, dag_id: str, run_id: str, expected: str, state: str, now: datetime) -> DagRun | None:
+    def cas_dag_run(self, dag_id: str, run_id: str, expected: str, state: RunState, now: datetime) -> DagRun | None:
         return self._write_dag_run(dag_id, run_id, expected, state, now)
 
-    def _write_dag_run(self, dag_id: str, run_id: str, expected: str | None, state: str, now: datetime,
+    def _write_dag_run(self, dag_id: str, run_id: str, expected: str | None, state: RunState, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun | None:
         values: dict[str, Any] = {"state": state}
-        if state == "running":
+        if state == RunState.RUNNING:
             values["start_date"] = func.coalesce(dag_runs.c.start_date, to_ms(now))
             values["end_date"] = None
-        elif state in FINISHED_RUN_STATES:
+        elif state in FINISHED_RUN:
             values["end_date"] = to_ms(now)
-        elif state == "queued":
+        elif state == RunState.QUEUED:
             values["end_date"] = None
             values["queued_at"] = to_ms(now)
         if tracking_run_id is not None:
@@ -453,15 +461,15 @@ class SqlPipelineStore:
         with self.db.write() as conn:
             for t in transitions:
                 statement = _transition_statement(
-                    t.state in ("success", "failed", "skipped", "upstream_failed", "removed"),
-                    t.next_retry_at is not None, t.note is not None, t.state in ("failed", "up_for_retry"),
+                    t.state in FINISHED_TI,
+                    t.next_retry_at is not None, t.note is not None, t.state in (TIState.FAILED, TIState.UP_FOR_RETRY),
                     t.expected is None, t.token is not None)
                 params = _key_params(dag_id, run_id, t.key)
                 params.update(v_state=t.state, v_now=now_ms, v_next_retry_at=to_ms(t.next_retry_at), v_note=t.note,
                               k_expected=t.expected, k_token=t.token)
                 if conn.execute(statement, params).rowcount:
                     moved.append(t.key)
-                    if t.state in ("failed", "up_for_retry", "success"):
+                    if t.state in _ENDS_TRY:
                         conn.execute(_END_RUNNING_TRY, params)
         return moved
 
@@ -472,7 +480,7 @@ class SqlPipelineStore:
                 return  # already expanded or decided by someone else
             if length is None or length == 0:
                 conn.execute(update(task_instances).where(_ti_where(dag_id, run_id, (task_id, -1))).values(
-                    state="failed" if length is None else "skipped",
+                    state=TIState.FAILED if length is None else TIState.SKIPPED,
                     note="cannot map over a value that is not a list or dict" if length is None else None,
                 ))
                 return
@@ -512,7 +520,7 @@ class SqlPipelineStore:
             conn.execute(_DELETE_TRY, params)
             conn.execute(_INSERT_TRY, {
                 "dag_id": dag_id, "run_id": run_id, "task_id": key[0], "map_index": key[1],
-                "try_number": row.try_number, "state": "running", "start_date": now_ms, "hostname": hostname,
+                "try_number": row.try_number, "state": TIState.RUNNING, "start_date": now_ms, "hostname": hostname,
                 "pid": pid, "tracking_run_id": tracking_run_id, "log_path": log_path,
             })
             return _ti(row)
@@ -523,12 +531,12 @@ class SqlPipelineStore:
         with self.db.write() as conn:
             return bool(conn.execute(_HEARTBEAT, params).rowcount)
 
-    def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: str, now: datetime,
+    def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None, within: Within | None = None) -> bool:
         params = _key_params(dag_id, run_id, key)
         params.update(k_token=token, v_state=state, v_now=to_ms(now), v_next_retry_at=to_ms(next_retry_at),
-                      v_note=note, v_token=None if state != "success" else token,
+                      v_note=note, v_token=None if state != TIState.SUCCESS else token,
                       k_task_ids=list(skip_task_ids))
         with self.db.write() as conn:
             row = conn.execute(_OWNED_TRY_NUMBER, params).first()
@@ -582,7 +590,7 @@ class SqlPipelineStore:
                 # A live try is fenced: its token goes, and its try row ends here.
                 conn.execute(update(task_tries).where(
                     task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == task_id,
-                    task_tries.c.state == "running").values(state="failed", end_date=now_ms))
+                    task_tries.c.state == TIState.RUNNING).values(state=TIState.FAILED, end_date=now_ms))
                 if mapped:
                     conn.execute(delete(task_instances).where(where))
                     base = rows[0]
@@ -600,13 +608,13 @@ class SqlPipelineStore:
                     task_outputs.c.dag_id == dag_id, task_outputs.c.run_id == run_id,
                     task_outputs.c.task_id == task_id))
             if before:
-                conn.execute(update(dag_runs).where(run_where).values(state="queued", end_date=None,
+                conn.execute(update(dag_runs).where(run_where).values(state=RunState.QUEUED, end_date=None,
                                                                        queued_at=now_ms))
         return before
 
-    def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: str,
+    def mark_task_instances(self, dag_id: str, run_id: str, task_ids: Sequence[str], state: TIState,
                             now: datetime) -> list[TaskInstance]:
-        if state not in ("success", "failed", "skipped"):
+        if state not in MARKABLE:
             raise InvalidInput(f"cannot mark task instances as {state!r}: use success, failed or skipped")
         now_ms = to_ms(now)
         with self.db.write() as conn:
@@ -628,9 +636,9 @@ class SqlPipelineStore:
                     start_date=func.coalesce(task_instances.c.start_date, now_ms)))
                 conn.execute(update(task_tries).where(
                     task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == task_id,
-                    task_tries.c.state == "running").values(state=state, end_date=now_ms))
-            if before and run.state in FINISHED_RUN_STATES:
-                conn.execute(update(dag_runs).where(run_where).values(state="running", end_date=None))
+                    task_tries.c.state == TIState.RUNNING).values(state=state, end_date=now_ms))
+            if before and run.state in FINISHED_RUN:
+                conn.execute(update(dag_runs).where(run_where).values(state=RunState.RUNNING, end_date=None))
         return before
 
     # Outputs and lineage ----------------------------------------------------------------------
@@ -834,7 +842,7 @@ class SqlPipelineStore:
             with self.db.rehearsal() as scratch:
                 store = SqlPipelineStore(scratch)
                 store.create_dag_run(DagRun(
-                    dag_id=ghost, run_id=ghost, state="running", run_type="manual", logical_date=now,
+                    dag_id=ghost, run_id=ghost, state=RunState.RUNNING, run_type="manual", logical_date=now,
                     data_interval_start=now, data_interval_end=now, run_after=now, queued_at=now,
                 ), [NewTaskInstance(task_id=ghost), NewTaskInstance(task_id=ghost + "2")])
                 store.get_dag_run(ghost, ghost)
@@ -854,7 +862,7 @@ class SqlPipelineStore:
                 store.put_output(TaskOutput(ghost, ghost, ghost, -1, "return_value", "json", b"1", None, 1, None), now)
                 store.get_outputs(ghost, ghost, ghost)
                 store.record_lineage([LineageEdge(ghost, ghost, ghost, -1, "return_value", ghost + "2", -1)])
-                store.finish_try(ghost, ghost, key, token, "success", now, skip_task_ids=[ghost + "2"])
+                store.finish_try(ghost, ghost, key, token, TIState.SUCCESS, now, skip_task_ids=[ghost + "2"])
                 store.list_task_instances(ghost, ghost)
         except Exception:  # e.g. the Default experiment was deleted: forks just compile for themselves
             pass
