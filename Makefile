@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_HOME := $(CURDIR)/.trackflow-demo
 DEMO_PORT ?= 5000
 
-.PHONY: install demo test lint bench services peers clean
+.PHONY: install demo test lint bench services peers clean airflow-oracle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: install services peers lint
 demo: install
 	TRACKFLOW_HOME=$(DEMO_HOME) $(BIN)/python examples/quickstart.py
 	TRACKFLOW_HOME=$(DEMO_HOME) $(BIN)/trackflow server --port $(DEMO_PORT) --dags-folder examples/dags
+
+airflow-oracle: install  # re-record Airflow's outcomes of tests/airflow_oracle/dags (needs the Airflow venv of `make bench`)
+	$(BIN)/python tests/airflow_oracle/record.py
 
 bench: install
 	bash benchmarks/run.sh

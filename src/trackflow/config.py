@@ -32,6 +32,7 @@ ENV_VARS: dict[str, str] = {
     "heartbeat_interval": "TRACKFLOW_HEARTBEAT_INTERVAL",
     "heartbeat_timeout": "TRACKFLOW_HEARTBEAT_TIMEOUT",
     "queued_timeout": "TRACKFLOW_QUEUED_TIMEOUT",
+    "airflow_imports": "TRACKFLOW_AIRFLOW_IMPORTS",
 }
 
 EXECUTORS = ("local", "celery")
@@ -55,6 +56,7 @@ class Settings:
     heartbeat_interval: float = 5.0  # seconds between a running try's heartbeats
     heartbeat_timeout: float = 60.0  # a running try silent this long died: retried or failed
     queued_timeout: float = 120.0  # a try queued this long never started: queued again
+    airflow_imports: bool = False  # DAG files' airflow.* imports resolve to trackflow (see airflow_shim)
 
     @property
     def home_path(self) -> Path:
@@ -115,6 +117,11 @@ def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             if number <= 0 or (key == "port" and number > 65535):
                 raise InvalidInput(f"setting {key!r} from {source} is out of range: {number}")
             out[key] = number
+        elif known[key] == "bool":
+            text = str(value).strip().lower()
+            if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise InvalidInput(f"setting {key!r} from {source} must be true or false, got {value!r}")
+            out[key] = text in ("1", "true", "yes", "on")
         elif known[key] == "float":
             try:
                 seconds = float(value)

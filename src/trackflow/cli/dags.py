@@ -96,15 +96,23 @@ def list_dags(settings: Settings, dags_folder: str | None, output: str) -> None:
 @click.option("--logical-date", help="ISO date/datetime of the run (default: now).")
 @click.option("--dags-folder", help="Folder (or file) holding the DAG (default: the configured dags folder).")
 @click.option("--conf", help="JSON object: the run's conf (checked against the DAG's params).")
+@click.option("--airflow-imports/--no-airflow-imports", default=None,
+              help="Resolve the DAG file's airflow.* imports to trackflow (Airflow DAG files unchanged).")
 @click.pass_context
 def test_dag(ctx: click.Context, dag_id: str, logical_date: str | None, dags_folder: str | None,
-             conf: str | None) -> None:
+             conf: str | None, airflow_imports: bool | None) -> None:
     """Run one DAG run now, printing task states; exit 0 if it succeeded, 1 if it failed."""
     from trackflow.pipelines.dagbag import load_file
     from trackflow.pipelines.operations import find_dag_file, parse_date
     from trackflow.pipelines.runtime.dag_test import test_dag as run_test
 
     settings: Settings = ctx.obj
+    if airflow_imports is not None:
+        settings = settings.with_overrides(airflow_imports=airflow_imports)
+    if settings.airflow_imports:
+        from trackflow.pipelines.authoring import airflow_shim
+
+        airflow_shim.install()
     conf_value = _conf(conf)
     date = parse_date(logical_date, "--logical-date") if logical_date else None
     folder = dags_folder or settings.resolved_dags_folder

@@ -35,8 +35,9 @@ class _ImportTimeout(Exception):
 
 
 def list_dag_files(folder: str) -> list[str]:
-    """Python files under ``folder`` that mention both "dag" and "trackflow" (Airflow's
-    "safe mode" heuristic), skipping hidden and ``_``-prefixed names, sorted."""
+    """Python files under ``folder`` that mention "dag" and "trackflow" or "airflow" (Airflow's
+    "safe mode" heuristic; an Airflow DAG file needs the import shim, see airflow_shim),
+    skipping hidden and ``_``-prefixed names, sorted."""
     root = Path(folder)
     if root.is_file():
         return [str(root.resolve())]
@@ -53,7 +54,7 @@ def list_dag_files(folder: str) -> list[str]:
                 head = Path(path).read_bytes().lower()
             except OSError:
                 continue
-            if b"dag" in head and b"trackflow" in head:
+            if b"dag" in head and (b"trackflow" in head or b"airflow" in head):
                 found.append(str(Path(path).resolve()))
     return found
 
@@ -80,6 +81,9 @@ def load_file(path: str, timeout: int | None = None) -> FileResult:
     """
     path = str(Path(path).resolve())
     result = FileResult(path)
+    folder = str(Path(path).parent)
+    if folder not in sys.path:  # as Airflow: a helper module beside a DAG file imports
+        sys.path.append(folder)
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -201,14 +205,16 @@ def _parse_lines(files: list[str]) -> Iterator[str]:
         yield json.dumps({"file": path, "specs": specs, "error": error}, default=str)
 
 
-def parse_folder(folder: str, timeout: float = 600.0) -> ParseResult:
-    """Parse every DAG file of ``folder`` in child processes (see the module docstring)."""
+def parse_folder(folder: str, timeout: float = 600.0, airflow_imports: bool = False) -> ParseResult:
+    """Parse every DAG file of ``folder`` in child processes (see the module docstring); with
+    ``airflow_imports``, their ``airflow.*`` imports resolve to trackflow (airflow_shim)."""
     files = list_dag_files(folder)
     result = ParseResult(files=list(files))
     remaining = list(files)
     while remaining:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "trackflow.pipelines.dagbag", *remaining],
+            [sys.executable, "-m", "trackflow.pipelines.dagbag", *(["--airflow-imports"] if airflow_imports else []),
+             *remaining],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         try:
@@ -243,6 +249,11 @@ def main(argv: list[str]) -> int:
     # Task output (prints in DAG files) must not corrupt the JSON lines: keep them on stderr.
     real_stdout = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
+    if argv[:1] == ["--airflow-imports"]:
+        from trackflow.pipelines.authoring import airflow_shim
+
+        airflow_shim.install()
+        argv = argv[1:]
     for line in _parse_lines(argv):
         real_stdout.write(line + "\n")
         real_stdout.flush()

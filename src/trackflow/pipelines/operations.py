@@ -63,7 +63,7 @@ class Pipelines:
         folder = folder or self.settings.resolved_dags_folder
         if not Path(folder).exists():
             return ParseResult()
-        result = parse_folder(folder)
+        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports)
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
         self.assets.sync_consumers({
             spec["dag_id"]: list(asset_triggers.asset_names(asset_condition(spec.get("timetable") or {}) or {}))

@@ -294,6 +294,10 @@ class TryRunner:
     def execute(self, run: DagRun, ti: TaskInstance) -> TryResult:
         w = self.w
         try:
+            if self.dag is None and self.settings.airflow_imports:
+                from trackflow.pipelines.authoring import airflow_shim
+
+                airflow_shim.install()
             dag = self.dag or load_dag(w.fileloc, w.dag_id)
             task = dag.get_task(w.task_id)
         except Exception as exc:

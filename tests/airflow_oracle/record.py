@@ -1,0 +1,51 @@
+"""Record what Airflow does with each DAG of tests/airflow_oracle/dags (copies of Airflow
+3.3.2's own example DAGs, licence headers kept): `airflow dags test <dag_id> 2025-01-01` in the
+pinned Airflow (benchmarks/.work/venv-airflow, or $AIRFLOW_BIN), then the run's state and every
+task instance's state from Airflow's database, into expected.json. `make airflow-oracle` runs
+it; the suite compares trackflow against the file, so it needs no Airflow installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+AIRFLOW = os.environ.get("AIRFLOW_BIN", str(ROOT / "benchmarks/.work/venv-airflow/bin/airflow"))
+LOGICAL_DATE = "2025-01-01"
+
+
+def main() -> int:
+    home = Path(tempfile.mkdtemp(prefix="airflow-oracle-"))
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(HERE / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
+    listed = subprocess.run([AIRFLOW, "dags", "list", "-o", "json"], env=env, check=True, capture_output=True,
+                            text=True)
+    listing = listed.stdout[listed.stdout.index("[{"):]  # after Airflow's own warnings
+    dags = sorted((d["dag_id"], Path(d["fileloc"]).name) for d in json.loads(listing.splitlines()[0]))
+    expected: dict[str, dict[str, object]] = {}
+    for dag_id, fileloc in dags:
+        proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, LOGICAL_DATE], env=env, capture_output=True, text=True)
+        with sqlite3.connect(home / "airflow.db") as db:
+            runs = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
+            query = "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ?"
+            tis = db.execute(query, (dag_id,)).fetchall()
+        expected[dag_id] = {
+            "file": fileloc, "exit_code": proc.returncode,
+            "state": runs[-1][1] if runs else None,
+            "tasks": {f"{t}" if m < 0 else f"{t}[{m}]": s for t, m, s in sorted(tis)},
+        }
+        print(f"{dag_id}: {expected[dag_id]['state']} ({len(tis)} task instances)", file=sys.stderr)
+    (HERE / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
