@@ -55,6 +55,8 @@ _EXPORTS: dict[str, str] = {
             "chain",
             "get_current_context",
             "TriggerRule",
+            "Label",
+            "BaseOperator",
             "AirflowException",
             "AirflowSkipException",
             "AirflowFailException",

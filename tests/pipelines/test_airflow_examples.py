@@ -77,3 +77,21 @@ def test_the_scheduler_parses_airflow_files_with_the_setting_only(tmp_path: Path
     plain.sync_folder()
     assert plain.list_dags() == []
     assert all("No module named 'airflow'" in e.stacktrace for e in plain.import_errors())
+
+
+@pytest.mark.parametrize("dag_id", ["asset_with_extra_by_context", "asset_with_extra_by_yield",
+                                    "asset_with_extra_from_classic_operator"])
+def test_outlet_event_extra_three_ways(dag_id: str, tmp_path: Path) -> None:
+    """Airflow's example: extra set through outlet_events, yielded as Metadata, or set by a
+    classic operator's post_execute callable — the recorded event carries it."""
+    from trackflow.config import Settings
+    from trackflow.pipelines.operations import Pipelines
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKFLOW_", "AIRFLOW"))}
+    env["TRACKFLOW_HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "trackflow", "dags", "test", dag_id, "--airflow-imports",
+                           "--dags-folder", str(ORACLE / "dags" / "example_outlet_event_extra.py")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [event] = Pipelines(Settings(home=str(tmp_path))).assets.list_events("test-asset")
+    assert (event.asset_uri, event.extra, event.source_dag_id) == ("s3://output/1.txt", {"hi": "bye"}, dag_id)

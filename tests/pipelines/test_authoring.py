@@ -204,3 +204,15 @@ def test_serialize_priority_weights_follow_downstream_rule() -> None:
     assert [spec.task_map[t].priority_weight for t in "abc"] == [8, 7, 2]
     assert spec.schedule == "@daily" and spec.timetable["kind"] == "cron"
     assert spec.task_map["a"].is_empty
+
+
+def test_a_label_on_an_edge_links_its_two_sides() -> None:
+    from trackflow import DAG, Label
+    from trackflow.operators import EmptyOperator
+
+    with DAG("labelled", schedule=None) as d:
+        a, b, c = EmptyOperator(task_id="a"), EmptyOperator(task_id="b"), EmptyOperator(task_id="c")
+        a >> Label("when ok") >> [b, c]
+        [b, c] >> Label("joined") >> EmptyOperator(task_id="end")
+    assert d.task_dict["b"].upstream_task_ids == {"a"} and d.task_dict["c"].upstream_task_ids == {"a"}
+    assert d.task_dict["end"].upstream_task_ids == {"b", "c"}

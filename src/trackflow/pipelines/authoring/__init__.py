@@ -3,7 +3,7 @@
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.context import get_current_context
 from trackflow.pipelines.authoring.dag import DAG, dag
-from trackflow.pipelines.authoring.dependencies import chain, cross_downstream
+from trackflow.pipelines.authoring.dependencies import Label, chain, cross_downstream
 from trackflow.pipelines.authoring.exceptions import (
     AirflowException,
     AirflowFailException,
@@ -23,6 +23,7 @@ __all__ = [
     "AirflowSkipException",
     "AirflowTaskTimeout",
     "BaseOperator",
+    "Label",
     "Param",
     "TaskGroup",
     "TriggerRule",

@@ -164,6 +164,8 @@ class BaseOperator(DependencyMixin):
         on_retry_callback: Callback | list[Callback] | None = None,
         inlets: Any = None,
         outlets: Any = None,
+        pre_execute: Callable[[dict[str, Any]], Any] | None = None,
+        post_execute: Callable[[dict[str, Any], Any], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - _IGNORED_ARGS
@@ -207,6 +209,8 @@ class BaseOperator(DependencyMixin):
         self.on_retry_callback = _callbacks(on_retry_callback)
         self.inlets = _asset_list(inlets, "inlets", self.task_id)
         self.outlets = _asset_list(outlets, "outlets", self.task_id)
+        self._pre_execute_hook = pre_execute
+        self._post_execute_hook = post_execute
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.expand_input: dict[str, Any] = {}  # set by .expand(): name -> list/dict/XComArg
@@ -220,10 +224,14 @@ class BaseOperator(DependencyMixin):
         raise NotImplementedError(f"{type(self).__name__} must implement execute()")
 
     def pre_execute(self, context: dict[str, Any]) -> None:
-        """Called right before execute()."""
+        """Called right before execute(): runs the ``pre_execute=`` callable, if any."""
+        if self._pre_execute_hook is not None:
+            self._pre_execute_hook(context)
 
     def post_execute(self, context: dict[str, Any], result: Any = None) -> None:
-        """Called right after execute() returned."""
+        """Called right after execute() returned: runs the ``post_execute=`` callable, if any."""
+        if self._post_execute_hook is not None:
+            self._post_execute_hook(context, result)
 
     def on_kill(self) -> None:
         """Called when the task is stopped (timeout or external kill)."""

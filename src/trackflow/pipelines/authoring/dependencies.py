@@ -23,11 +23,17 @@ class DependencyMixin:
         raise NotImplementedError
 
     def set_downstream(self, other: Any) -> None:
+        if isinstance(other, Label):
+            other.set_upstream(self)
+            return
         for leaf in self.leaves:
             for root in flatten_roots(other):
                 link(leaf, root)
 
     def set_upstream(self, other: Any) -> None:
+        if isinstance(other, Label):
+            other.set_downstream(self)
+            return
         for root in self.roots:
             for leaf in flatten_leaves(other):
                 link(leaf, root)
@@ -49,6 +55,41 @@ class DependencyMixin:
         """``[a, b] << self``"""
         self.set_downstream(other)
         return self
+
+
+class Label(DependencyMixin):
+    """``a >> Label("when ok") >> b``: the edge a -> b, named (Airflow's edge label). The name
+    is kept on the edge for the UI; the dependency is the same as ``a >> b``."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._upstream: list[BaseOperator] = []
+        self._downstream: list[BaseOperator] = []
+
+    @property
+    def roots(self) -> list[BaseOperator]:
+        return []
+
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        return []
+
+    def set_upstream(self, other: Any) -> None:
+        new = flatten_leaves(other)
+        self._upstream += new
+        for leaf in new:
+            for root in self._downstream:
+                link(leaf, root)
+
+    def set_downstream(self, other: Any) -> None:
+        new = flatten_roots(other)
+        self._downstream += new
+        for root in new:
+            for leaf in self._upstream:
+                link(leaf, root)
+
+    def __repr__(self) -> str:
+        return f"Label({self.label!r})"
 
 
 def _items(value: Any) -> list[Any]:

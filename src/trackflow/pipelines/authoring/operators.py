@@ -68,7 +68,28 @@ class PythonOperator(BaseOperator):
         return result
 
     def execute_callable(self, context: dict[str, Any]) -> Any:
-        return call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if inspect.isgenerator(result):  # yields Metadata for its outlets (Airflow 3)
+            return _drain_metadata(result, context)
+        return result
+
+
+def _drain_metadata(generator: Any, context: dict[str, Any]) -> Any:
+    """Run a task function that yields ``Metadata``: each one becomes the extra of its asset's
+    event (or, with an alias, an event added through it); returns the function's return value."""
+    from trackflow.pipelines.authoring.assets import Metadata
+
+    events = context.get("outlet_events")
+    try:
+        while True:
+            item = next(generator)
+            if isinstance(item, Metadata) and events is not None:
+                if item.alias is not None:
+                    events[item.alias].add(item.asset, item.extra)
+                else:
+                    events[item.asset].extra.update(item.extra)
+    except StopIteration as stop:
+        return stop.value
 
 
 class EmptyOperator(BaseOperator):
