@@ -210,3 +210,12 @@ def test_backfill_trigger_pause_and_bad_input(cli: CLI, store: SqlPipelineStore)
     assert missing.returncode == 2 and "DAG 'nope' not found" in missing.stderr
     listing = cli("dags", "runs", "hourly_catchup")
     assert listing.returncode == 0 and "backfill" in listing.stdout
+
+
+def test_testing_the_same_date_twice_makes_two_runs(cli: CLI, store: SqlPipelineStore) -> None:
+    for _ in range(2):
+        proc = cli("dags", "test", "branching", "--dags-folder", str(DAGS), "--logical-date", "2025-03-04")
+        assert proc.returncode == 0, proc.stderr
+    runs = store.list_dag_runs("branching")
+    assert len(runs) == 2 and all(r.run_id.startswith("manual__") for r in runs)
+    assert {r.logical_date.date().isoformat() for r in runs} == {"2025-03-04"}

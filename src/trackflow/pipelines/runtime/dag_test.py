@@ -70,7 +70,10 @@ def test_dag(dag: DAG, logical_date: datetime | None = None, conf: dict[str, Any
     now = datetime.now(UTC)
     store.sync_dags([spec.to_dict()], {}, None, now)
     tracking = RunTracking(settings)
-    run = create_dag_run(store, tracking, spec, "test", now, logical_date=logical_date, conf=conf, run_id=run_id)
+    # As Airflow 3's `dags test`: a new run each time, named after now (not the logical date),
+    # so testing the same date twice makes a second run instead of failing.
+    run = create_dag_run(store, tracking, spec, "test", now, logical_date=logical_date, conf=conf,
+                         run_id=run_id or f"manual__{now.isoformat()}")
     echo(f"DAG run {run.run_id} of {dag.dag_id} (logical date {run.logical_date.isoformat()})")
     executor = ForkExecutor(parallelism=settings.parallelism, dag=dag)
     loop = SchedulerLoop(
