@@ -50,6 +50,12 @@ def counts(**kw: int) -> d.UpstreamCounts:
         ("none_failed_min_one_success", {"skipped": 2}, d.Verdict.SKIP),
         ("none_failed_min_one_success", {"failed": 1, "skipped": 1}, d.Verdict.UPSTREAM_FAILED),
         ("always", {"failed": 1, "none": 1}, d.Verdict.RUN),
+        # Airflow 3's all_done_min_one_success (ti_deps/deps/trigger_rule_dep.py @3.3.2)
+        ("all_done_min_one_success", {"success": 1, "failed": 1}, d.Verdict.RUN),
+        ("all_done_min_one_success", {"failed": 1, "upstream_failed": 1}, d.Verdict.UPSTREAM_FAILED),
+        ("all_done_min_one_success", {"success": 1, "skipped": 1}, d.Verdict.SKIP),
+        ("all_done_min_one_success", {"success": 1, "running": 1}, d.Verdict.WAIT),
+        ("all_done_setup_success", {"failed": 1, "skipped": 1}, d.Verdict.RUN),
     ],
 )
 def test_trigger_rules(rule: str, upstream: dict[str, int], verdict: d.Verdict) -> None:

@@ -112,8 +112,15 @@ def evaluate_trigger_rule(rule: str | TriggerRule, c: UpstreamCounts) -> Verdict
         if c.success or c.skipped:
             return Verdict.SKIP
         return Verdict.RUN if fails >= upstream else Verdict.WAIT
-    if rule is TriggerRule.ALL_DONE:
+    if rule is TriggerRule.ALL_DONE or rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
+        # all_done_setup_success differs only over setup tasks, which trackflow has none of
         return Verdict.RUN if all_done else Verdict.WAIT
+    if rule is TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
+        if c.skipped:  # as Airflow: a skipped upstream is not "done" for this rule
+            return Verdict.SKIP
+        if not all_done:
+            return Verdict.WAIT
+        return Verdict.RUN if c.success else Verdict.UPSTREAM_FAILED
     if rule is TriggerRule.ALL_SKIPPED:
         if c.success or fails:
             return Verdict.SKIP
