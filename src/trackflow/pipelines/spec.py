@@ -6,7 +6,7 @@ scheduler decides from specs alone, so it never needs to import user code.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +20,13 @@ class MapInput:
     length: int = 0  # literal only
     task_id: str = ""  # output only
     key: str = "return_value"
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``cls`` has: a spec written by a newer trackflow (another replica during an
+    upgrade) still reads, without the fields this version does not know."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class TaskSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskSpec:
-        data = dict(data)
+        data = _known(cls, data)
         data["upstream"] = tuple(data.get("upstream", ()))
         data["downstream"] = tuple(data.get("downstream", ()))
         data["map_inputs"] = tuple(MapInput(**m) for m in data.get("map_inputs", ()))
@@ -72,6 +79,7 @@ class DagSpec:
     max_active_runs: int = 16
     max_active_tasks: int = 16
     dagrun_timeout: float | None = None
+    has_callbacks: bool = False  # the DAG has on_success_callback / on_failure_callback
     tags: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)  # ParamsDict.dump()
@@ -99,7 +107,7 @@ class DagSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DagSpec:
-        data = dict(data)
+        data = _known(cls, data)
         data["tasks"] = tuple(TaskSpec.from_dict(t) for t in data.get("tasks", ()))
         data["tags"] = tuple(data.get("tags", ()))
         data["owners"] = tuple(data.get("owners", ()))

@@ -105,6 +105,7 @@ def serialize_dag(dag: DAG) -> DagSpec:
         max_active_runs=dag.max_active_runs,
         max_active_tasks=dag.max_active_tasks,
         dagrun_timeout=_seconds(dag.dagrun_timeout),
+        has_callbacks=bool(dag.on_success_callback or dag.on_failure_callback),
         tags=tuple(dag.tags),
         owners=tuple(owners),
         params=dag.params.dump(),

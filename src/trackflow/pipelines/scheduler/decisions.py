@@ -328,6 +328,13 @@ def is_stale(heartbeat_at: datetime | None, now: datetime, timeout: timedelta) -
     return heartbeat_at is None or now - heartbeat_at > timeout
 
 
+def run_timed_out(start_date: datetime | None, dagrun_timeout: float | None, now: datetime) -> bool:
+    """The running DAG run started longer than its DAG's ``dagrun_timeout`` ago (Airflow: the
+    run fails and its unfinished task instances are skipped)."""
+    return start_date is not None and dagrun_timeout is not None and now - start_date > timedelta(
+        seconds=dagrun_timeout)
+
+
 def is_timed_out(start_date: datetime | None, execution_timeout: float | None, now: datetime,
                  grace: timedelta = timedelta(seconds=5)) -> bool:
     """The task overran its execution_timeout by more than ``grace`` (the task itself

@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,6 +104,7 @@ class SchedulerLoop:
         self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
         self.killed: set[tuple[tuple[str, str, str, int], str]] = set()  # fenced tries asked to stop
         self.assets = SqlAssetStore(store.db)
+        self.callbacks: list[subprocess.Popen[bytes]] = []  # DAG-callback processes still running
         self.gone_since: dict[tuple[tuple[str, str, str, int], str], datetime] = {}  # see release_lost
 
     # Specs ------------------------------------------------------------------------------------
@@ -150,6 +154,7 @@ class SchedulerLoop:
             busy |= self.start_queued_runs(now, specs, queued, held_dags)
         candidates: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]] = []
         finished: list[tuple[DagRun, state.RunState]] = []
+        timed_out: list[DagRun] = []
         with self.store.claim_runs(decisions.RUN_RUNNING, self.runs_per_tick, keys=self.only_runs,
                                    exclude_run_type=None if self.only_runs is not None else "test") as runs:
             for run in runs:
@@ -157,6 +162,9 @@ class SchedulerLoop:
                     continue
                 spec = specs.get(run.dag_id) or self.spec(run.dag_id)
                 specs[run.dag_id] = spec
+                if decisions.run_timed_out(run.start_date, spec.dagrun_timeout, now):
+                    timed_out.append(run)
+                    continue
                 changed, ready, final = self.process_run(run, spec, now)
                 busy |= changed
                 candidates.extend(ready)
@@ -169,7 +177,22 @@ class SchedulerLoop:
                     self.queue_ready(candidates, specs, now)
         for run, final in finished:  # after the claim: a claimed run's row is not written inside it
             busy |= self.finish_run(run, final, now)
+        for run in timed_out:
+            busy |= self.time_out_run(run, now)
+        self.reap_callbacks()
         return busy
+
+    def time_out_run(self, run: DagRun, now: datetime) -> bool:
+        """dagrun_timeout passed: as Airflow, skip the unfinished task instances (fencing live
+        tries, which the executor then stops) and fail the run."""
+        unfinished = sorted({ti.task_id for ti in self.store.list_task_instances(run.dag_id, run.run_id)
+                             if ti.state not in state.FINISHED_TI})
+        before = state.mark(self.store, run.dag_id, run.run_id, unfinished, state.TIState.SKIPPED, now) \
+            if unfinished else []
+        if self.tracking is not None:
+            self.tracking.follow(before, state.TIState.SKIPPED)
+        log.info("%s: run %s timed out (dagrun_timeout): failed", run.dag_id, run.run_id)
+        return self.finish_run(run, state.RunState.FAILED, now, reason="timed_out")
 
     def handle_events(self, events: list[ExecutorEvent], now: datetime) -> bool:
         """Fail the tries whose process ended without recording a result; True if any. (A
@@ -434,15 +457,28 @@ class SchedulerLoop:
             return changed, ready, None
         return changed, [], None
 
-    def finish_run(self, run: DagRun, final: state.RunState, now: datetime) -> bool:
+    def finish_run(self, run: DagRun, final: state.RunState, now: datetime, reason: str | None = None) -> bool:
         """Move ``run`` to its final state (compare-and-set on the state it was read in); True
-        either way: if it was cleared or marked meanwhile, the next tick decides it again."""
+        either way: if it was cleared or marked meanwhile, the next tick decides it again. The
+        DAG's on_success/on_failure callbacks then run in a process of their own (the
+        scheduler never runs user code)."""
         if state.transition_run(self.store, run, final, now) is None:
             return True
         if self.tracking is not None:
             self.tracking.finish(run.tracking_run_id, final)
         self._notify(None, final, run.run_id)
+        spec = self.spec(run.dag_id)
+        if spec.has_callbacks:
+            reason = reason or ("success" if final == state.RunState.SUCCESS else "task_failure")
+            self.callbacks.append(subprocess.Popen(
+                [sys.executable, "-m", "trackflow.pipelines.runtime.dag_callbacks", self.db_uri, spec.fileloc,
+                 run.dag_id, run.run_id, str(final), reason],
+                env={**os.environ, **self.settings.to_environ()}, start_new_session=True))
         return True
+
+    def reap_callbacks(self) -> None:
+        """Collect the DAG-callback processes that ended (no zombies)."""
+        self.callbacks = [p for p in self.callbacks if p.poll() is None]
 
     def queue_ready(self, ready: list[tuple[decisions.Candidate, decisions.TIView, DagSpec]],
                     specs: dict[str, DagSpec], now: datetime) -> bool:
@@ -489,6 +525,12 @@ class SchedulerLoop:
             busy = self.tick()
             run = self.store.get_dag_run(dag_id, run_id)
             if run.state in (decisions.RUN_SUCCESS, decisions.RUN_FAILED) and not self.executor.running():
+                for proc in self.callbacks:  # `dags test` ends after its DAG callbacks
+                    try:
+                        proc.wait(timeout=300)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                self.reap_callbacks()
                 return run.state
             if not busy:
                 self.executor.wait(poll)
