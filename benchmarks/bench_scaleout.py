@@ -653,6 +653,9 @@ def main() -> int:
     ap.add_argument("--redis-db", type=int, default=12,
                     help="Redis database of trackflow's broker; Airflow's uses the next one (default 12)")
     ap.add_argument("--keep-databases", action="store_true", help="leave the PostgreSQL databases for inspection")
+    ap.add_argument("--repetitions", type=int, default=None,
+                    help="runs per figure at full size (default 3; fewer when the machine's time is short: the "
+                         "report states how many)")
     a = ap.parse_args()
     if a.parallelism < 2:
         ap.error("--parallelism must be >= 2 (2 workers)")
@@ -660,7 +663,7 @@ def main() -> int:
     for var in [v for v in os.environ if v.startswith(("TRACKFLOW_", "AIRFLOW_", "AIRFLOW__"))]:
         del os.environ[var]  # every process started here gets the settings of its side only
     sizes = (dict(reps=1, n=200, w1_timeout=300, w2_timeout=900) if a.quick
-             else dict(reps=3, n=2000, w1_timeout=600, w2_timeout=3600))
+             else dict(reps=a.repetitions or 3, n=2000, w1_timeout=600, w2_timeout=3600))
     sizes["parallelism"] = a.parallelism
     root = WORK / "scaleout"
     makers = {

@@ -469,7 +469,8 @@ class SchedulerLoop:
         self._notify(None, final, run.run_id)
         spec = self.spec(run.dag_id)
         if spec.has_callbacks:
-            reason = reason or ("success" if final == state.RunState.SUCCESS else "task_failure")
+            # Airflow's reasons: "success" (the run's state) or "task_failure" (or "timed_out")
+            reason = reason or (final.value if final == state.RunState.SUCCESS else "task_failure")
             self.callbacks.append(subprocess.Popen(
                 [sys.executable, "-m", "trackflow.pipelines.runtime.dag_callbacks", self.db_uri, spec.fileloc,
                  run.dag_id, run.run_id, str(final), reason],
