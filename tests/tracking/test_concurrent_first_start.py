@@ -66,6 +66,7 @@ def _assert_every_point(uri: str, home: Path, experiment: str) -> None:
 
 
 def test_sixteen_processes_on_a_new_sqlite_file(tmp_path: Path) -> None:
+    (tmp_path / "fresh").mkdir()  # a new database file; its directory must exist (a missing one is a typo)
     uri = f"sqlite:///{tmp_path / 'fresh' / 'tracking.db'}"
     experiment = _start_all(tmp_path, uri)
     _assert_every_point(uri, tmp_path / "home", experiment)
