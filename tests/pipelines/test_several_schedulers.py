@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from pipeline_helpers import wait_for
 
+from servers import free_port
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload, WorkloadKey
@@ -95,12 +96,6 @@ def fresh_postgres() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _max_overlap(intervals: list[tuple[float, float]]) -> int:
     events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     best = now = 0
@@ -146,7 +141,7 @@ def test_three_schedulers_share_200_runs(fresh_postgres: str, tmp_path: Path, ex
         import redis
 
         redis.Redis.from_url(CELERY_BROKER).flushdb()
-        port = _free_port()
+        port = free_port()
         env = {**env, "TRACKFLOW_EXECUTOR": "celery", "TRACKFLOW_CELERY_BROKER_URL": CELERY_BROKER,
                "TRACKFLOW_SERVER_URL": f"http://127.0.0.1:{port}", "TRACKFLOW_PARALLELISM": "8"}
     try:

@@ -9,9 +9,8 @@ from typing import Any
 
 import click
 
-from trackflow.cli.options import OUTPUT_OPTION
+from trackflow.cli.options import OUTPUT_OPTION, json_object
 from trackflow.config import Settings
-from trackflow.errors import InvalidInput
 
 
 class _Assets:
@@ -42,19 +41,19 @@ class _Assets:
         if self.http is not None:
             params = {"limit": limit, **({"name": name} if name else {})}
             return list(self.http.call("GET", "/assets/events", params=params)["asset_events"])
-        from trackflow.server.api_v1.pipelines import asset_event_json
+        from trackflow.pipelines.runtime.channel import to_wire
 
-        return [asset_event_json(e) for e in self.store.list_events(name, limit)]
+        return [to_wire(e) for e in self.store.list_events(name, limit)]
 
     def emit(self, name: str, uri: str | None, extra: dict[str, Any]) -> dict[str, Any]:
         if self.http is not None:
             return dict(self.http.call("POST", "/assets/events", {"name": name, "uri": uri or name, "extra": extra}))
         from trackflow.entities.assets import NewAssetEvent
-        from trackflow.server.api_v1.pipelines import asset_event_json
+        from trackflow.pipelines.runtime.channel import to_wire
 
         [event] = self.store.record_events([NewAssetEvent(name, uri or name, extra=extra, source="api")],
                                            datetime.now(UTC))
-        return asset_event_json(event)
+        return to_wire(event)
 
 
 @click.group()
@@ -95,11 +94,5 @@ def list_events(settings: Settings, name: str | None, limit: int, output: str) -
 @click.pass_obj
 def emit(settings: Settings, name: str, uri: str | None, extra: str) -> None:
     """Record an event of asset NAME: the DAGs scheduled on it run."""
-    try:
-        extra_value = json.loads(extra)
-    except ValueError as exc:
-        raise InvalidInput(f"--extra is not JSON: {exc}") from None
-    if not isinstance(extra_value, dict):
-        raise InvalidInput(f"--extra must be a JSON object, got {type(extra_value).__name__}")
-    event = _Assets(settings).emit(name, uri, extra_value)
+    event = _Assets(settings).emit(name, uri, json_object(extra, "--extra"))
     click.echo(f"Recorded event {event['id']} of asset {event['asset_name']}")

@@ -9,22 +9,14 @@ from typing import Any
 
 import click
 
-from trackflow.cli.options import OUTPUT_OPTION
+from trackflow.cli.options import OUTPUT_OPTION, json_object
 from trackflow.config import Settings
-from trackflow.errors import InvalidInput, NotFound
+from trackflow.errors import NotFound
 from trackflow.pipelines.state import FINISHED_RUN, MARKABLE, RunState
 
 
 def _conf(value: str | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    try:
-        conf = json.loads(value)
-    except ValueError as exc:
-        raise InvalidInput(f"--conf is not valid JSON: {exc}") from None
-    if not isinstance(conf, dict):
-        raise InvalidInput(f"--conf must be a JSON object, got {type(conf).__name__}")
-    return conf
+    return None if value is None else json_object(value, "--conf")
 
 
 def _pipelines(settings: Settings) -> Any:

@@ -31,7 +31,7 @@ from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, Task
 from trackflow.errors import Unavailable
 from trackflow.pipelines import state
 from trackflow.store.pipeline_base import PipelineStore, TIKey
-from trackflow.store.sql.asset_store import SqlAssetStore, check_event
+from trackflow.store.sql.asset_store import SqlAssetStore, check_event, record_events_in
 
 R = TypeVar("R")
 
@@ -127,7 +127,7 @@ class StoreChannel:
             check_event(event)
 
         def record(conn: Any) -> None:
-            self.assets.record_events_in(conn, events, now)
+            record_events_in(conn, events, now)
 
         return self._call(state.finish_try, self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
                           next_retry_at, skip_task_ids, note, record if events else None)

@@ -266,10 +266,20 @@ class AssetOrTimeSchedule(Timetable):
         condition = as_condition(assets if not isinstance(assets, tuple) else list(assets))
         if condition is None:
             raise InvalidInput(f"AssetOrTimeSchedule needs assets, got {assets!r}")
+        self._set(timetable, condition.condition())
+
+    def _set(self, timetable: Timetable, condition: dict[str, Any]) -> None:
         self.timetable = timetable
-        self.condition = condition.condition()
+        self.condition = condition
         self.periodic = timetable.periodic
-        self.summary = f"{timetable.summary} or Asset: {asset_triggers.summary(self.condition)}"
+        self.summary = f"{timetable.summary} or Asset: {asset_triggers.summary(condition)}"
+
+    @classmethod
+    def from_parts(cls, timetable: Timetable, condition: dict[str, Any]) -> AssetOrTimeSchedule:
+        """From a serialized condition (no Asset objects needed)."""
+        schedule = cls.__new__(cls)
+        schedule._set(timetable, condition)
+        return schedule
 
     def next_dagrun_info(
         self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
@@ -320,10 +330,5 @@ def deserialize_timetable(data: dict[str, Any]) -> Timetable:
     if kind == "assets":
         return AssetTriggeredTimetable(data["condition"])
     if kind == "asset_or_time":
-        timetable = AssetOrTimeSchedule.__new__(AssetOrTimeSchedule)
-        timetable.timetable = deserialize_timetable(data["timetable"])
-        timetable.condition = data["condition"]
-        timetable.periodic = timetable.timetable.periodic
-        timetable.summary = f"{timetable.timetable.summary} or Asset: {asset_triggers.summary(timetable.condition)}"
-        return timetable
+        return AssetOrTimeSchedule.from_parts(deserialize_timetable(data["timetable"]), data["condition"])
     return NullTimetable()

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from trackflow.entities.assets import NewAssetEvent
-from trackflow.errors import InvalidInput, NotFound
+from trackflow.errors import InvalidInput
 from trackflow.pipelines.operations import Pipelines
+from trackflow.pipelines.runtime.channel import to_wire
 from trackflow.server.api_v1 import schemas as out
-from trackflow.server.api_v1.pipelines import SERVICE_KEY, asset_event_json, pipelines
+from trackflow.server.api_v1.pipelines import SERVICE_KEY, pipelines
 from trackflow.server.api_v1.schemas import returns
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
@@ -48,7 +49,7 @@ def list_events(p: Pipelines = Depends(pipelines),
                 name: Annotated[str | None, Query(min_length=1, max_length=1500)] = None,
                 limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
     """Asset events, newest first (of one asset with ``name``)."""
-    return {"asset_events": [asset_event_json(e) for e in p.assets.list_events(name, limit)]}
+    return {"asset_events": [to_wire(e) for e in p.assets.list_events(name, limit)]}
 
 
 @router.post("/assets/events", **returns(out.AssetEventOut))
@@ -56,9 +57,7 @@ def create_event(body: NewEvent, s: Services = Depends(get_services),
                  p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Record an event (source "api"); the DAGs scheduled on the asset run as for a task's."""
     if body.asset_id is not None:
-        known = next((a for a in p.assets.list_assets() if a.id == body.asset_id), None)
-        if known is None:
-            raise NotFound(f"asset {body.asset_id} does not exist")
+        known = p.assets.get_asset(body.asset_id)
         name, uri = known.name, known.uri
     else:
         given = body.name or body.uri
@@ -69,4 +68,4 @@ def create_event(body: NewEvent, s: Services = Depends(get_services),
     service = s.extras.get(SERVICE_KEY)
     if service is not None:
         service.wake()
-    return asset_event_json(event)
+    return to_wire(event)

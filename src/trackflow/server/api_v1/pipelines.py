@@ -12,9 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from trackflow.entities.assets import AssetEvent
 from trackflow.entities.pipelines import DagRecord, DagRun, ImportErrorRecord, TaskInstance
 from trackflow.pipelines.operations import Pipelines, parse_date
+from trackflow.pipelines.runtime.channel import to_wire
 from trackflow.pipelines.spec import DagSpec
 from trackflow.server.api_v1 import schemas as out
 from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, JsonObject, returns
@@ -131,13 +131,6 @@ def run_json(run: DagRun) -> dict[str, Any]:
     }
 
 
-def asset_event_json(event: AssetEvent) -> dict[str, Any]:
-    return {"id": event.id, "asset_name": event.asset_name, "asset_uri": event.asset_uri,
-            "timestamp": _iso(event.timestamp), "extra": event.extra, "source": event.source,
-            "source_dag_id": event.source_dag_id, "source_run_id": event.source_run_id,
-            "source_task_id": event.source_task_id, "source_map_index": event.source_map_index}
-
-
 def ti_json(ti: TaskInstance) -> dict[str, Any]:
     return {
         "task_id": ti.task_id, "map_index": ti.map_index, "state": ti.state, "try_number": ti.try_number,
@@ -198,7 +191,7 @@ def get_run(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> dict
     """A run with its task instances (state, try, start/end times)."""
     detail = p.run_detail(dag_id, run_id)
     return {**run_json(detail.run), "task_instances": [ti_json(t) for t in detail.task_instances],
-            "triggering_asset_events": [asset_event_json(e) for e in p.assets.run_events(dag_id, run_id)]}
+            "triggering_asset_events": [to_wire(e) for e in p.assets.run_events(dag_id, run_id)]}
 
 
 @router.post("/dags/{dag_id}/dagRuns/{run_id}/clear", **returns(out.ClearedOut))

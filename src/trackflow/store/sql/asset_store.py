@@ -29,6 +29,11 @@ from trackflow.store.sql.rows import insert_for
 MAX_NAME = 1500
 
 
+def _asset(row: Any) -> AssetRecord:
+    return AssetRecord(row.id, row.name, row.uri, row.asset_group, json.loads(row.extra or "{}"),
+                       from_ms(row.created_at))
+
+
 def _event(row: Any) -> AssetEvent:
     return AssetEvent(
         id=row.id, asset_name=row.name, asset_uri=row.uri, timestamp=from_ms(row.timestamp),  # type: ignore[arg-type]
@@ -93,8 +98,7 @@ class SqlAssetStore:
     def list_assets(self) -> list[AssetRecord]:
         with self.db.read() as conn:
             rows = conn.execute(select(assets).order_by(assets.c.name)).all()
-        return [AssetRecord(r.id, r.name, r.uri, r.asset_group, json.loads(r.extra or "{}"), from_ms(r.created_at))
-                for r in rows]
+        return [_asset(r) for r in rows]
 
     def consumers(self) -> dict[str, list[str]]:
         """Asset name -> the DAGs scheduled on it."""
@@ -120,13 +124,10 @@ class SqlAssetStore:
         for event in events:
             check_event(event)
         with self.db.write() as conn:
-            ids = self.record_events_in(conn, events, now)
+            ids = record_events_in(conn, events, now)
             rows = conn.execute(select(*_EVENT_COLUMNS).join(assets, assets.c.id == asset_events.c.asset_id)
                                 .where(asset_events.c.id.in_(ids)).order_by(asset_events.c.id)).all()
         return [_event(r) for r in rows]
-
-    def record_events_in(self, conn: Connection, events: Sequence[NewAssetEvent], now: datetime) -> list[int]:
-        return record_events_in(conn, events, now)
 
     def list_events(self, asset_name: str | None = None, limit: int = 100) -> list[AssetEvent]:
         """Newest first."""
@@ -174,9 +175,9 @@ class SqlAssetStore:
                 .order_by(asset_events.c.id)).all()
         return [_event(r) for r in rows]
 
-    def get_asset(self, name: str) -> AssetRecord:
+    def get_asset(self, asset_id: int) -> AssetRecord:
         with self.db.read() as conn:
-            r = conn.execute(select(assets).where(assets.c.name == name)).first()
-        if r is None:
-            raise NotFound(f"asset {name!r} does not exist")
-        return AssetRecord(r.id, r.name, r.uri, r.asset_group, json.loads(r.extra or "{}"), from_ms(r.created_at))
+            row = conn.execute(select(assets).where(assets.c.id == asset_id)).first()
+        if row is None:
+            raise NotFound(f"asset {asset_id} does not exist")
+        return _asset(row)
