@@ -67,7 +67,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "trackflow.pipelines.scheduler.timetables"
        for name in ("AssetOrTimeSchedule", "CronTriggerTimetable")},
 }
-_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "entities", "errors", "models"}
+_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

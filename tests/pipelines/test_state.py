@@ -63,6 +63,11 @@ def output(run: DagRun, value: bytes) -> TaskOutput:
     (TIState.RUNNING, TIState.SUCCESS, Actor.TASK),
     (TIState.RUNNING, None, Actor.OPERATOR),
     (TIState.SUCCESS, TIState.FAILED, Actor.OPERATOR),
+    (TIState.RUNNING, TIState.UP_FOR_RESCHEDULE, Actor.TASK),  # a sensor gives its slot back
+    (TIState.RUNNING, TIState.DEFERRED, Actor.TASK),
+    (TIState.UP_FOR_RESCHEDULE, TIState.QUEUED, Actor.SCHEDULER),  # the next poke
+    (TIState.DEFERRED, TIState.SCHEDULED, Actor.TRIGGERER),  # the trigger fired
+    (TIState.DEFERRED, None, Actor.OPERATOR),
 ])
 def test_allowed_moves(current: str | None, target: str | None, actor: Actor) -> None:
     assert state.ti_move_allowed(current, target, actor)
@@ -75,6 +80,10 @@ def test_allowed_moves(current: str | None, target: str | None, actor: Actor) ->
     (TIState.SUCCESS, TIState.FAILED, Actor.TASK),
     (TIState.RUNNING, TIState.RUNNING, Actor.OPERATOR),  # mark: success, failed or skipped only
     (TIState.FAILED, TIState.QUEUED, Actor.OPERATOR),
+    (TIState.DEFERRED, TIState.QUEUED, Actor.SCHEDULER),  # only its trigger (or timeout) ends a wait
+    (TIState.DEFERRED, TIState.SCHEDULED, Actor.TASK),
+    (TIState.RUNNING, TIState.SCHEDULED, Actor.TRIGGERER),
+    (TIState.QUEUED, TIState.DEFERRED, Actor.TASK),  # only a running try defers
 ])
 def test_refused_moves(current: str | None, target: str | None, actor: Actor) -> None:
     assert not state.ti_move_allowed(current, target, actor)
@@ -87,7 +96,7 @@ def test_run_moves_and_stored_values() -> None:
     assert not state.run_move_allowed(RunState.SUCCESS, RunState.FAILED)
     # the stored strings are Airflow's: the API and UI are unchanged
     assert [s.value for s in TIState] == ["scheduled", "queued", "running", "success", "failed", "skipped",
-                                          "upstream_failed", "up_for_retry", "removed"]
+                                          "upstream_failed", "up_for_retry", "up_for_reschedule", "deferred", "removed"]
     assert [s.value for s in RunState] == ["queued", "running", "success", "failed"]
 
 

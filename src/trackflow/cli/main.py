@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "models": "trackflow.cli.models:models",
     "dags": "trackflow.cli.dags:dags",
     "scheduler": "trackflow.cli.scheduler:scheduler",
+    "triggerer": "trackflow.cli.triggerer:triggerer",
     "worker": "trackflow.cli.worker:worker",
     "assets": "trackflow.cli.assets:assets",
 }

@@ -22,6 +22,8 @@ class TIState(enum.StrEnum):
     SKIPPED = "skipped"
     UPSTREAM_FAILED = "upstream_failed"
     UP_FOR_RETRY = "up_for_retry"
+    UP_FOR_RESCHEDULE = "up_for_reschedule"  # a sensor in reschedule mode, between two pokes
+    DEFERRED = "deferred"  # waiting on a trigger in the triggerer, holding no worker slot
     REMOVED = "removed"
 
 
@@ -107,6 +109,18 @@ class TaskInstance:
     tracking_run_id: str | None = None
     note: str | None = None
     queued_by: str | None = None  # the scheduler that queued the current try
+    # Deferral: the method to resume with (or "__fail__"), its JSON arguments (the trigger's
+    # event among them), the trigger waited on and the deadline of that wait.
+    next_method: str | None = None
+    next_kwargs: str | None = None
+    trigger_id: int | None = None
+    trigger_timeout: datetime | None = None
+    reschedule_start: datetime | None = None  # first poke of a sensor try that reschedules
+
+    @property
+    def resumes(self) -> bool:
+        """Whether the current try continues one that deferred or rescheduled (same try number)."""
+        return self.next_method is not None or self.reschedule_start is not None
 
     @property
     def key(self) -> tuple[str, str, str, int]:

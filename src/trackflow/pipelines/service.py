@@ -19,6 +19,9 @@ tasks run in processes forked from the executor's helper process.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -50,6 +53,7 @@ class ServiceOptions:
     lease_timeout: float = 15.0  # another scheduler on the database takes over this long after we die
     runs_per_tick: int = 100  # PostgreSQL: running runs one scheduler claims per tick (others take the rest)
     stale_ticks: float = 30.0  # /health fails when the last good tick is older than this many idle polls
+    triggerer: bool = True  # start a `trackflow triggerer` process beside the scheduler (deferred tasks)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceOptions:
@@ -84,6 +88,8 @@ class PipelineService:
         self.last_tick: float | None = None  # time.monotonic() of the last tick that did not raise
         self.last_error: str | None = None
         self._failed_ticks = 0  # consecutive ticks that raised
+        self.triggerer: subprocess.Popen[bytes] | None = None
+        self._triggerer_started = 0.0  # time.monotonic() of its last start (restarts are spaced)
 
     def claim(self) -> None:
         """Take the scheduler lease before starting. On SQLite, Conflict (naming the holder's
@@ -111,6 +117,7 @@ class PipelineService:
         ]
         for thread in self._threads:
             thread.start()
+        self._keep_triggerer()
 
     def stop(self) -> None:
         """Stop the threads and the executor helper. Running tasks finish on their own."""
@@ -120,6 +127,7 @@ class PipelineService:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
+        self._stop_triggerer()
         self.executor.stop()
         self.lease.release()
 
@@ -155,6 +163,35 @@ class PipelineService:
         else:
             executor.update(self.executor.health())
         return {"scheduler": scheduler, "executor": executor}
+
+    def _keep_triggerer(self) -> None:
+        """Start the triggerer process, or start it again if it died (at most every 5 s). It
+        runs user trigger code: in a process of its own, as the DAG files' parsing."""
+        if not self.options.triggerer or self._stop.is_set():
+            return
+        if self.triggerer is not None and self.triggerer.poll() is None:
+            return
+        if self.triggerer is not None:
+            if time.monotonic() - self._triggerer_started < 5.0:
+                return
+            log.warning("the triggerer exited with code %s: starting it again", self.triggerer.returncode)
+        settings = self.settings
+        self.triggerer = subprocess.Popen(
+            [sys.executable, "-m", "trackflow", "triggerer", "--backend-store-uri", self.loop.db_uri,
+             "--dags-folder", settings.resolved_dags_folder],
+            env={**os.environ, **settings.to_environ()}, start_new_session=True)
+        self._triggerer_started = time.monotonic()
+
+    def _stop_triggerer(self) -> None:
+        proc, self.triggerer = self.triggerer, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     def wake(self) -> None:
         """Make the scheduler tick now (e.g. right after a run was triggered)."""
@@ -195,6 +232,10 @@ class PipelineService:
                 self._failed_ticks += 1
                 self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 log.error("scheduler tick failed:\n%s", traceback.format_exc())
+            try:
+                self._keep_triggerer()
+            except OSError:
+                log.error("cannot start the triggerer:\n%s", traceback.format_exc())
             if busy:
                 continue
             if self.executor.running():

@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 # The states and their groups live with the records (the store uses them too); they are
 # importable from here, beside the state machine, as before.
@@ -37,7 +38,10 @@ from trackflow.entities.pipelines import DagRun, TaskInstance, TaskOutput
 from trackflow.entities.pipelines import RunState as RunState
 from trackflow.entities.pipelines import TIState as TIState
 from trackflow.errors import Conflict, InvalidInput, NotFound
-from trackflow.store.pipeline_base import PipelineStore, TIKey, Transition, Within
+from trackflow.store.pipeline_base import Deferral, PipelineStore, TIKey, Transition, Within
+
+if TYPE_CHECKING:
+    from trackflow.store.sql.trigger_store import SqlTriggerStore
 
 
 class Actor(enum.StrEnum):
@@ -46,11 +50,12 @@ class Actor(enum.StrEnum):
     SCHEDULER = "scheduler"  # decisions, queueing, timeouts, lost heartbeats, exited processes
     TASK = "task"  # the task process that holds the try's token
     OPERATOR = "operator"  # a person: clear or mark from the API, CLI or UI
+    TRIGGERER = "triggerer"  # a deferred task's trigger fired, failed or timed out
 
 
 TIStateOrNone = TIState | None
 
-_WAITING: tuple[TIStateOrNone, ...] = (None, TIState.SCHEDULED, TIState.UP_FOR_RETRY)
+_WAITING: tuple[TIStateOrNone, ...] = (None, TIState.SCHEDULED, TIState.UP_FOR_RETRY, TIState.UP_FOR_RESCHEDULE)
 _ALL: tuple[TIStateOrNone, ...] = (None, *TIState)
 
 
@@ -73,8 +78,11 @@ TI_MOVES: Mapping[Actor, frozenset[tuple[str | None, str | None]]] = {
     ),
     Actor.TASK: frozenset(
         {(TIState.QUEUED, TIState.RUNNING)}
-        | _moves((TIState.RUNNING,), (TIState.SUCCESS, TIState.FAILED, TIState.SKIPPED, TIState.UP_FOR_RETRY))
+        | _moves((TIState.RUNNING,), (TIState.SUCCESS, TIState.FAILED, TIState.SKIPPED, TIState.UP_FOR_RETRY,
+                                      TIState.UP_FOR_RESCHEDULE, TIState.DEFERRED))
     ),
+    # the wait ends: resume the same try (with the event, or only to fail)
+    Actor.TRIGGERER: frozenset({(TIState.DEFERRED, TIState.SCHEDULED)}),
     Actor.OPERATOR: frozenset(
         _moves(_ALL, (None,))  # clear
         | _moves(_ALL, MARKABLE)  # mark
@@ -162,11 +170,32 @@ def put_output(store: PipelineStore, output: TaskOutput, token: str, now: dateti
 
 def finish_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState,
                now: datetime, next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-               note: str | None = None, within: Within | None = None) -> bool:
+               note: str | None = None, within: Within | None = None, deferral: Deferral | None = None) -> bool:
     """running -> ``state`` for the task process holding ``token`` (with ``within``'s writes,
-    e.g. its asset events, in the same transaction); False once fenced."""
+    e.g. its asset events, in the same transaction); False once fenced. ``deferred`` stores
+    the ``deferral``'s trigger; ``up_for_reschedule`` pokes again at ``next_retry_at``."""
     _require(TIState.RUNNING, state, Actor.TASK, f"{key[0]} of run {run_id!r}")
-    return store.finish_try(dag_id, run_id, key, token, state, now, next_retry_at, skip_task_ids, note, within)
+    return store.finish_try(dag_id, run_id, key, token, state, now, next_retry_at, skip_task_ids, note, within,
+                            deferral)
+
+
+# Deferral: the triggerer ends waits --------------------------------------------------------------
+def trigger_fired(triggers: SqlTriggerStore, trigger_id: int, payload: str, now: datetime) -> list[TaskInstance]:
+    """deferred -> scheduled for the task instances waiting on the trigger, with its event."""
+    _require(TIState.DEFERRED, TIState.SCHEDULED, Actor.TRIGGERER, f"waiting on trigger {trigger_id}")
+    return triggers.fire(trigger_id, payload, now)
+
+
+def trigger_failed(triggers: SqlTriggerStore, trigger_id: int, error: str, now: datetime) -> list[TaskInstance]:
+    """deferred -> scheduled, to fail in the task process (its retries and callbacks apply)."""
+    _require(TIState.DEFERRED, TIState.SCHEDULED, Actor.TRIGGERER, f"waiting on trigger {trigger_id}")
+    return triggers.fail(trigger_id, error, now)
+
+
+def deferrals_timed_out(triggers: SqlTriggerStore, now: datetime) -> list[TaskInstance]:
+    """deferred -> scheduled, to fail, for the waits past their timeout."""
+    _require(TIState.DEFERRED, TIState.SCHEDULED, Actor.TRIGGERER, "past its deferral timeout")
+    return triggers.time_out(now)
 
 
 def expand(store: PipelineStore, dag_id: str, run_id: str, task_id: str, length: int | None) -> None:

@@ -60,6 +60,18 @@ class Transition:
     token: str | None = None  # if set, the row must also still hold this try token
 
 
+@dataclass(frozen=True)
+class Deferral:
+    """What a deferring try leaves behind: the trigger to run (class path and JSON arguments),
+    the method to resume with and its JSON arguments, and when the wait times out."""
+
+    classpath: str
+    trigger_kwargs: str
+    next_method: str
+    next_kwargs: str
+    timeout_at: datetime | None = None
+
+
 class PipelineStore(Protocol):
     # DAGs ---------------------------------------------------------------------------------
     def sync_dags(self, specs: Sequence[Mapping[str, Any]], import_errors: Mapping[str, str],
@@ -145,10 +157,12 @@ class PipelineStore(Protocol):
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-                   note: str | None = None, within: Within | None = None) -> bool:
+                   note: str | None = None, within: Within | None = None, deferral: Deferral | None = None) -> bool:
         """running -> ``state`` for the holder of ``token`` and, in the same transaction,
         skip the not-yet-started ``skip_task_ids`` (branching) and run ``within``. False (and
-        nothing written) if the try no longer owns the row."""
+        nothing written) if the try no longer owns the row. ``deferred`` comes with the
+        ``deferral`` (its trigger is stored with it); ``up_for_reschedule`` with the time of
+        the next poke in ``next_retry_at``."""
 
     def set_log_artifact(self, dag_id: str, run_id: str, key: TIKey, try_number: int, location: str) -> None: ...
 
@@ -170,6 +184,12 @@ class PipelineStore(Protocol):
     def put_output(self, output: TaskOutput, now: datetime, token: str | None = None) -> bool:
         """Store a value (replacing one under the same key). With ``token``, only while that try
         holds the running task instance: False (nothing written) once it was fenced."""
+
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime],
+                  task_ids: Sequence[str] | None) -> list[str | None]:
+        """What another DAG's runs at ``logical_dates`` are at: the states of their task
+        instances of ``task_ids`` (every map index), or of the runs themselves when None
+        (ExternalTaskSensor). A date without a run contributes nothing."""
 
     def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
         """All map indexes' outputs of a task for ``key``, ordered by map_index."""

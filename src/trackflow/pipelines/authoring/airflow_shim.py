@@ -29,6 +29,8 @@ SOURCES = (
     "trackflow.pipelines.authoring.taskgroup",
     "trackflow.pipelines.authoring.xcom_arg",
     "trackflow.pipelines.scheduler.timetables",
+    "trackflow.pipelines.authoring.sensors",
+    "trackflow.pipelines.triggers",
 )
 
 

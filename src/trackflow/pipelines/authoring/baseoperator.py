@@ -13,7 +13,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.dag import current_dag
@@ -235,6 +235,30 @@ class BaseOperator(DependencyMixin):
 
     def on_kill(self) -> None:
         """Called when the task is stopped (timeout or external kill)."""
+
+    def defer(self, *, trigger: Any, method_name: str, kwargs: dict[str, Any] | None = None,
+              timeout: timedelta | int | float | None = None) -> NoReturn:
+        """End this try without holding a worker slot until ``trigger`` fires; the task then
+        resumes in ``method_name(context, event=<the event's payload>, **kwargs)`` (Airflow's
+        deferral). ``timeout``: fail the task if the trigger has not fired by then."""
+        from trackflow.pipelines.authoring.exceptions import TaskDeferred
+
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None,
+                         context: dict[str, Any]) -> Any:
+        """Go on after a deferral: call ``next_method`` with the trigger's event (Airflow's name)."""
+        from trackflow.pipelines.authoring.exceptions import TaskDeferralError, TaskDeferralTimeout
+
+        if next_method == "__fail__":
+            error = (next_kwargs or {}).get("error", "unknown")
+            if error == "trigger timeout":
+                raise TaskDeferralTimeout("the trigger did not fire within the deferral's timeout")
+            raise TaskDeferralError(f"the trigger failed: {error}")
+        method = getattr(self, next_method, None)
+        if not callable(method):
+            raise InvalidInput(f"{type(self).__name__} has no method {next_method!r} to resume with")
+        return method(context, **(next_kwargs or {}))
 
     def render_template_fields(self, context: dict[str, Any]) -> None:
         """Render every attribute named in ``template_fields`` in place."""

@@ -24,6 +24,7 @@ from trackflow.pipelines.authoring.operators import (
     call_with_context,
     run_bash,
 )
+from trackflow.pipelines.authoring.sensors import DecoratedSensorOperator
 from trackflow.pipelines.authoring.xcom_arg import XComArg
 
 
@@ -174,6 +175,7 @@ class _TaskCollection:
     branch = staticmethod(_make_decorator(DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(DecoratedShortCircuitOperator))  # type: ignore[arg-type]
     bash = staticmethod(_make_decorator(DecoratedBashOperator))
+    sensor = staticmethod(_make_decorator(DecoratedSensorOperator))  # type: ignore[arg-type]
 
     def __call__(
         self, python_callable: Callable[..., Any] | None = None, multiple_outputs: bool | None = None, **kwargs: Any

@@ -41,6 +41,7 @@ class TaskWorkload:
     priority_weight: int = 1
     queue: str = "default"
     api_url: str = ""  # the server's task API (workers without database credentials)
+    resume_tracking_run_id: str = ""  # the try goes on (after a deferral or a reschedule) in this tracked run
 
     @property
     def key(self) -> WorkloadKey:

@@ -30,7 +30,7 @@ from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
 from trackflow.errors import Unavailable
 from trackflow.pipelines import state
-from trackflow.store.pipeline_base import PipelineStore, TIKey
+from trackflow.store.pipeline_base import Deferral, PipelineStore, TIKey
 from trackflow.store.sql.asset_store import SqlAssetStore, check_event, record_events_in
 
 R = TypeVar("R")
@@ -62,9 +62,10 @@ class TryChannel(Protocol):
         store such as the log upload)."""
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None, asset_events: Sequence[NewAssetEvent] = ()) -> bool:
+               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None) -> bool:
         """running -> ``state`` (with the downstream skips a branch asked for, and the asset
-        events of its outlets, all or nothing); False once fenced."""
+        events of its outlets, all or nothing; ``deferred`` with its ``deferral``); False once
+        fenced."""
 
     def run_asset_events(self) -> list[AssetEvent]:
         """The asset events that triggered the try's DAG run."""
@@ -80,6 +81,11 @@ class TryChannel(Protocol):
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         """Which upstream values this try read."""
+
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
+            str | None]:
+        """Another DAG's task-instance (or, without task ids, run) states at those logical
+        dates (ExternalTaskSensor)."""
 
 
 class StoreChannel:
@@ -120,7 +126,7 @@ class StoreChannel:
         return self._call(state.holds_try, self.store, self.dag_id, self.run_id, self.key, self.token)
 
     def finish(self, state_: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None, asset_events: Sequence[NewAssetEvent] = ()) -> bool:
+               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None) -> bool:
         events = [dataclasses.replace(e, source="task", source_dag_id=self.dag_id, source_run_id=self.run_id,
                                       source_task_id=self.key[0], source_map_index=self.key[1]) for e in asset_events]
         for event in events:
@@ -130,7 +136,7 @@ class StoreChannel:
             record_events_in(conn, events, now)
 
         return self._call(state.finish_try, self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
-                          next_retry_at, skip_task_ids, note, record if events else None)
+                          next_retry_at, skip_task_ids, note, record if events else None, deferral)
 
     @property
     def assets(self) -> SqlAssetStore:
@@ -149,6 +155,10 @@ class StoreChannel:
 
     def get_outputs(self, task_id: str, key: str) -> list[TaskOutput]:
         return self._call(self.store.get_outputs, self.dag_id, self.run_id, task_id, key)
+
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
+            str | None]:
+        return self._call(self.store.states_at, dag_id, logical_dates, task_ids)
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         mine = [e for e in edges if (e.dag_id, e.run_id, e.consumer_task_id, e.consumer_map_index)

@@ -34,6 +34,9 @@ class TaskInstanceHandle:
         self.logical_date = logical_date
         self.tracking_run_id = tracking_run_id
         self.state = TIState.RUNNING
+        self.start_date: datetime | None = None
+        # A sensor's clock: when the first poke of this try started (kept across reschedules).
+        self.first_poke_date: datetime | None = None
         self.skip_requests: list[str] = []
         self.pushed: dict[str, Any] = {}
 
@@ -55,6 +58,12 @@ class TaskInstanceHandle:
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` (written when the task ends successfully or not)."""
         self.outputs.put(self.task_id, self.map_index, key, value, self.tracking_run_id)
+
+    def states_of_dag_at(self, dag_id: str, logical_dates: list[datetime],
+                         task_ids: list[str] | None) -> list[str | None]:
+        """Another DAG's task-instance states (run states without task ids) at those logical
+        dates: what ExternalTaskSensor pokes."""
+        return self.outputs.channel.states_at(dag_id, logical_dates, task_ids)
 
     def skip_tasks(self, task_ids: Iterable[str]) -> None:
         """Ask for these (not yet started) tasks of the run to be skipped (branching)."""

@@ -23,6 +23,7 @@ from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler.loop import SchedulerLoop
 from trackflow.pipelines.state import TIState
+from trackflow.pipelines.triggers.triggerer import Triggerer
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 
@@ -76,6 +77,9 @@ def test_dag(dag: DAG, logical_date: datetime | None = None, conf: dict[str, Any
                          run_id=run_id or f"manual__{now.isoformat()}")
     echo(f"DAG run {run.run_id} of {dag.dag_id} (logical date {run.logical_date.isoformat()})")
     executor = ForkExecutor(parallelism=settings.parallelism, dag=dag)
+    # Deferred tasks of this run wait on their triggers here (as Airflow's `dags test`).
+    triggerer = Triggerer(store.db, poll=0.1, runs={(run.dag_id, run.run_id)})
+    triggerer.start()
     loop = SchedulerLoop(
         store, executor, settings, db_uri, tracking=tracking, heartbeat_interval=5.0, heartbeat_timeout=120.0,
         only_runs={(run.dag_id, run.run_id)}, schedule_runs=False,
@@ -87,5 +91,7 @@ def test_dag(dag: DAG, logical_date: datetime | None = None, conf: dict[str, Any
         for key in executor.running():
             executor.kill(key)
         raise
+    finally:
+        triggerer.stop()
     sys.stdout.flush()
     return state

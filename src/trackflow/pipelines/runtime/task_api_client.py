@@ -24,7 +24,7 @@ from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
 from trackflow.errors import NotFound, TrackflowError
 from trackflow.pipelines.runtime.channel import from_wire, to_wire
-from trackflow.store.pipeline_base import TIKey
+from trackflow.store.pipeline_base import Deferral, TIKey
 
 # Every call is idempotent for a given try (CAS on the token), so POSTs may be retried too.
 _RETRY = Retry(total=8, connect=8, read=3, backoff_factor=0.25, backoff_max=4.0,
@@ -86,8 +86,8 @@ class TaskApiChannel:
         return self._call("GET", "/holds") is not None
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None, asset_events: Sequence[NewAssetEvent] = ()) -> bool:
-        body = {"state": state, "now": now.isoformat(),
+               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None) -> bool:
+        body = {"state": state, "now": now.isoformat(), "deferral": to_wire(deferral) if deferral else None,
                 "next_retry_at": next_retry_at.isoformat() if next_retry_at else None,
                 "skip_task_ids": list(skip_task_ids), "note": note,
                 "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra}
@@ -114,6 +114,15 @@ class TaskApiChannel:
         if answer is None:
             raise NotFound(f"outputs of run {self.run_id!r} are not readable with this try's token any more")
         return [from_wire(TaskOutput, o) for o in answer["outputs"]]
+
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
+            str | None]:
+        body = {"dag_id": dag_id, "logical_dates": [d.isoformat() for d in logical_dates],
+                "task_ids": None if task_ids is None else list(task_ids)}
+        answer = self._call("POST", "/external-states", body)
+        if answer is None:
+            raise NotFound("other DAGs' states are not readable with this try's token any more")
+        return list(answer["states"])
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         if edges:

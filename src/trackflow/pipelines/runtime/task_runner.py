@@ -39,8 +39,10 @@ from trackflow.pipelines.authoring.dag import DAG
 from trackflow.pipelines.authoring.exceptions import (
     AirflowException,
     AirflowFailException,
+    AirflowRescheduleException,
     AirflowSkipException,
     AirflowTaskTimeout,
+    TaskDeferred,
 )
 from trackflow.pipelines.authoring.xcom_arg import XComArg, resolve_xcom_args
 from trackflow.pipelines.dagbag import load_dag
@@ -54,6 +56,8 @@ from trackflow.pipelines.runtime.tracked import TrackedTry
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.spec import TaskSpec
 from trackflow.pipelines.state import TIState
+from trackflow.pipelines.triggers import serde
+from trackflow.store.pipeline_base import Deferral
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 from trackflow.tracking import backend, fluent
@@ -138,6 +142,12 @@ class TryResult:
     skip: list[str] = field(default_factory=list)
     exception: BaseException | None = None
     asset_events: list[NewAssetEvent] = field(default_factory=list)  # of the outlets, on success
+    deferral: Deferral | None = None  # what a deferred try waits on
+
+    @property
+    def pauses(self) -> bool:
+        """The try is not over: it waits for a trigger or for its next poke."""
+        return self.state in (TIState.DEFERRED, TIState.UP_FOR_RESCHEDULE)
 
 
 class Heartbeat:
@@ -195,8 +205,7 @@ def prepare_try(workload: TaskWorkload) -> PreparedTry:
     try:
         settings = Settings(**workload.settings)
         prepared.run = open_channel(workload).get_dag_run()
-        prepared.tracked = TrackedTry.create(settings, prepared.run, workload.task_id, workload.map_index,
-                                             workload.try_number)
+        prepared.tracked = TrackedTry.for_workload(settings, prepared.run, workload)
     except Exception:
         pass
     return prepared
@@ -221,7 +230,7 @@ class TryRunner:
         self.tracked = self.prepared.tracked
         if self.tracked is None:
             try:
-                self.tracked = TrackedTry.create(self.settings, run, w.task_id, w.map_index, w.try_number)
+                self.tracked = TrackedTry.for_workload(self.settings, run, w)
             except Exception as exc:  # tracking is best effort: the task still runs
                 print(f"WARNING: could not create the tracked run of this try: {exc}", flush=True)
         ti = self.channel.start(utcnow(), socket.gethostname(), os.getpid(), self.log_path,
@@ -263,7 +272,7 @@ class TryRunner:
         w = self.w
         self.stop_heartbeat()
         owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note,
-                                    result.asset_events)
+                                    result.asset_events, result.deferral)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -290,6 +299,22 @@ class TryRunner:
                                        run.logical_date, allow_retry=allow_retry)
         note = f"{type(exc).__name__}: {exc}"[:2000]
         return TryResult(outcome.state, outcome.next_retry_at, note, exception=exc)
+
+    def deferred(self, exc: TaskDeferred, task: BaseOperator, ti: TaskInstance) -> TryResult:
+        """The try ends waiting on ``exc.trigger``: what the store keeps of it. The wait's
+        deadline is the deferral's timeout, and the task's execution_timeout counted from the
+        try's start, whichever comes first (as Airflow)."""
+        now = utcnow()
+        classpath, kwargs = exc.trigger.serialize()
+        deadlines = [now + exc.timeout] if exc.timeout is not None else []
+        if task.execution_timeout is not None:
+            deadlines.append((ti.start_date or now) + task.execution_timeout)
+        deferral = Deferral(classpath, serde.dumps(kwargs, f"the arguments of trigger {classpath}"), exc.method_name,
+                            serde.dumps(exc.kwargs or {}, f"the arguments of {exc.method_name}"),
+                            min(deadlines) if deadlines else None)
+        print(f"Deferring: waiting on {classpath} to resume in {exc.method_name}()"
+              + (f", until {deferral.timeout_at.isoformat()}" if deferral.timeout_at else ""), flush=True)
+        return TryResult(TIState.DEFERRED, deferral=deferral)
 
     def execute(self, run: DagRun, ti: TaskInstance) -> TryResult:
         w = self.w
@@ -327,6 +352,8 @@ class TryRunner:
                 raise AirflowFailException(exc.message) from None
             handle = TaskInstanceHandle(w.dag_id, w.run_id, w.task_id, w.map_index, ti.try_number, ti.max_tries,
                                         task, outputs, run.logical_date, self.tracked.run_id if self.tracked else None)
+            handle.start_date = ti.start_date
+            handle.first_poke_date = ti.reschedule_start or ti.start_date
             context = build_context(dag, task, run, handle, params)
             outlet_events = OutletEventAccessors()
             context.update(
@@ -346,13 +373,17 @@ class TryRunner:
                 self.tracked.activate()
             with set_current_context(context):
                 task.render_template_fields(context)
-                for callback in task.on_execute_callback:
-                    callback(context)
+                if ti.next_method is None:  # once per try, not again when it resumes
+                    for callback in task.on_execute_callback:
+                        callback(context)
                 if task.execution_timeout is not None:
                     signal.setitimer(signal.ITIMER_REAL, max(task.execution_timeout.total_seconds(), 0.001))
                 try:
-                    task.pre_execute(context)
-                    result = task.execute(context)
+                    if ti.next_method is not None:
+                        result = task.resume_execution(ti.next_method, serde.loads(ti.next_kwargs), context)
+                    else:
+                        task.pre_execute(context)
+                        result = task.execute(context)
                     task.post_execute(context, result)
                 finally:
                     signal.setitimer(signal.ITIMER_REAL, 0)
@@ -367,6 +398,16 @@ class TryRunner:
         except AirflowSkipException as exc:
             print(f"Skipping: {exc}", flush=True)
             return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [])
+        except TaskDeferred as exc:
+            outputs.flush_lineage()
+            try:
+                return self.deferred(exc, task, ti)
+            except InvalidInput as bad:  # a trigger or arguments that cannot be stored
+                return self.failure(AirflowFailException(bad.message), ti, run, allow_retry=False)
+        except AirflowRescheduleException as exc:
+            outputs.flush_lineage()
+            print(f"Rescheduling: the next poke at {exc.reschedule_date.isoformat()}", flush=True)
+            return TryResult(TIState.UP_FOR_RESCHEDULE, next_retry_at=exc.reschedule_date)
         except (AirflowTaskTimeout, TaskTerminated) as exc:
             traceback.print_exc()
             try:
@@ -405,7 +446,7 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
                 ti = None
             # A fenced try leaves its tracked run to whoever fenced it (clear/mark set it).
             owned = ti is not None and runner.owns_try()
-            if runner.tracked is not None and owned:
+            if runner.tracked is not None and owned and not (result and result.pauses):  # paused: it goes on later
                 try:
                     runner.tracked.finish(result.state if result else TIState.FAILED)
                 except Exception:
@@ -420,4 +461,4 @@ def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: Prepa
         runner.record(result)
     finally:
         runner.stop_heartbeat()
-    return 0 if result.state in (TIState.SUCCESS, TIState.SKIPPED) else 1
+    return 0 if result.state in (TIState.SUCCESS, TIState.SKIPPED) or result.pauses else 1

@@ -8,6 +8,7 @@ from trackflow.artifacts import ArtifactRepository
 from trackflow.config import Settings
 from trackflow.entities import Run
 from trackflow.entities.pipelines import DagRun
+from trackflow.pipelines.executors.base import TaskWorkload
 from trackflow.pipelines.state import TIState
 from trackflow.tracking import fluent
 from trackflow.tracking.client import Client
@@ -46,6 +47,15 @@ class TrackedTry:
         created = client.create_run(run.experiment_id or "0", tags=tags,
                                     run_name=try_run_name(task_id, map_index, try_number))
         return cls(client, created)
+
+    @classmethod
+    def for_workload(cls, settings: Settings, run: DagRun, workload: TaskWorkload) -> TrackedTry:
+        """The workload's tracked run: a new one for a new try; the same one when the try goes
+        on after deferring or between a sensor's pokes."""
+        if workload.resume_tracking_run_id:
+            client = Client(settings.resolved_tracking_uri, settings)
+            return cls(client, client.get_run(workload.resume_tracking_run_id))
+        return cls.create(settings, run, workload.task_id, workload.map_index, workload.try_number)
 
     def activate(self) -> None:
         fluent.set_tracking_uri(self.client.tracking_uri)

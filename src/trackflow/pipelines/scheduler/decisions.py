@@ -30,10 +30,14 @@ FAILED = TIState.FAILED
 SKIPPED = TIState.SKIPPED
 UPSTREAM_FAILED = TIState.UPSTREAM_FAILED
 UP_FOR_RETRY = TIState.UP_FOR_RETRY
+UP_FOR_RESCHEDULE = TIState.UP_FOR_RESCHEDULE
+DEFERRED = TIState.DEFERRED
 REMOVED = TIState.REMOVED
 
 FINISHED = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
-UNFINISHED = frozenset({None, SCHEDULED, QUEUED, RUNNING, UP_FOR_RETRY})
+UNFINISHED = frozenset({None, SCHEDULED, QUEUED, RUNNING, UP_FOR_RETRY, UP_FOR_RESCHEDULE, DEFERRED})
+# Waiting for a time of their own (next_retry_at): the next try, or a sensor's next poke.
+_WAITS_FOR_TIME = (UP_FOR_RETRY, UP_FOR_RESCHEDULE)
 ALL_TI_STATES = (None, *TIState)
 
 # DAG run states.
@@ -199,14 +203,14 @@ def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
 
     for task in spec.tasks:
         keys = sorted(by_task.get(task.task_id, []), key=lambda k: k[1])
-        pending = [k for k in keys if states[k] is None or states[k] == UP_FOR_RETRY]
+        pending = [k for k in keys if states[k] is None or states[k] in _WAITS_FOR_TIME]
         if not pending:
             continue
         upstream_states = [states[k] for up in task.upstream for k in by_task.get(up, [])]
         verdict = evaluate_trigger_rule(task.trigger_rule, count_upstream(upstream_states))
         for key in pending:
             ti = tis[key]
-            if states[key] == UP_FOR_RETRY:
+            if states[key] in _WAITS_FOR_TIME:
                 if ti.next_retry_at is None or ti.next_retry_at <= now:
                     decision.to_schedule.append(key)
                 continue
@@ -241,7 +245,7 @@ def run_outcome(spec: DagSpec, states: Mapping[TIKey, str | None],
         if any(s in (FAILED, UPSTREAM_FAILED) for s in leaf_states):
             return RUN_FAILED
         return RUN_SUCCESS
-    progressing = any(states[k] in (SCHEDULED, QUEUED, RUNNING, UP_FOR_RETRY) for k in unfinished)
+    progressing = any(states[k] is not None for k in unfinished)
     if not progressing and decision is not None and not decision.to_schedule and not decision.to_expand:
         return RUN_FAILED
     return None

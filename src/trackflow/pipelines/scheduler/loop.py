@@ -515,6 +515,7 @@ class SchedulerLoop:
                     db_uri=self.db_uri, settings=settings, heartbeat_interval=self.heartbeat_interval,
                     pool=queued.pool, priority_weight=queued.priority_weight,
                     queue=spec_of[dag_id].task_map[queued.task_id].queue,
+                    resume_tracking_run_id=(queued.tracking_run_id or "") if queued.resumes else "",
                 )
                 self._notify(queued, decisions.QUEUED)
                 self.executor.queue_workload(workload)

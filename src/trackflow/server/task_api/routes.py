@@ -23,6 +23,7 @@ from trackflow.errors import NotFound
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.channel import StoreChannel, from_wire, to_wire
 from trackflow.server.api_v1.pipelines import pipelines
+from trackflow.store.pipeline_base import Deferral
 
 router = APIRouter(tags=["task-api"])
 
@@ -73,6 +74,14 @@ class AssetEventBody(_Body):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
+class DeferralBody(_Body):
+    classpath: str = Field(min_length=3, max_length=1000)
+    trigger_kwargs: str = Field(max_length=1_000_000)
+    next_method: str = Field(min_length=1, max_length=100)
+    next_kwargs: str = Field(max_length=1_000_000)
+    timeout_at: datetime | None = None
+
+
 class FinishBody(_Body):
     state: str = Field(max_length=32)
     now: datetime
@@ -80,6 +89,7 @@ class FinishBody(_Body):
     skip_task_ids: list[Annotated[str, Field(max_length=250)]] = Field(default_factory=list)
     note: str | None = Field(default=None, max_length=4000)
     asset_events: list[AssetEventBody] = Field(default_factory=list, max_length=1000)
+    deferral: DeferralBody | None = None
 
 
 class OutputBody(_Body):
@@ -125,7 +135,8 @@ def holds(ch: Channel) -> dict[str, Any]:
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/finish")
 def finish(body: FinishBody, ch: Channel) -> dict[str, Any]:
     events = [NewAssetEvent(e.name, e.uri, e.group, e.extra) for e in body.asset_events]
-    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events):
+    deferral = Deferral(**body.deferral.model_dump()) if body.deferral else None
+    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events, deferral):
         raise _fenced()
     return {}
 
@@ -156,6 +167,17 @@ def put_output(body: OutputBody, ch: Channel) -> dict[str, Any]:
 def get_outputs(ch: Channel, task_id_: Annotated[str, Query(alias="task_id", max_length=250)],
                 key: Annotated[str, Query(max_length=512)] = "return_value") -> dict[str, Any]:
     return {"outputs": [to_wire(o) for o in ch.get_outputs(task_id_, key)]}
+
+
+class ExternalStatesBody(_Body):
+    dag_id: str = Field(min_length=1, max_length=250)
+    logical_dates: list[datetime] = Field(max_length=1000)
+    task_ids: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=1000)
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/external-states")
+def external_states(body: ExternalStatesBody, ch: Channel) -> dict[str, Any]:
+    return {"states": ch.states_at(body.dag_id, body.logical_dates, body.task_ids)}
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/lineage")

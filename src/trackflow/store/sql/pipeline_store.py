@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -33,7 +33,7 @@ from trackflow.entities.pipelines import (
     TIState,
 )
 from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from trackflow.store.pipeline_base import NewTaskInstance, TIKey, Transition, Within
+from trackflow.store.pipeline_base import Deferral, NewTaskInstance, TIKey, Transition, Within
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_tables import (
     dag_runs,
@@ -45,6 +45,7 @@ from trackflow.store.sql.pipeline_tables import (
     task_lineage,
     task_outputs,
     task_tries,
+    triggers,
 )
 
 ACTIVE_TI_STATES = tuple(sorted(ACTIVE_TI))  # in a fixed order: one SQL text for IN
@@ -92,7 +93,7 @@ def _run(row: Row[Any]) -> DagRun:
 _TI_COLUMNS = [c.name for c in task_instances.c]
 _TI_FIELDS = [_TI_COLUMNS.index(f.name) for f in dataclasses.fields(TaskInstance)]
 _TI_TIMES = frozenset(_TI_COLUMNS.index(n) for n in ("queued_at", "start_date", "end_date", "next_retry_at",
-                                                     "heartbeat_at"))
+                                                     "heartbeat_at", "trigger_timeout", "reschedule_start"))
 
 
 def _ti(row: Row[Any]) -> TaskInstance:
@@ -162,26 +163,40 @@ _TI_STATES = (select(_TI.task_id, _TI.map_index, _TI.state, _TI.try_number, _TI.
               .where(_TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"))
               .order_by(_TI.task_id, _TI.map_index))
 _TIS_IN_STATES = select(task_instances).where(_TI.state.in_(bindparam("k_states", expanding=True)))
+# A sensor's next poke and a deferred task's resumption continue the same try (as Airflow):
+# the try number moves on only for a new try.
+_RESCHEDULED = _TI.state == TIState.UP_FOR_RESCHEDULE
 _QUEUE_TI = update(task_instances).where(
-    _TI_KEY, or_(_TI.state.is_(None), _TI.state.in_((TIState.SCHEDULED, TIState.UP_FOR_RETRY)))).values(
-    state=TIState.QUEUED, try_number=_TI.try_number + 1, queued_at=bindparam("v_now"), token=bindparam("v_token"),
+    _TI_KEY, or_(_TI.state.is_(None), _TI.state.in_((TIState.SCHEDULED, TIState.UP_FOR_RETRY,
+                                                     TIState.UP_FOR_RESCHEDULE)))).values(
+    state=TIState.QUEUED, try_number=_TI.try_number + case((or_(_RESCHEDULED, _TI.next_method.is_not(None)), 0),
+                                                           else_=1),
+    reschedule_start=case((_RESCHEDULED, _TI.reschedule_start), else_=None),
+    queued_at=bindparam("v_now"), token=bindparam("v_token"),
     next_retry_at=None, heartbeat_at=None, pid=None, hostname=None, end_date=None,
     queued_by=bindparam("v_queued_by"))
+_RESUMING = or_(_TI.next_method.is_not(None), _TI.reschedule_start.is_not(None))
 _CLAIM_TI = update(task_instances).where(
     _TI_KEY, _TI.state == TIState.QUEUED, _TI.token == bindparam("k_token")).values(
-    state=TIState.RUNNING, start_date=bindparam("v_now"), end_date=None, heartbeat_at=bindparam("v_now"),
+    state=TIState.RUNNING, start_date=case((_RESUMING, func.coalesce(_TI.start_date, bindparam("v_now"))),
+                                           else_=bindparam("v_now")),
+    end_date=None, heartbeat_at=bindparam("v_now"),
     hostname=bindparam("v_hostname"), pid=bindparam("v_pid"), tracking_run_id=bindparam("v_tracking_run_id"),
     note=None)
+_RESUME_TRY = update(task_tries).where(_TRY_KEY).values(
+    state=TIState.RUNNING, hostname=bindparam("v_hostname"), pid=bindparam("v_pid"), end_date=None)
 _DELETE_TI_OUTPUTS = delete(task_outputs).where(
     _OUT.dag_id == bindparam("k_dag_id"), _OUT.run_id == bindparam("k_run_id"),
     _OUT.task_id == bindparam("k_task_id"), _OUT.map_index == bindparam("k_map_index"))
 _DELETE_TRY = delete(task_tries).where(_TRY_KEY)
 _INSERT_TRY = insert(task_tries)
 _HEARTBEAT = update(task_instances).where(_TI_OWNED).values(heartbeat_at=bindparam("v_now"))
-_OWNED_TRY_NUMBER = select(_TI.try_number).where(_TI_OWNED)
+_OWNED_TRY_NUMBER = select(_TI.try_number, _TI.start_date, _TI.reschedule_start).where(_TI_OWNED)
 _FINISH_TI = update(task_instances).where(_TI_OWNED).values(
     state=bindparam("v_state"), end_date=bindparam("v_now"), next_retry_at=bindparam("v_next_retry_at"),
-    note=bindparam("v_note"), token=bindparam("v_token"))
+    note=bindparam("v_note"), token=bindparam("v_token"), next_method=bindparam("v_next_method"),
+    next_kwargs=bindparam("v_next_kwargs"), trigger_id=bindparam("v_trigger_id"),
+    trigger_timeout=bindparam("v_trigger_timeout"), reschedule_start=bindparam("v_reschedule_start"))
 _FINISH_TRY = update(task_tries).where(_TRY_KEY).values(state=bindparam("v_state"), end_date=bindparam("v_now"))
 _SKIP_TIS = update(task_instances).where(
     _TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
@@ -214,6 +229,12 @@ _ACTIVE_BY_POOL = (select(_TI.pool, func.sum(_TI.pool_slots))
 _ACTIVE_BY_RUN = (select(_TI.dag_id, _TI.run_id, func.count())
                   .where(_TI.state.in_(ACTIVE_TI_STATES)).group_by(_TI.dag_id, _TI.run_id))
 _POOL_SLOTS = select(pools.c.name, pools.c.slots)
+
+
+# Clearing or marking a task instance drops what it waited on (its trigger is then orphaned,
+# and the triggerer removes it).
+_NO_DEFERRAL: dict[str, Any] = {"next_method": None, "next_kwargs": None, "trigger_id": None,
+                                "trigger_timeout": None, "reschedule_start": None}
 
 
 @functools.cache
@@ -516,6 +537,9 @@ class SqlPipelineStore:
                 raise Conflict(f"task instance {key[0]} of run {run_id!r} is not queued for this process any more")
             row = conn.execute(_GET_TI, params).one()
             params["k_try_number"] = row.try_number
+            ti = _ti(row)
+            if ti.resumes and conn.execute(_RESUME_TRY, params).rowcount:
+                return ti  # the same try goes on: its values and its try record stay
             conn.execute(_DELETE_TI_OUTPUTS, params)
             conn.execute(_DELETE_TRY, params)
             conn.execute(_INSERT_TRY, {
@@ -523,7 +547,7 @@ class SqlPipelineStore:
                 "try_number": row.try_number, "state": TIState.RUNNING, "start_date": now_ms, "hostname": hostname,
                 "pid": pid, "tracking_run_id": tracking_run_id, "log_path": log_path,
             })
-            return _ti(row)
+            return ti
 
     def heartbeat(self, dag_id: str, run_id: str, key: TIKey, token: str, now: datetime) -> bool:
         params = _key_params(dag_id, run_id, key)
@@ -533,16 +557,27 @@ class SqlPipelineStore:
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-                   note: str | None = None, within: Within | None = None) -> bool:
+                   note: str | None = None, within: Within | None = None, deferral: Deferral | None = None) -> bool:
+        if (state == TIState.DEFERRED) != (deferral is not None):
+            raise InvalidInput("a task instance defers with a trigger, and only then")
         params = _key_params(dag_id, run_id, key)
         params.update(k_token=token, v_state=state, v_now=to_ms(now), v_next_retry_at=to_ms(next_retry_at),
                       v_note=note, v_token=None if state != TIState.SUCCESS else token,
-                      k_task_ids=list(skip_task_ids))
+                      k_task_ids=list(skip_task_ids), v_next_method=None, v_next_kwargs=None, v_trigger_id=None,
+                      v_trigger_timeout=None, v_reschedule_start=None)
         with self.db.write() as conn:
             row = conn.execute(_OWNED_TRY_NUMBER, params).first()
             if row is None:
                 return False
             params["k_try_number"] = row.try_number
+            if state == TIState.UP_FOR_RESCHEDULE:  # the first poke of the try is its sensor's clock
+                params["v_reschedule_start"] = row.reschedule_start or row.start_date
+            if deferral is not None:
+                trigger_id = conn.execute(insert(triggers).values(
+                    classpath=deferral.classpath, kwargs=deferral.trigger_kwargs, created_at=to_ms(now),
+                ).returning(triggers.c.id)).scalar_one()
+                params.update(v_next_method=deferral.next_method, v_next_kwargs=deferral.next_kwargs,
+                              v_trigger_id=trigger_id, v_trigger_timeout=to_ms(deferral.timeout_at))
             conn.execute(_FINISH_TI, params)
             conn.execute(_FINISH_TRY, params)
             if skip_task_ids:
@@ -602,7 +637,7 @@ class SqlPipelineStore:
                 else:
                     conn.execute(update(task_instances).where(where).values(
                         state=None, max_tries=task_instances.c.try_number + extra, token=None, next_retry_at=None,
-                        start_date=None, end_date=None, heartbeat_at=None, note=None, queued_at=None,
+                        start_date=None, end_date=None, heartbeat_at=None, note=None, queued_at=None, **_NO_DEFERRAL,
                     ))
                 conn.execute(delete(task_outputs).where(
                     task_outputs.c.dag_id == dag_id, task_outputs.c.run_id == run_id,
@@ -632,7 +667,7 @@ class SqlPipelineStore:
                     continue
                 before.extend(_ti(r) for r in rows)
                 conn.execute(update(task_instances).where(where).values(
-                    state=state, token=None, end_date=now_ms,
+                    state=state, token=None, end_date=now_ms, **_NO_DEFERRAL,
                     start_date=func.coalesce(task_instances.c.start_date, now_ms)))
                 conn.execute(update(task_tries).where(
                     task_tries.c.dag_id == dag_id, task_tries.c.run_id == run_id, task_tries.c.task_id == task_id,
@@ -658,6 +693,20 @@ class SqlPipelineStore:
                 "created_at": to_ms(now),
             })
         return True
+
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime],
+                  task_ids: Sequence[str] | None) -> list[str | None]:
+        dates = [to_ms(d) for d in logical_dates]
+        runs = select(dag_runs.c.run_id, dag_runs.c.state).where(
+            dag_runs.c.dag_id == dag_id, dag_runs.c.logical_date.in_(dates))
+        with self.db.read() as conn:
+            if task_ids is None:
+                return [r.state for r in conn.execute(runs)]
+            run_ids = [r.run_id for r in conn.execute(runs)]
+            if not run_ids or not task_ids:
+                return []
+            return [r.state for r in conn.execute(select(_TI.state).where(
+                _TI.dag_id == dag_id, _TI.run_id.in_(run_ids), _TI.task_id.in_(list(task_ids))))]
 
     def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
         params = {"k_dag_id": dag_id, "k_run_id": run_id, "k_task_id": task_id, "k_key": key}

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from trackflow.store.sql.tables import metadata
 
 ID = String(250)
+ID_INT = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 
 dags = Table(
     "pl_dags",
@@ -87,7 +88,25 @@ task_instances = Table(
     Column("tracking_run_id", String(32)),
     Column("note", Text),
     Column("queued_by", String(256)),  # the scheduler that queued the current try (its lease holder name)
+    Column("next_method", String(100)),
+    Column("next_kwargs", Text),
+    Column("trigger_id", ID_INT),
+    Column("trigger_timeout", BigInteger),
+    Column("reschedule_start", BigInteger),
     Index("ix_pl_ti_state", "state"),
+)
+
+# What deferred task instances wait on: a trigger class and its arguments, run by a triggerer
+# (the one that holds it until ``lease_until``).
+triggers = Table(
+    "pl_triggers",
+    metadata,
+    Column("id", ID_INT, primary_key=True, autoincrement=True),
+    Column("classpath", String(1000), nullable=False),
+    Column("kwargs", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("triggerer", String(256)),
+    Column("lease_until", BigInteger),
 )
 
 task_tries = Table(

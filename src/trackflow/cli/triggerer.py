@@ -1,0 +1,53 @@
+"""`trackflow triggerer`: runs the triggers of deferred tasks (Airflow's ``airflow triggerer``).
+
+The scheduler service starts one beside itself; run more (on PostgreSQL) to share the
+triggers of many deferred tasks: each takes free ones up to ``--capacity``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from trackflow.config import Settings
+
+
+@click.command()
+@click.option("--backend-store-uri", help="Database URI (default: SQLite under TRACKFLOW_HOME).")
+@click.option("--dags-folder", help="Folder of DAG files (trigger classes may live beside them).")
+@click.option("--capacity", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+              help="Triggers this triggerer runs at most.")
+@click.pass_obj
+def triggerer(settings: Settings, backend_store_uri: str | None, dags_folder: str | None, capacity: int) -> None:
+    """Run the triggers of deferred tasks until interrupted (Ctrl-C or SIGTERM)."""
+    from trackflow.pipelines.triggers.triggerer import Triggerer
+    from trackflow.store.sql.database import Database, require_sqlite_directory
+
+    settings = settings.with_overrides(tracking_uri=backend_store_uri, dags_folder=dags_folder)
+    if settings.tracking_uri:
+        require_sqlite_directory(settings.tracking_uri)
+    if settings.airflow_imports:  # triggers named by Airflow import paths
+        from trackflow.pipelines.authoring import airflow_shim
+
+        airflow_shim.install()
+    folder = os.path.abspath(settings.resolved_dags_folder)
+    if folder not in sys.path:  # as for DAG files: a trigger module beside them imports
+        sys.path.append(folder)
+    db = Database(settings.resolved_tracking_uri)
+    db.upgrade()
+    runner = Triggerer(db, capacity=capacity)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner.start()
+    click.echo(f"trackflow triggerer on {settings.resolved_tracking_uri} (capacity {capacity})", err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+        db.dispose()

@@ -1,0 +1,137 @@
+"""The triggerer: runs the triggers of deferred task instances, many at once, in one asyncio
+event loop (a thread of ``dags test``, or the ``trackflow triggerer`` process that the
+scheduler service starts beside itself).
+
+Every ``poll`` seconds it times out the waits past their deadline, drops triggers nobody
+waits on any more, renews its lease on the triggers it runs and takes free ones up to
+``capacity`` (SqlTriggerStore.claim: several triggerers on one PostgreSQL database share the
+work, and a dead one's triggers move on when its lease runs out). The first event of a
+trigger resumes its task instances (pipelines/state.py); a trigger that raises, ends without
+an event or cannot be loaded makes them fail in their task process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+
+from trackflow.pipelines import state
+from trackflow.pipelines.scheduler.lease import holder_name
+from trackflow.pipelines.triggers import serde
+from trackflow.pipelines.triggers.base import load_trigger
+from trackflow.store.sql.database import Database
+from trackflow.store.sql.trigger_store import SqlTriggerStore, TriggerRecord, decode_kwargs
+
+log = logging.getLogger("trackflow.triggerer")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Triggerer:
+    def __init__(self, db: Database, capacity: int = 1000, poll: float = 1.0, lease_seconds: float = 30.0,
+                 runs: Collection[tuple[str, str]] | None = None, name: str | None = None,
+                 on_fire: Callable[[], None] | None = None) -> None:
+        self.triggers = SqlTriggerStore(db)
+        self.capacity = capacity
+        self.poll = poll
+        self.lease_seconds = lease_seconds
+        self.runs = runs  # only the triggers of these (dag_id, run_id), e.g. the run of `dags test`
+        self.name = name or holder_name()
+        self.on_fire = on_fire
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self.last_sync: datetime | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run in a background thread until :meth:`stop`."""
+        self._thread = threading.Thread(target=self.run_forever, name="trackflow-triggerer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_forever(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self.sync()
+                except Exception:  # e.g. the database restarting: try again at the next poll
+                    log.error("triggerer sync failed:\n%s", traceback.format_exc())
+                await asyncio.sleep(self.poll)
+        finally:
+            for task in self.running.values():
+                task.cancel()
+            await asyncio.gather(*self.running.values(), return_exceptions=True)
+            try:
+                await asyncio.to_thread(self.triggers.release, self.name)  # the others may take them at once
+            except Exception:
+                log.warning("could not release the triggers of %s", self.name)
+
+    # One pass -----------------------------------------------------------------------------------
+    async def sync(self) -> None:
+        now = utcnow()
+        late = await asyncio.to_thread(state.deferrals_timed_out, self.triggers, now)
+        if late:
+            log.info("%d deferred task instance(s) timed out", len(late))
+            self._fired()
+        await asyncio.to_thread(self.triggers.remove_orphans)
+        held = await asyncio.to_thread(self.triggers.claim, self.name, now, self.lease_seconds, self.capacity,
+                                       self.runs)
+        ids = {r.id for r in held}
+        for trigger_id in [t for t in self.running if t not in ids]:  # gone, or taken over by another triggerer
+            self.running.pop(trigger_id).cancel()
+        for record in held:
+            if record.id not in self.running:
+                self.running[record.id] = asyncio.create_task(self.watch(record))
+        self.last_sync = now
+
+    async def watch(self, record: TriggerRecord) -> None:
+        """Run one trigger until its first event; then resume (or fail) its task instances."""
+        try:
+            trigger = load_trigger(record.classpath, decode_kwargs(record))
+            trigger.trigger_id = record.id
+        except Exception as exc:
+            await self._fail(record, f"cannot load trigger {record.classpath}: {exc}")
+            return
+        try:
+            async for event in trigger.run():
+                payload = serde.dumps(event.payload, f"the event of {record.classpath}")
+                moved = await asyncio.to_thread(state.trigger_fired, self.triggers, record.id, payload, utcnow())
+                log.info("trigger %s (%s) fired: %d task instance(s) resume", record.id, record.classpath, len(moved))
+                self._fired()
+                return
+            await self._fail(record, f"trigger {record.classpath} ended without an event")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await self._fail(record, traceback.format_exc(limit=20))
+        finally:
+            try:
+                await trigger.cleanup()
+            except Exception:
+                log.warning("cleanup of trigger %s failed:\n%s", record.id, traceback.format_exc())
+            if self.running.get(record.id) is asyncio.current_task():
+                del self.running[record.id]
+
+    async def _fail(self, record: TriggerRecord, error: str) -> None:
+        log.warning("trigger %s (%s) failed: %s", record.id, record.classpath, error.strip().splitlines()[-1])
+        await asyncio.to_thread(state.trigger_failed, self.triggers, record.id, error, utcnow())
+        self._fired()
+
+    def _fired(self) -> None:
+        if self.on_fire is not None:
+            self.on_fire()
