@@ -20,8 +20,11 @@ from trackflow.config import Settings
 @click.option("--dags-folder", help="Folder of DAG files (trigger classes may live beside them).")
 @click.option("--capacity", type=click.IntRange(1, 100_000), default=1000, show_default=True,
               help="Triggers this triggerer runs at most.")
+@click.option("--only-run", nargs=2, hidden=True, help="DAG_ID RUN_ID: only this run's triggers (dags test).")
+@click.option("--poll", type=click.FloatRange(0.01, 60), default=1.0, hidden=True)
 @click.pass_obj
-def triggerer(settings: Settings, backend_store_uri: str | None, dags_folder: str | None, capacity: int) -> None:
+def triggerer(settings: Settings, backend_store_uri: str | None, dags_folder: str | None, capacity: int,
+              only_run: tuple[str, str] | None, poll: float) -> None:
     """Run the triggers of deferred tasks until interrupted (Ctrl-C or SIGTERM)."""
     from trackflow.pipelines.triggers.triggerer import Triggerer
     from trackflow.store.sql.database import Database, require_sqlite_directory
@@ -38,7 +41,7 @@ def triggerer(settings: Settings, backend_store_uri: str | None, dags_folder: st
         sys.path.append(folder)
     db = Database(settings.resolved_tracking_uri)
     db.upgrade()
-    runner = Triggerer(db, capacity=capacity)
+    runner = Triggerer(db, capacity=capacity, poll=poll, runs=[only_run] if only_run else None)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner.start()

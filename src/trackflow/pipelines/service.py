@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -35,6 +33,7 @@ from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.scheduler.lease import SchedulerLease
 from trackflow.pipelines.scheduler.loop import SchedulerLoop, utcnow
+from trackflow.pipelines.triggers.triggerer import TriggererProcess
 from trackflow.store.sql.database import Database
 
 log = logging.getLogger("trackflow.pipelines")
@@ -88,8 +87,9 @@ class PipelineService:
         self.last_tick: float | None = None  # time.monotonic() of the last tick that did not raise
         self.last_error: str | None = None
         self._failed_ticks = 0  # consecutive ticks that raised
-        self.triggerer: subprocess.Popen[bytes] | None = None
-        self._triggerer_started = 0.0  # time.monotonic() of its last start (restarts are spaced)
+        # Deferred tasks wait on triggers in a `trackflow triggerer` process beside the scheduler.
+        self.triggerer = TriggererProcess(self.loop.db_uri, settings.resolved_dags_folder,
+                                          {**os.environ, **settings.to_environ()})
 
     def claim(self) -> None:
         """Take the scheduler lease before starting. On SQLite, Conflict (naming the holder's
@@ -127,7 +127,7 @@ class PipelineService:
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
-        self._stop_triggerer()
+        self.triggerer.stop()
         self.executor.stop()
         self.lease.release()
 
@@ -165,33 +165,9 @@ class PipelineService:
         return {"scheduler": scheduler, "executor": executor}
 
     def _keep_triggerer(self) -> None:
-        """Start the triggerer process, or start it again if it died (at most every 5 s). It
-        runs user trigger code: in a process of its own, as the DAG files' parsing."""
-        if not self.options.triggerer or self._stop.is_set():
-            return
-        if self.triggerer is not None and self.triggerer.poll() is None:
-            return
-        if self.triggerer is not None:
-            if time.monotonic() - self._triggerer_started < 5.0:
-                return
-            log.warning("the triggerer exited with code %s: starting it again", self.triggerer.returncode)
-        settings = self.settings
-        self.triggerer = subprocess.Popen(
-            [sys.executable, "-m", "trackflow", "triggerer", "--backend-store-uri", self.loop.db_uri,
-             "--dags-folder", settings.resolved_dags_folder],
-            env={**os.environ, **settings.to_environ()}, start_new_session=True)
-        self._triggerer_started = time.monotonic()
-
-    def _stop_triggerer(self) -> None:
-        proc, self.triggerer = self.triggerer, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        """Start the triggerer process, or again if it died (restarts spaced)."""
+        if self.options.triggerer and not self._stop.is_set():
+            self.triggerer.ensure()
 
     def wake(self) -> None:
         """Make the scheduler tick now (e.g. right after a run was triggered)."""

@@ -189,7 +189,8 @@ class PipelineStore(Protocol):
                   task_ids: Sequence[str] | None) -> list[str | None]:
         """What another DAG's runs at ``logical_dates`` are at: the states of their task
         instances of ``task_ids`` (every map index), or of the runs themselves when None
-        (ExternalTaskSensor). A date without a run contributes nothing."""
+        (ExternalTaskSensor). A date without a run contributes nothing; a date with several
+        runs, its latest."""
 
     def get_outputs(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[TaskOutput]:
         """All map indexes' outputs of a task for ``key``, ordered by map_index."""

@@ -8,6 +8,7 @@ under the scheduler.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler.loop import SchedulerLoop
 from trackflow.pipelines.state import TIState
-from trackflow.pipelines.triggers.triggerer import Triggerer
+from trackflow.pipelines.triggers.triggerer import TriggererProcess
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 
@@ -77,13 +78,22 @@ def test_dag(dag: DAG, logical_date: datetime | None = None, conf: dict[str, Any
                          run_id=run_id or f"manual__{now.isoformat()}")
     echo(f"DAG run {run.run_id} of {dag.dag_id} (logical date {run.logical_date.isoformat()})")
     executor = ForkExecutor(parallelism=settings.parallelism, dag=dag)
-    # Deferred tasks of this run wait on their triggers here (as Airflow's `dags test`).
-    triggerer = Triggerer(store.db, poll=0.1, runs={(run.dag_id, run.run_id)})
-    triggerer.start()
+    # Deferred tasks of this run wait on their triggers in a triggerer of its own, started at the
+    # first deferral (as Airflow's `dags test` runs the triggers itself).
+    folder = os.path.dirname(os.path.abspath(dag.fileloc)) if dag.fileloc else settings.resolved_dags_folder
+    triggerer = TriggererProcess(db_uri, folder, {**os.environ, **settings.to_environ()},
+                                 only_run=(run.dag_id, run.run_id), poll=0.1)
+    printer = _printer(echo, store, show_failed_logs)
+
+    def on_state(ti: TaskInstance | None, state: str, note: str | None) -> None:
+        if state == TIState.DEFERRED:
+            triggerer.ensure()
+        printer(ti, state, note)
+
     loop = SchedulerLoop(
         store, executor, settings, db_uri, tracking=tracking, heartbeat_interval=5.0, heartbeat_timeout=120.0,
         only_runs={(run.dag_id, run.run_id)}, schedule_runs=False,
-        on_state=_printer(echo, store, show_failed_logs),
+        on_state=on_state,
     )
     try:
         state = loop.run_until_done(run.dag_id, run.run_id)

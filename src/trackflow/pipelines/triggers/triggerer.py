@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
@@ -117,8 +120,9 @@ class Triggerer:
             await self._fail(record, f"trigger {record.classpath} ended without an event")
         except asyncio.CancelledError:
             raise
-        except Exception:
-            await self._fail(record, traceback.format_exc(limit=20))
+        except Exception as exc:
+            log.warning("trigger %s (%s) raised:\n%s", record.id, record.classpath, traceback.format_exc())
+            await self._fail(record, f"{type(exc).__name__}: {exc}")
         finally:
             try:
                 await trigger.cleanup()
@@ -128,10 +132,55 @@ class Triggerer:
                 del self.running[record.id]
 
     async def _fail(self, record: TriggerRecord, error: str) -> None:
-        log.warning("trigger %s (%s) failed: %s", record.id, record.classpath, error.strip().splitlines()[-1])
+        log.warning("trigger %s (%s) failed: %s", record.id, record.classpath, error)
         await asyncio.to_thread(state.trigger_failed, self.triggers, record.id, error, utcnow())
         self._fired()
 
     def _fired(self) -> None:
         if self.on_fire is not None:
             self.on_fire()
+
+
+class TriggererProcess:
+    """A ``trackflow triggerer`` child process, (re)started on demand: the scheduler service
+    keeps one beside itself, ``dags test`` starts one at its run's first deferral. A process,
+    not a thread: trigger code is user code, and a process that forks task tries must have no
+    other thread (a lock held at fork time would hang the child)."""
+
+    RESTART_SPACING = 5.0  # seconds between two starts, when it keeps dying
+
+    def __init__(self, db_uri: str, dags_folder: str, env: dict[str, str], only_run: tuple[str, str] | None = None,
+                 poll: float | None = None) -> None:
+        self.args = [sys.executable, "-m", "trackflow", "triggerer", "--backend-store-uri", db_uri,
+                     "--dags-folder", dags_folder]
+        if only_run is not None:
+            self.args += ["--only-run", *only_run]
+        if poll is not None:
+            self.args += ["--poll", str(poll)]
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    def ensure(self) -> bool:
+        """Start it if it is not running (not sooner than RESTART_SPACING after the last
+        start); True if it was started now."""
+        if self.proc is not None and self.proc.poll() is None:
+            return False
+        if self.proc is not None:
+            if time.monotonic() - self.started_at < self.RESTART_SPACING:
+                return False
+            log.warning("the triggerer exited with code %s: starting it again", self.proc.returncode)
+        self.proc = subprocess.Popen(self.args, env=self.env, start_new_session=True)
+        self.started_at = time.monotonic()
+        return True
+
+    def stop(self, timeout: float = 15.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

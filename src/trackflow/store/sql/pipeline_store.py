@@ -697,12 +697,13 @@ class SqlPipelineStore:
     def states_at(self, dag_id: str, logical_dates: Sequence[datetime],
                   task_ids: Sequence[str] | None) -> list[str | None]:
         dates = [to_ms(d) for d in logical_dates]
-        runs = select(dag_runs.c.run_id, dag_runs.c.state).where(
-            dag_runs.c.dag_id == dag_id, dag_runs.c.logical_date.in_(dates))
+        runs = select(dag_runs.c.run_id, dag_runs.c.state, dag_runs.c.logical_date).where(
+            dag_runs.c.dag_id == dag_id, dag_runs.c.logical_date.in_(dates)).order_by(dag_runs.c.id)
         with self.db.read() as conn:
+            newest = {r.logical_date: r for r in conn.execute(runs)}  # a date run again: its latest run counts
             if task_ids is None:
-                return [r.state for r in conn.execute(runs)]
-            run_ids = [r.run_id for r in conn.execute(runs)]
+                return [r.state for r in newest.values()]
+            run_ids = [r.run_id for r in newest.values()]
             if not run_ids or not task_ids:
                 return []
             return [r.state for r in conn.execute(select(_TI.state).where(

@@ -1,0 +1,38 @@
+"""ExternalTaskSensor across two DAGs at one logical date (tests/pipelines/test_sensors.py)."""
+import os
+from datetime import datetime, timedelta
+
+from trackflow import dag, task
+from trackflow.sensors import ExternalTaskMarker, ExternalTaskSensor
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def upstream_daily():
+    @task
+    def load():
+        if os.environ.get("TF_UPSTREAM_FAILS"):
+            raise RuntimeError("load failed")
+        return 1
+
+    load() >> ExternalTaskMarker(task_id="marker", external_dag_id="downstream_daily", external_task_id="wait_load")
+
+
+upstream_daily()
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def downstream_daily():
+    wait = ExternalTaskSensor(task_id="wait_load", external_dag_id="upstream_daily", external_task_id="load",
+                              failed_states=["failed", "upstream_failed"], poke_interval=0.2, timeout=2,
+                              mode="reschedule", soft_fail=bool(os.environ.get("TF_SOFT")))
+    whole_run = ExternalTaskSensor(task_id="wait_run", external_dag_id="upstream_daily", poke_interval=0.2,
+                                   timeout=2, execution_delta=timedelta(0), soft_fail=True)
+
+    @task
+    def report():
+        return "upstream loaded"
+
+    [wait, whole_run] >> report()
+
+
+downstream_daily()
