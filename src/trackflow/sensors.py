@@ -4,6 +4,7 @@
 from trackflow.pipelines.authoring.exceptions import AirflowRescheduleException, AirflowSensorTimeout, TaskDeferred
 from trackflow.pipelines.authoring.sensors import (
     BaseSensorOperator,
+    BashSensor,
     DateTimeSensor,
     DateTimeSensorAsync,
     ExternalTaskMarker,
@@ -13,6 +14,7 @@ from trackflow.pipelines.authoring.sensors import (
     PythonSensor,
     TimeDeltaSensor,
     TimeDeltaSensorAsync,
+    TimeSensor,
 )
 from trackflow.pipelines.triggers import BaseTrigger, DateTimeTrigger, FileTrigger, TimeDeltaTrigger, TriggerEvent
 
@@ -21,6 +23,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "BaseSensorOperator",
     "BaseTrigger",
+    "BashSensor",
     "DateTimeSensor",
     "DateTimeSensorAsync",
     "DateTimeTrigger",
@@ -34,5 +37,6 @@ __all__ = [
     "TimeDeltaSensor",
     "TimeDeltaSensorAsync",
     "TimeDeltaTrigger",
+    "TimeSensor",
     "TriggerEvent",
 ]

@@ -1,8 +1,9 @@
 """Record what Airflow does with each DAG of tests/airflow_oracle/dags (copies of Airflow
 3.3.2's own example DAGs, licence headers kept): `airflow dags test <dag_id> 2025-01-01` in the
 pinned Airflow (benchmarks/.work/venv-airflow, or $AIRFLOW_BIN), then the run's state and every
-task instance's state from Airflow's database, into expected.json. `make airflow-oracle` runs
-it; the suite compares trackflow against the file, so it needs no Airflow installed."""
+task instance's state from Airflow's database, into expected.json (`record.py DAG_ID ...`: only
+those, merged into the file). `make airflow-oracle` runs it; the suite compares trackflow
+against the file, so it needs no Airflow installed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ AIRFLOW = os.environ.get("AIRFLOW_BIN", str(ROOT / "benchmarks/.work/venv-airflo
 LOGICAL_DATE = "2025-01-01"
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
+    """Record every DAG of the folder, or only the dag ids given (merged into expected.json)."""
     home = Path(tempfile.mkdtemp(prefix="airflow-oracle-"))
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(HERE / "dags"),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
@@ -30,8 +32,10 @@ def main() -> int:
                             text=True)
     listing = listed.stdout[listed.stdout.index("[{"):]  # after Airflow's own warnings
     dags = sorted((d["dag_id"], Path(d["fileloc"]).name) for d in json.loads(listing.splitlines()[0]))
-    expected: dict[str, dict[str, object]] = {}
+    expected: dict[str, dict[str, object]] = json.loads((HERE / "expected.json").read_text()) if only else {}
     for dag_id, fileloc in dags:
+        if only and dag_id not in only:
+            continue
         proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, LOGICAL_DATE], env=env, capture_output=True, text=True)
         with sqlite3.connect(home / "airflow.db") as db:
             runs = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
@@ -48,4 +52,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -14,9 +14,12 @@ fails without retrying (``AirflowSensorTimeout``), or is skipped with ``soft_fai
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 from trackflow.entities.pipelines import TIState
@@ -28,6 +31,8 @@ from trackflow.pipelines.authoring.exceptions import (
     AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    TaskDeferralError,
+    TaskDeferralTimeout,
 )
 from trackflow.pipelines.authoring.operators import EmptyOperator, call_with_context
 
@@ -117,6 +122,21 @@ class BaseSensorOperator(BaseOperator):
         if self.soft_fail or self.never_fail:
             raise AirflowSkipException(message)
         raise AirflowSensorTimeout(message)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None,
+                         context: dict[str, Any]) -> Any:
+        """A deferred sensor whose wait timed out fails without retrying, as its pokes would
+        (skipped with ``soft_fail``, which also skips a failed trigger), as Airflow's."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except TaskDeferralTimeout as exc:
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(f"Sensor timed out: {exc}") from exc
+            raise AirflowSensorTimeout(str(exc)) from exc
+        except (AirflowException, TaskDeferralError) as exc:
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(str(exc)) from exc
+            raise
 
     def execute(self, context: dict[str, Any]) -> Any:
         ti = context.get("ti")
@@ -299,6 +319,74 @@ class FileSensor(BaseSensorOperator):
         if not event:
             raise AirflowException(f"{self.task_id} failed: {self.filepath} was not found")
         print(f"Found {self.filepath}", flush=True)
+
+
+class TimeSensor(BaseSensorOperator):
+    """Waits until ``target_time`` (a ``datetime.time``, UTC unless it carries a time zone) of
+    the day the task runs; ``deferrable=True`` defers to a DateTimeTrigger."""
+
+    def __init__(self, *, target_time: dt_time, deferrable: bool = False, start_from_trigger: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(target_time, dt_time):
+            raise InvalidInput(f"target_time of {self.task_id!r} must be a datetime.time, "
+                               f"got {type(target_time).__name__}")
+        self.target_time = target_time
+        self.deferrable = deferrable
+
+    def target(self) -> datetime:
+        now = datetime.now(UTC)
+        return _aware(datetime.combine(now.date(), self.target_time, self.target_time.tzinfo or UTC))
+
+    def poke(self, context: dict[str, Any]) -> bool:
+        target = self.target()
+        print(f"Checking if the time ({target.isoformat()}) has come", flush=True)
+        return datetime.now(UTC) > target
+
+    def execute(self, context: dict[str, Any]) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        from trackflow.pipelines.triggers.temporal import DateTimeTrigger
+
+        target = self.target()
+        if datetime.now(UTC) > target:
+            return None
+        # The wait honours the sensor's timeout (Airflow: soft_fail then skips it).
+        self.defer(trigger=DateTimeTrigger(target), method_name="execute_complete",
+                   timeout=timedelta(seconds=self.timeout))
+
+    def execute_complete(self, context: dict[str, Any], event: Any = None) -> None:
+        return None
+
+
+class BashSensor(BaseSensorOperator):
+    """Pokes by running ``bash_command``: exit code 0 is done; any other code pokes again —
+    unless ``retry_exit_code`` is set, then only that code pokes again and others fail."""
+
+    template_fields: tuple[str, ...] = ("bash_command", "env")
+
+    def __init__(self, *, bash_command: str, env: dict[str, str] | None = None, output_encoding: str = "utf-8",
+                 retry_exit_code: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(bash_command, str) or not bash_command.strip():
+            raise InvalidInput(f"bash_command of {self.task_id!r} must be a non-empty string")
+        self.bash_command = bash_command
+        self.env = env
+        self.output_encoding = output_encoding
+        self.retry_exit_code = retry_exit_code
+
+    def poke(self, context: dict[str, Any]) -> bool:
+        bash = shutil.which("bash") or "/bin/bash"
+        print(f"Running command: {self.bash_command}", flush=True)
+        proc = subprocess.run([bash, "-c", self.bash_command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=self.env)
+        print(proc.stdout.decode(self.output_encoding, errors="backslashreplace"), end="", flush=True)
+        print(f"Command exited with return code {proc.returncode}", flush=True)
+        if proc.returncode == 0:
+            return True
+        if self.retry_exit_code is not None and proc.returncode != self.retry_exit_code:
+            raise AirflowFailException(f"Command exited with return code {proc.returncode}")
+        return False
 
 
 class ExternalTaskSensor(BaseSensorOperator):
