@@ -8,6 +8,7 @@ from trackflow.pipelines.authoring.operators import (
     PythonOperator,
     ShortCircuitOperator,
 )
+from trackflow.pipelines.authoring.trigger_dagrun import TriggerDagRunOperator
 
 __all__ = [
     "BaseOperator",
@@ -16,4 +17,5 @@ __all__ = [
     "EmptyOperator",
     "PythonOperator",
     "ShortCircuitOperator",
+    "TriggerDagRunOperator",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRecord, DagRun, ImportErrorRecord, TaskInstance, TaskTry
-from trackflow.errors import InvalidInput, NotFound
+from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from trackflow.pipelines import runs as run_ops
 from trackflow.pipelines.dagbag import ParseResult, list_dag_files, parse_folder
 from trackflow.pipelines.runtime import logs
@@ -92,6 +92,21 @@ class Pipelines:
         spec = self.spec(dag_id)
         return run_ops.create_dag_run(self.store, self.tracking, spec, "manual", utcnow(),
                                       logical_date=logical_date, conf=conf, run_id=run_id)
+
+    def trigger_or_reset(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime,
+                         reset: bool, fail_if_paused: bool = False) -> DagRun:
+        """A task's TriggerDagRunOperator: a new run, or, with ``reset``, the existing run of
+        that id cleared to run again (AlreadyExists without it; Conflict for a paused DAG
+        with ``fail_if_paused``)."""
+        if fail_if_paused and self.store.get_dag(dag_id).is_paused:
+            raise Conflict(f"DAG {dag_id!r} is paused")
+        try:
+            return self.trigger(dag_id, conf, logical_date, run_id)
+        except AlreadyExists:
+            if not reset:
+                raise
+        self.clear(dag_id, run_id, [t.task_id for t in self.spec(dag_id).tasks])
+        return self.store.get_dag_run(dag_id, run_id)
 
     def list_runs(self, dag_id: str | None = None, state: str | None = None, limit: int = 100,
                   offset: int = 0) -> list[DagRun]:

@@ -15,6 +15,10 @@ _SCHEMA_KEYS = {
     "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
     "minLength", "maxLength", "pattern", "format", "items", "minItems", "maxItems", "uniqueItems",
     "properties", "required", "additionalProperties", "examples", "title", "values_display", "section",
+    "minProperties", "maxProperties", "patternProperties", "propertyNames", "dependentRequired", "prefixItems",
+    "contains", "oneOf", "anyOf", "allOf", "not", "if", "then", "else",
+    # shown by Airflow's trigger form only (no effect on validation)
+    "description_md", "custom_html_form", "placeholder",
 }
 
 

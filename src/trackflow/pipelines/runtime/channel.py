@@ -26,9 +26,10 @@ from typing import Any, Protocol, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from trackflow.config import Settings
 from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
-from trackflow.errors import Unavailable
+from trackflow.errors import NotFound, Unavailable
 from trackflow.pipelines import state
 from trackflow.store.pipeline_base import Deferral, PipelineStore, TIKey
 from trackflow.store.sql.asset_store import SqlAssetStore, check_event, record_events_in
@@ -87,6 +88,15 @@ class TryChannel(Protocol):
         """Another DAG's task-instance (or, without task ids, run) states at those logical
         dates (ExternalTaskSensor)."""
 
+    def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
+                        fail_if_paused: bool) -> None:
+        """Start a run of another DAG (TriggerDagRunOperator); AlreadyExists if that run exists
+        and ``reset`` is off (with it, the run is cleared to run again); Conflict for a paused
+        DAG when ``fail_if_paused``; NotFound for an unknown DAG."""
+
+    def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
+        """A DAG run's state (None if there is no such run)."""
+
 
 class StoreChannel:
     """A :class:`TryChannel` straight on the pipeline store. With ``patience`` (seconds), a
@@ -96,8 +106,9 @@ class StoreChannel:
     clients retry a 503 themselves.)"""
 
     def __init__(self, store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str,
-                 patience: float = 0.0) -> None:
+                 patience: float = 0.0, settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings  # the deployment's (to trigger other DAGs' runs with their tracking)
         self.dag_id = dag_id
         self.run_id = run_id
         self.key = key
@@ -159,6 +170,20 @@ class StoreChannel:
     def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
             str | None]:
         return self._call(self.store.states_at, dag_id, logical_dates, task_ids)
+
+    def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
+                        fail_if_paused: bool) -> None:
+        from trackflow.config import load_settings
+        from trackflow.pipelines.operations import Pipelines
+
+        pipelines = Pipelines(self.settings or load_settings(), self.store.db)  # type: ignore[attr-defined]
+        self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
+
+    def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
+        try:
+            return self._call(self.store.get_dag_run, dag_id, run_id).state
+        except NotFound:
+            return None
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         mine = [e for e in edges if (e.dag_id, e.run_id, e.consumer_task_id, e.consumer_map_index)

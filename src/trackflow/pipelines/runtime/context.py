@@ -65,6 +65,14 @@ class TaskInstanceHandle:
         dates: what ExternalTaskSensor pokes."""
         return self.outputs.channel.states_at(dag_id, logical_dates, task_ids)
 
+    def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
+                        fail_if_paused: bool) -> None:
+        """Start a run of another DAG (TriggerDagRunOperator)."""
+        self.outputs.channel.trigger_dag_run(dag_id, run_id, conf, logical_date, reset, fail_if_paused)
+
+    def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
+        return self.outputs.channel.dag_run_state(dag_id, run_id)
+
     def skip_tasks(self, task_ids: Iterable[str]) -> None:
         """Ask for these (not yet started) tasks of the run to be skipped (branching)."""
         self.skip_requests.extend(task_ids)

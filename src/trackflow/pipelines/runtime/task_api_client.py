@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
-from trackflow.errors import NotFound, TrackflowError
+from trackflow.errors import AlreadyExists, Conflict, NotFound, TrackflowError
 from trackflow.pipelines.runtime.channel import from_wire, to_wire
 from trackflow.store.pipeline_base import Deferral, TIKey
 
@@ -123,6 +123,24 @@ class TaskApiChannel:
         if answer is None:
             raise NotFound("other DAGs' states are not readable with this try's token any more")
         return list(answer["states"])
+
+    def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
+                        fail_if_paused: bool) -> None:
+        body = {"dag_id": dag_id, "run_id": run_id, "conf": conf, "logical_date": logical_date.isoformat(),
+                "reset": reset, "fail_if_paused": fail_if_paused}
+        answer = self._call("POST", "/trigger-dag-run", body)
+        if answer is None:
+            raise NotFound("other DAGs cannot be triggered with this try's token any more")
+        if answer["outcome"] == "already_exists":
+            raise AlreadyExists(answer["message"])
+        if answer["outcome"] == "paused":
+            raise Conflict(answer["message"])
+
+    def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
+        answer = self._call("GET", "/dag-run-state", params={"dag_id": dag_id, "run_id": run_id})
+        if answer is None:
+            raise NotFound("DAG runs are not readable with this try's token any more")
+        return answer["state"]  # type: ignore[no-any-return]
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         if edges:

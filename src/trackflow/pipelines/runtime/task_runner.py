@@ -88,7 +88,7 @@ def open_channel(workload: TaskWorkload) -> TryChannel:
 
         return TaskApiChannel(workload.api_url, workload.dag_id, workload.run_id, key, workload.token)
     return StoreChannel(SqlPipelineStore(open_db(workload.db_uri)), workload.dag_id, workload.run_id, key,
-                        workload.token, patience=OUTAGE_PATIENCE_SECONDS)
+                        workload.token, patience=OUTAGE_PATIENCE_SECONDS, settings=Settings(**workload.settings))
 
 
 def reset_after_fork() -> None:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.pipelines import LineageEdge, TaskOutput
-from trackflow.errors import NotFound
+from trackflow.errors import AlreadyExists, Conflict, NotFound
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.channel import StoreChannel, from_wire, to_wire
 from trackflow.server.api_v1.pipelines import pipelines
@@ -45,7 +45,7 @@ def channel(
         raise HTTPException(404, f"no task instance {task_id}[{map_index}] in run {run_id!r} of {dag_id!r}") from None
     if not ti.token or not hmac.compare_digest(ti.token.encode(), token.encode()):
         raise HTTPException(409, FENCED)
-    return StoreChannel(p.store, dag_id, run_id, (task_id, map_index), token)
+    return StoreChannel(p.store, dag_id, run_id, (task_id, map_index), token, settings=p.settings)
 
 
 Channel = Annotated[StoreChannel, Depends(channel)]
@@ -178,6 +178,33 @@ class ExternalStatesBody(_Body):
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/external-states")
 def external_states(body: ExternalStatesBody, ch: Channel) -> dict[str, Any]:
     return {"states": ch.states_at(body.dag_id, body.logical_dates, body.task_ids)}
+
+
+class TriggerDagRunBody(_Body):
+    dag_id: str = Field(min_length=1, max_length=250)
+    run_id: str = Field(min_length=1, max_length=250)
+    conf: dict[str, Any] = Field(default_factory=dict)
+    logical_date: datetime
+    reset: bool = False
+    fail_if_paused: bool = False
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/trigger-dag-run")
+def trigger_dag_run(body: TriggerDagRunBody, ch: Channel) -> dict[str, Any]:
+    """The outcome in the body: HTTP 409 means a fenced try here, not an existing run."""
+    try:
+        ch.trigger_dag_run(body.dag_id, body.run_id, body.conf, body.logical_date, body.reset, body.fail_if_paused)
+    except AlreadyExists as exc:
+        return {"outcome": "already_exists", "message": exc.message}
+    except Conflict as exc:
+        return {"outcome": "paused", "message": exc.message}
+    return {"outcome": "triggered"}
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/dag-run-state")
+def dag_run_state(ch: Channel, other_dag_id: Annotated[str, Query(alias="dag_id", max_length=250)],
+                  other_run_id: Annotated[str, Query(alias="run_id", max_length=250)]) -> dict[str, Any]:
+    return {"state": ch.dag_run_state(other_dag_id, other_run_id)}
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/lineage")
