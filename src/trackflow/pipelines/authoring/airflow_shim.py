@@ -31,6 +31,7 @@ SOURCES = (
     "trackflow.pipelines.scheduler.timetables",
     "trackflow.pipelines.authoring.sensors",
     "trackflow.pipelines.triggers",
+    "trackflow.pipelines.runtime.state_store",
 )
 
 

@@ -29,10 +29,11 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 from trackflow.config import Settings
 from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
-from trackflow.errors import NotFound, Unavailable
+from trackflow.errors import InvalidInput, NotFound, Unavailable
 from trackflow.pipelines import state
 from trackflow.store.pipeline_base import Deferral, PipelineStore, TIKey
 from trackflow.store.sql.asset_store import SqlAssetStore, check_event, record_events_in
+from trackflow.store.sql.state_store import SqlStateStore
 
 R = TypeVar("R")
 
@@ -96,6 +97,14 @@ class TryChannel(Protocol):
 
     def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
         """A DAG run's state (None if there is no such run)."""
+
+    def get_state(self, asset: str | None, key: str, now: datetime) -> str | None:
+        """A value (JSON) of this task instance's state store, or of ``asset``'s."""
+
+    def put_state(self, asset: str | None, key: str | None, value: str | None, expires_at: datetime | None,
+                  now: datetime) -> bool:
+        """Set ``key`` (JSON ``value``), delete it (``value`` None) or every key (both None) of
+        this task instance's state store, or of ``asset``'s; False once fenced."""
 
 
 class StoreChannel:
@@ -184,6 +193,28 @@ class StoreChannel:
             return self._call(self.store.get_dag_run, dag_id, run_id).state
         except NotFound:
             return None
+
+    @property
+    def states(self) -> SqlStateStore:
+        return SqlStateStore(self.store.db)  # type: ignore[attr-defined]
+
+    def get_state(self, asset: str | None, key: str, now: datetime) -> str | None:
+        if asset is not None:
+            return self._call(self.states.get_asset_state, asset, key)
+        return self._call(self.states.get_task_state, self.dag_id, self.run_id, self.key, key, now)
+
+    def put_state(self, asset: str | None, key: str | None, value: str | None, expires_at: datetime | None,
+                  now: datetime) -> bool:
+        me = (self.dag_id, self.run_id, self.key, self.token)
+        if value is None:
+            if asset is not None:
+                return self._call(self.states.delete_asset_state, *me, asset, key)
+            return self._call(self.states.delete_task_state, *me, key)
+        if key is None:
+            raise InvalidInput("a state value needs a key")
+        if asset is not None:
+            return self._call(self.states.set_asset_state, *me, asset, key, value, now)
+        return self._call(self.states.set_task_state, *me, key, value, expires_at, now)
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         mine = [e for e in edges if (e.dag_id, e.run_id, e.consumer_task_id, e.consumer_map_index)

@@ -142,6 +142,18 @@ class TaskApiChannel:
             raise NotFound("DAG runs are not readable with this try's token any more")
         return answer["state"]  # type: ignore[no-any-return]
 
+    def get_state(self, asset: str | None, key: str, now: datetime) -> str | None:
+        answer = self._call("POST", "/state/get", {"asset": asset, "key": key, "now": now.isoformat()})
+        if answer is None:
+            raise NotFound("the state store is not readable with this try's token any more")
+        return answer["value"]  # type: ignore[no-any-return]
+
+    def put_state(self, asset: str | None, key: str | None, value: str | None, expires_at: datetime | None,
+                  now: datetime) -> bool:
+        body = {"asset": asset, "key": key, "value": value, "now": now.isoformat(),
+                "expires_at": expires_at.isoformat() if expires_at else None}
+        return self._call("POST", "/state/put", body) is not None
+
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         if edges:
             self._call("POST", "/lineage", {"edges": [to_wire(e) for e in edges]})

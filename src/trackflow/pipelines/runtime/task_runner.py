@@ -52,6 +52,7 @@ from trackflow.pipelines.runtime.asset_context import InletEventAccessors, Outle
 from trackflow.pipelines.runtime.channel import StoreChannel, TryChannel
 from trackflow.pipelines.runtime.context import TaskInstanceHandle, build_context
 from trackflow.pipelines.runtime.outputs import Outputs
+from trackflow.pipelines.runtime.state_store import AssetStateStoreAccessors, TaskStateStoreAccessor
 from trackflow.pipelines.runtime.tracked import TrackedTry
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.spec import TaskSpec
@@ -361,6 +362,8 @@ class TryRunner:
                 inlet_events=InletEventAccessors(lambda name: self.channel.asset_events(name, 100), task.inlets),
                 triggering_asset_events=triggering_events(self.channel.run_asset_events())
                 if run.run_type == "asset_triggered" else {},
+                task_state_store=TaskStateStoreAccessor(self.channel),
+                asset_state_store=AssetStateStoreAccessors(self.channel, [*task.inlets, *task.outlets]),
             )
             self.context = context
             fetch = lambda arg: outputs.get(arg.operator.task_id, arg.key)  # noqa: E731

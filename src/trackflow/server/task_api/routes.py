@@ -207,6 +207,32 @@ def dag_run_state(ch: Channel, other_dag_id: Annotated[str, Query(alias="dag_id"
     return {"state": ch.dag_run_state(other_dag_id, other_run_id)}
 
 
+class StateGetBody(_Body):
+    asset: str | None = Field(default=None, min_length=1, max_length=1500)
+    key: str = Field(min_length=1, max_length=250)
+    now: datetime
+
+
+class StatePutBody(_Body):
+    asset: str | None = Field(default=None, min_length=1, max_length=1500)
+    key: str | None = Field(default=None, min_length=1, max_length=250)
+    value: str | None = Field(default=None, max_length=10_000_000)
+    expires_at: datetime | None = None
+    now: datetime
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/state/get")
+def get_state(body: StateGetBody, ch: Channel) -> dict[str, Any]:
+    return {"value": ch.get_state(body.asset, body.key, body.now)}
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/state/put")
+def put_state(body: StatePutBody, ch: Channel) -> dict[str, Any]:
+    if not ch.put_state(body.asset, body.key, body.value, body.expires_at, body.now):
+        raise _fenced()
+    return {}
+
+
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/lineage")
 def record_lineage(body: LineageBody, ch: Channel) -> dict[str, Any]:
     try:
