@@ -2,8 +2,8 @@
 3.3.2's own example DAGs, licence headers kept): `airflow dags test <dag_id> 2025-01-01` in the
 pinned Airflow (benchmarks/.work/venv-airflow, or $AIRFLOW_BIN), then the run's state and every
 task instance's state from Airflow's database, into expected.json (`record.py DAG_ID ...`: only
-those, merged into the file; `--new`: the DAGs not in it yet). `make airflow-oracle` runs it; the suite compares trackflow
-against the file, so it needs no Airflow installed."""
+those, merged into the file; `--new`: the DAGs not in it yet). `make airflow-oracle` runs it;
+the suite compares trackflow against the file, so it needs no Airflow installed."""
 
 from __future__ import annotations
 

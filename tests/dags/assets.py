@@ -6,7 +6,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from trackflow import Asset, dag, task
+from trackflow import Asset, AssetAlias, dag, task
 from trackflow.pipelines.authoring.context import get_current_context
 
 OUT = Path(os.environ.get("TF_TEST_OUT", "/tmp"))
@@ -92,3 +92,28 @@ on_raw()
 on_both()
 on_either()
 deploy_champion()
+
+PICKED = Asset("s3://lake/picked.csv")
+DYNAMIC = AssetAlias("dynamic")
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def produce_via_alias():
+    @task(outlets=[DYNAMIC])
+    def pick() -> None:  # the asset is chosen at run time, through the alias
+        get_current_context()["outlet_events"][DYNAMIC].add(PICKED, extra={"picked": True})
+
+    pick()
+
+
+@dag(schedule=[DYNAMIC], start_date=datetime(2025, 1, 1))
+def on_alias():
+    @task
+    def consume() -> None:
+        note("on_alias.txt", seen())
+
+    consume()
+
+
+produce_via_alias()
+on_alias()

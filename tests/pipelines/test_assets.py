@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from pipeline_helpers import DAGS, wait_for
 from servers import ThreadServer
 from trackflow import Asset, AssetAlias, AssetOrTimeSchedule, CronTriggerTimetable
 from trackflow.config import Settings
+from trackflow.entities.assets import NewAssetEvent
 from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.assets import condition_of
 from trackflow.pipelines.scheduler import asset_triggers
@@ -65,8 +67,13 @@ def test_asset_schedules_serialize_and_come_back() -> None:
     again = deserialize_timetable(mixed.serialize())
     assert again.serialize() == mixed.serialize() and again.periodic
     assert again.summary == "0 1 * * 3 or Asset: a"
-    with pytest.raises(InvalidInput, match="not supported yet"):
-        timetable_from_schedule(AssetAlias("x"))
+    on_alias = timetable_from_schedule(AssetAlias("x") | Asset("a"))
+    assert on_alias.summary == "Asset: alias x | a"
+    resolved = {"x": {"b"}}
+    assert asset_triggers.holds({"alias": {"name": "x"}}, {"b"}, resolved)
+    assert not asset_triggers.holds({"alias": {"name": "x"}}, {"b"})  # not resolved yet
+    assert asset_triggers.consumed(condition_of([AssetAlias("x"), Asset("a")]) or {}, {"a", "b", "c"},
+                                   resolved) == {"a", "b"}
 
 
 # On real processes -------------------------------------------------------------------------------
@@ -189,3 +196,23 @@ def test_an_update_starts_one_run_across_a_scheduler_restart(settings: Settings)
         assert runs_of(d, "on_raw") == ["success"]
     assert p.assets.queued("on_raw") == set()
 
+
+
+def test_a_dag_scheduled_on_an_alias_runs_for_the_assets_it_resolves_to(settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with deployment(settings, "local", FAST, dag_ids=("produce_via_alias", "on_alias")) as d:
+        # the alias resolves to nothing yet: an event of the asset it will resolve to starts nothing
+        d.pipelines.assets.record_events([NewAssetEvent("s3://lake/picked.csv", "s3://lake/picked.csv",
+                                                        source="api")], datetime.now(UTC))
+        d.pipelines.trigger("produce_via_alias", run_id="p1")
+        assert d.run_to_end("produce_via_alias", "p1") == "success"
+        settle(d, {"on_alias": 1})
+        [given] = lines(out / "on_alias.txt")
+        assert given == {"s3://lake/picked.csv": [
+            {"extra": {"picked": True}, "source_dag_id": "produce_via_alias", "source_task_id": "pick",
+             "source": "task"}]}
+        assert d.pipelines.assets.resolutions() == {"dynamic": {"s3://lake/picked.csv"}}
+        # resolved: from now on the asset's own events start the DAG too (as Airflow)
+        d.pipelines.assets.record_events([NewAssetEvent("s3://lake/picked.csv", "s3://lake/picked.csv",
+                                                        source="api")], datetime.now(UTC))
+        settle(d, {"on_alias": 2})

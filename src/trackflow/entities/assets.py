@@ -47,3 +47,4 @@ class NewAssetEvent:
     source_run_id: str | None = None
     source_task_id: str | None = None
     source_map_index: int = -1
+    alias: str | None = None  # added through this AssetAlias: the alias now resolves to the asset

@@ -65,10 +65,9 @@ class Pipelines:
             return ParseResult()
         result = parse_folder(folder, airflow_imports=self.settings.airflow_imports)
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
-        self.assets.sync_consumers({
-            spec["dag_id"]: list(asset_triggers.asset_names(asset_condition(spec.get("timetable") or {}) or {}))
-            for spec in result.specs
-        })
+        conditions = {spec["dag_id"]: asset_condition(spec.get("timetable") or {}) or {} for spec in result.specs}
+        self.assets.sync_consumers({d: list(asset_triggers.asset_names(c)) for d, c in conditions.items()},
+                                   {d: list(asset_triggers.alias_names(c)) for d, c in conditions.items()})
         return result
 
     def list_dags(self) -> list[DagRecord]:

@@ -91,7 +91,8 @@ class AssetAlias(BaseAsset):
         return hash(("alias", self.name))
 
     def condition(self) -> dict[str, Any]:
-        raise InvalidInput(f"scheduling on {self!r} is not supported yet: schedule on the assets it resolves to")
+        # Holds when any asset the alias resolves to is updated (see scheduler/asset_triggers.py).
+        return {"alias": {"name": self.name}}
 
 
 class _Combined(BaseAsset):

@@ -55,7 +55,8 @@ class OutletEventAccessors(Mapping[BaseAsset, OutletEventAccessor]):
             if isinstance(outlet, Asset):
                 out.append(NewAssetEvent(outlet.name, outlet.uri, outlet.group, accessor.extra if accessor else {}))
             elif isinstance(outlet, AssetAlias) and accessor is not None:
-                out += [NewAssetEvent(a.name, a.uri, a.group, extra) for a, extra in accessor.added]
+                out += [NewAssetEvent(a.name, a.uri, a.group, extra, alias=outlet.name)
+                        for a, extra in accessor.added]
         return out
 
 

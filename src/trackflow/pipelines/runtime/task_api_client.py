@@ -90,7 +90,7 @@ class TaskApiChannel:
         body = {"state": state, "now": now.isoformat(), "deferral": to_wire(deferral) if deferral else None,
                 "next_retry_at": next_retry_at.isoformat() if next_retry_at else None,
                 "skip_task_ids": list(skip_task_ids), "note": note,
-                "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra}
+                "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra, "alias": e.alias}
                                  for e in asset_events]}
         return self._call("POST", "/finish", body) is not None
 

@@ -351,10 +351,13 @@ class SchedulerLoop:
         last asset-triggered run. The run consumes those updates in the transaction that
         creates it, so each update starts one run, also across a crash or a rival scheduler."""
         updated = self.assets.queued(spec.dag_id)
-        if not updated or not asset_triggers.holds(condition, updated):
+        if not updated:
+            return False
+        resolved = self.assets.resolutions() if any(asset_triggers.alias_names(condition)) else {}
+        if not asset_triggers.holds(condition, updated, resolved):
             return False
         run_id = f"asset_triggered__{now.isoformat()}"
-        names = asset_triggers.consumed(condition, updated)
+        names = asset_triggers.consumed(condition, updated, resolved)
         try:
             run_ops.create_dag_run(self.store, self.tracking, spec, "asset_triggered", now, run_id=run_id,
                                    within=lambda conn: self.assets.consume_in(conn, spec.dag_id, run_id, names))

@@ -21,7 +21,15 @@ from sqlalchemy import Connection, and_, delete, insert, select
 
 from trackflow.entities.assets import AssetEvent, AssetRecord, NewAssetEvent
 from trackflow.errors import Conflict, InvalidInput, NotFound
-from trackflow.store.sql.asset_tables import asset_consumers, asset_events, asset_queue, assets, run_asset_events
+from trackflow.store.sql.asset_tables import (
+    alias_consumers,
+    asset_aliases,
+    asset_consumers,
+    asset_events,
+    asset_queue,
+    assets,
+    run_asset_events,
+)
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import from_ms, to_ms
 from trackflow.store.sql.rows import insert_for
@@ -82,11 +90,17 @@ def record_events_in(conn: Connection, events: Sequence[NewAssetEvent], now: dat
             source_task_id=event.source_task_id, source_map_index=event.source_map_index,
         ).returning(asset_events.c.id)).scalar_one()
         ids.append(int(event_id))
-        dag_ids = conn.execute(select(asset_consumers.c.dag_id).where(
-            asset_consumers.c.asset_name == event.name)).scalars().all()
+        if event.alias is not None:  # the alias now (also) resolves to this asset
+            conn.execute(insert_for(conn, asset_aliases).values(alias_name=event.alias, asset_name=event.name)
+                         .on_conflict_do_nothing())
+        aliases = select(asset_aliases.c.alias_name).where(asset_aliases.c.asset_name == event.name)
+        dag_ids = set(conn.execute(select(asset_consumers.c.dag_id).where(
+            asset_consumers.c.asset_name == event.name)).scalars())
+        dag_ids |= set(conn.execute(select(alias_consumers.c.dag_id).where(
+            alias_consumers.c.alias_name.in_(aliases))).scalars())
         if dag_ids:  # the first update since a consumer's last run keeps its time
             conn.execute(insert_for(conn, asset_queue).on_conflict_do_nothing(), [
-                {"asset_id": asset_id, "dag_id": dag_id, "created_at": to_ms(now)} for dag_id in dag_ids])
+                {"asset_id": asset_id, "dag_id": dag_id, "created_at": to_ms(now)} for dag_id in sorted(dag_ids)])
     return ids
 
 
@@ -109,15 +123,30 @@ class SqlAssetStore:
             out.setdefault(row.asset_name, []).append(row.dag_id)
         return out
 
-    def sync_consumers(self, by_dag: Mapping[str, Iterable[str]]) -> None:
-        """Replace, for each DAG given, the assets it is scheduled on (as last parsed)."""
+    def sync_consumers(self, by_dag: Mapping[str, Iterable[str]],
+                       aliases_by_dag: Mapping[str, Iterable[str]] | None = None) -> None:
+        """Replace, for each DAG given, the assets and aliases it is scheduled on (as last parsed)."""
         if not by_dag:
             return
+        aliases_by_dag = aliases_by_dag or {}
         with self.db.write() as conn:
             conn.execute(delete(asset_consumers).where(asset_consumers.c.dag_id.in_(list(by_dag))))
+            conn.execute(delete(alias_consumers).where(alias_consumers.c.dag_id.in_(list(by_dag))))
             rows = [{"asset_name": name, "dag_id": dag_id} for dag_id, names in by_dag.items() for name in set(names)]
             if rows:
                 conn.execute(insert(asset_consumers), rows)
+            alias_rows = [{"alias_name": name, "dag_id": dag_id} for dag_id, names in aliases_by_dag.items()
+                          for name in set(names)]
+            if alias_rows:
+                conn.execute(insert(alias_consumers), alias_rows)
+
+    def resolutions(self) -> dict[str, set[str]]:
+        """Alias name -> the assets it resolved to so far."""
+        out: dict[str, set[str]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(select(asset_aliases)):
+                out.setdefault(row.alias_name, set()).add(row.asset_name)
+        return out
 
     # Events ----------------------------------------------------------------------------------
     def record_events(self, events: Sequence[NewAssetEvent], now: datetime) -> list[AssetEvent]:

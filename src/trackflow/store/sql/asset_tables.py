@@ -60,3 +60,19 @@ run_asset_events = Table(
     Column("run_id", ID, primary_key=True),
     Column("event_id", ASSET_ID, ForeignKey("pl_asset_events.id", ondelete="CASCADE"), primary_key=True),
 )
+
+# Which assets each AssetAlias resolved to (a task added an event for the asset through it).
+asset_aliases = Table(
+    "pl_asset_aliases",
+    metadata,
+    Column("alias_name", String(1500), primary_key=True),
+    Column("asset_name", String(1500), primary_key=True),
+)
+
+# Which DAGs are scheduled on an AssetAlias (they consume the assets it resolves to).
+alias_consumers = Table(
+    "pl_asset_alias_consumers",
+    metadata,
+    Column("alias_name", String(1500), primary_key=True),
+    Column("dag_id", ID, primary_key=True),
+)

@@ -1,4 +1,4 @@
-"""Pipelines: the task state store and the asset state store.
+"""Pipelines: the task state store and the asset state store; AssetAlias scheduling.
 
 Revision ID: 0014_state_store
 Revises: 0013_deferral
@@ -36,6 +36,20 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "pl_asset_aliases",
+        sa.Column("alias_name", sa.String(1500), primary_key=True),
+        sa.Column("asset_name", sa.String(1500), primary_key=True),
+    )
+    op.create_table(
+        "pl_asset_alias_consumers",
+        sa.Column("alias_name", sa.String(1500), primary_key=True),
+        sa.Column("dag_id", ID, primary_key=True),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("pl_asset_alias_consumers")
+    op.drop_table("pl_asset_aliases")
     op.drop_table("pl_asset_state")
     op.drop_table("pl_task_state")
