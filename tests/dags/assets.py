@@ -6,7 +6,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from trackflow import Asset, AssetAlias, dag, task
+from trackflow import Asset, AssetAlias, asset, dag, task
 from trackflow.pipelines.authoring.context import get_current_context
 
 OUT = Path(os.environ.get("TF_TEST_OUT", "/tmp"))
@@ -117,3 +117,15 @@ def on_alias():
 
 produce_via_alias()
 on_alias()
+
+
+@asset(schedule=None, uri="s3://lake/daily.parquet")
+def daily_table(self, context):
+    context["outlet_events"][self].extra["rows"] = 7
+    return "written"
+
+
+@asset(schedule=[daily_table])
+def weekly_rollup(self, context, daily_table):
+    note("weekly.txt", {"rows": context["inlet_events"][daily_table][-1].extra["rows"], "self": self.name,
+                        "triggered_by": sorted(seen())})

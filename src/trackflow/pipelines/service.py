@@ -116,8 +116,7 @@ class PipelineService:
             threading.Thread(target=self._schedule_forever, name="trackflow-scheduler", daemon=True),
         ]
         for thread in self._threads:
-            thread.start()
-        self._keep_triggerer()
+            thread.start()  # the scheduler thread starts the triggerer (and again if it dies)
 
     def stop(self) -> None:
         """Stop the threads and the executor helper. Running tasks finish on their own."""

@@ -23,6 +23,7 @@ from typing import Any
 SOURCES = (
     "trackflow.pipelines.authoring",
     "trackflow.pipelines.authoring.assets",
+    "trackflow.pipelines.authoring.asset_decorator",
     "trackflow.operators",
     "trackflow.pipelines.authoring.exceptions",
     "trackflow.pipelines.authoring.trigger_rules",

@@ -160,10 +160,15 @@ class TriggererProcess:
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
+        self._lock = threading.Lock()  # one start at a time, whoever asks
 
     def ensure(self) -> bool:
         """Start it if it is not running (not sooner than RESTART_SPACING after the last
         start); True if it was started now."""
+        with self._lock:
+            return self._ensure()
+
+    def _ensure(self) -> bool:
         if self.proc is not None and self.proc.poll() is None:
             return False
         if self.proc is not None:
@@ -175,7 +180,8 @@ class TriggererProcess:
         return True
 
     def stop(self, timeout: float = 15.0) -> None:
-        proc, self.proc = self.proc, None
+        with self._lock:
+            proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
