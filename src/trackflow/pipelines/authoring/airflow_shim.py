@@ -33,6 +33,7 @@ SOURCES = (
     "trackflow.pipelines.authoring.sensors",
     "trackflow.pipelines.triggers",
     "trackflow.pipelines.runtime.state_store",
+    "trackflow.pipelines.authoring.retry_policy",
 )
 
 

@@ -19,6 +19,7 @@ from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.dependencies import DependencyMixin
 from trackflow.pipelines.authoring.params import ParamsDict
+from trackflow.pipelines.authoring.retry_policy import RetryPolicy
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
 
@@ -143,6 +144,7 @@ class BaseOperator(DependencyMixin):
         retry_delay: timedelta | float = timedelta(seconds=300),
         retry_exponential_backoff: bool = False,
         max_retry_delay: timedelta | float | None = None,
+        retry_policy: RetryPolicy | None = None,
         execution_timeout: timedelta | float | None = None,
         trigger_rule: str | TriggerRule = TriggerRule.ALL_SUCCESS,
         pool: str | None = None,
@@ -188,6 +190,9 @@ class BaseOperator(DependencyMixin):
         self.retry_delay = _to_timedelta("retry_delay", retry_delay) or timedelta(0)
         self.retry_exponential_backoff = bool(retry_exponential_backoff)
         self.max_retry_delay = _to_timedelta("max_retry_delay", max_retry_delay)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise InvalidInput(f"retry_policy of task {self.task_id!r} must be a RetryPolicy, got {retry_policy!r}")
+        self.retry_policy = retry_policy
         self.execution_timeout = _to_timedelta("execution_timeout", execution_timeout)
         self.trigger_rule = TriggerRule.parse(trigger_rule)
         self.pool = pool or "default_pool"
