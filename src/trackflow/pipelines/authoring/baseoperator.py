@@ -279,6 +279,14 @@ class BaseOperator(DependencyMixin):
                     env = templating.template_env(self.dag)
                 setattr(self, name, templating.render(value, context, env, self.template_ext))
 
+    def render_template(self, content: Any, context: dict[str, Any]) -> Any:
+        """Render ``content`` (a string, or strings inside lists, dicts, tuples and sets) with
+        ``context``, as the task's templated fields are (Airflow's ``render_template``)."""
+        from trackflow.pipelines.authoring import templating
+
+        env = templating.template_env(self.dag) if templating.contains_text(content) else None
+        return templating.render(content, context, env, self.template_ext)
+
     # Dependencies --------------------------------------------------------------------------
     @property
     def roots(self) -> list[BaseOperator]:

@@ -72,8 +72,9 @@ class TryChannel(Protocol):
     def run_asset_events(self) -> list[AssetEvent]:
         """The asset events that triggered the try's DAG run."""
 
-    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
-        """An asset's latest events, newest first (a task's ``inlet_events``)."""
+    def asset_events(self, name: str, limit: int, alias: bool = False) -> list[AssetEvent]:
+        """An asset's latest events, newest first (a task's ``inlet_events``); with ``alias``,
+        those of the assets alias ``name`` resolved to."""
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         """Store a value of this try; False (nothing written) once fenced."""
@@ -165,8 +166,10 @@ class StoreChannel:
     def run_asset_events(self) -> list[AssetEvent]:
         return self._call(self.assets.run_events, self.dag_id, self.run_id)
 
-    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
-        return self._call(self.assets.list_events, asset_name, limit)
+    def asset_events(self, name: str, limit: int, alias: bool = False) -> list[AssetEvent]:
+        if alias:
+            return self._call(self.assets.list_events, None, limit, name)
+        return self._call(self.assets.list_events, name, limit)
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         if (output.dag_id, output.run_id, output.task_id, output.map_index) != (self.dag_id, self.run_id, *self.key):

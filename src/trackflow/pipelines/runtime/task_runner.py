@@ -388,7 +388,7 @@ class TryRunner:
             outlet_events = OutletEventAccessors()
             context.update(
                 outlet_events=outlet_events, inlets=list(task.inlets), outlets=list(task.outlets),
-                inlet_events=InletEventAccessors(lambda name: self.channel.asset_events(name, 100), task.inlets),
+                inlet_events=InletEventAccessors(self.channel.asset_events, task.inlets),
                 triggering_asset_events=triggering_events(self.channel.run_asset_events())
                 if run.run_type == "asset_triggered" else {},
                 task_state_store=TaskStateStoreAccessor(self.channel),
