@@ -26,3 +26,15 @@ def test_inlets_async_tasks_and_render_template(cli: CLI, home: Path, tmp_path: 
     assert values["remember"] == [1, 2]
     assert values["render"] == ["from-params", {"d": "2025-02-03"}, ("x", 1)]
     assert values["template"] == '{"rows": 1}'
+
+
+def test_a_run_before_the_start_date_has_no_task_instances(cli: CLI, home: Path, tmp_path: Path) -> None:
+    """As Airflow: the run is made and succeeds at once, with nothing to run."""
+    shutil.copy(DAGS / "context_access.py", tmp_path / "context_access.py")
+    proc = cli("dags", "test", "context_access", "--logical-date", "2024-12-31",
+               "--dags-folder", str(tmp_path / "context_access.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with sqlite3.connect(home / "trackflow.db") as conn:
+        assert conn.execute("SELECT state FROM pl_dag_runs WHERE dag_id = 'context_access'").fetchall() == [
+            ("success",)]
+        assert conn.execute("SELECT count(*) FROM pl_task_instances").fetchone() == (0,)
