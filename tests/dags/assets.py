@@ -129,3 +129,20 @@ def daily_table(self, context):
 def weekly_rollup(self, context, daily_table):
     note("weekly.txt", {"rows": context["inlet_events"][daily_table][-1].extra["rows"], "self": self.name,
                         "triggered_by": sorted(seen())})
+
+
+@asset.multi(schedule=[weekly_rollup], outlets=[Asset("report_pdf"), Asset("report_csv")])
+def publish_reports(context, weekly_rollup):
+    context["outlet_events"][Asset("report_pdf")].extra["pages"] = 2
+
+
+@dag(schedule=publish_reports, start_date=datetime(2025, 1, 1))
+def on_reports():
+    @task
+    def read() -> None:
+        note("reports.txt", sorted(seen()))
+
+    read()
+
+
+on_reports()

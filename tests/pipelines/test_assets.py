@@ -219,13 +219,18 @@ def test_a_dag_scheduled_on_an_alias_runs_for_the_assets_it_resolves_to(settings
 
 
 def test_an_asset_function_is_a_dag_whose_success_updates_it(settings: Settings, tmp_path: Path) -> None:
-    with deployment(settings, "local", FAST, dag_ids=("daily_table", "weekly_rollup")) as d:
+    dag_ids = ("daily_table", "weekly_rollup", "publish_reports", "on_reports")
+    with deployment(settings, "local", FAST, dag_ids=dag_ids) as d:
         spec = d.pipelines.spec("weekly_rollup")
         assert [t.task_id for t in spec.tasks] == ["weekly_rollup"]
         d.pipelines.trigger("daily_table", run_id="d1")
         assert d.run_to_end("daily_table", "d1") == "success"
-        settle(d, {"weekly_rollup": 1})
+        settle(d, {"weekly_rollup": 1, "publish_reports": 1, "on_reports": 1})
         assert lines(tmp_path / "out" / "weekly.txt") == [
             {"rows": 7, "self": "weekly_rollup", "triggered_by": ["daily_table"]}]
         [event] = d.pipelines.assets.list_events("daily_table")
         assert (event.asset_uri, event.source_task_id) == ("s3://lake/daily.parquet", "daily_table")
+        # @asset.multi: one task updates both outlets; a DAG scheduled on it waits for all of them
+        assert [e.extra for e in d.pipelines.assets.list_events("report_pdf")] == [{"pages": 2}]
+        assert len(d.pipelines.assets.list_events("report_csv")) == 1
+        assert lines(tmp_path / "out" / "reports.txt") == [["report_csv", "report_pdf"]]
