@@ -63,8 +63,9 @@ _EXPORTS: dict[str, str] = {
         )
     },
     **{name: "trackflow.pipelines.authoring.assets"
-       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "Metadata")},
-    **{name: "trackflow.pipelines.authoring.asset_decorator" for name in ("asset", "AssetDefinition", "MultiAssetDefinition")},
+       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetWatcher", "Metadata")},
+    **{name: "trackflow.pipelines.authoring.asset_decorator"
+       for name in ("asset", "AssetDefinition", "MultiAssetDefinition")},
     **{name: "trackflow.pipelines.authoring.retry_policy"
        for name in ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule")},
     **{name: "trackflow.pipelines.scheduler.timetables"
