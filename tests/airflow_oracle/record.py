@@ -1,7 +1,7 @@
 """Record what Airflow does with each DAG of tests/airflow_oracle/dags (copies of Airflow
 3.3.2's own example DAGs, licence headers kept): `airflow dags test <dag_id> 2025-01-01` in the
 pinned Airflow (benchmarks/.work/venv-airflow, or $AIRFLOW_BIN), then the run's state and every
-task instance's state from Airflow's database, into expected.json (`record.py DAG_ID ...`: only
+task instance's state from Airflow's database (a fresh one per DAG), into expected.json (`record.py DAG_ID ...`: only
 those, merged into the file; `--new`: the DAGs not in it yet). `make airflow-oracle` runs it;
 the suite compares trackflow against the file, so it needs no Airflow installed."""
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +29,8 @@ def main(only: list[str]) -> int:
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
+    pristine = home / "pristine.db"  # each DAG starts from it: no asset events or runs left by another
+    shutil.copy(home / "airflow.db", pristine)
     listed = subprocess.run([AIRFLOW, "dags", "list", "-o", "json"], env=env, check=True, capture_output=True,
                             text=True)
     listing = listed.stdout[listed.stdout.index("[{"):]  # after Airflow's own warnings
@@ -37,6 +40,7 @@ def main(only: list[str]) -> int:
     for dag_id, fileloc in dags:
         if only and dag_id not in only and not (new and dag_id not in expected):
             continue
+        shutil.copy(pristine, home / "airflow.db")
         try:
             proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, LOGICAL_DATE], env=env, capture_output=True,
                                   text=True, timeout=300)

@@ -36,6 +36,7 @@ def context_access():
 
     @task
     def render(**context):
+        assert "test_mode" not in context  # Airflow 3 has none (a DAG branching on it ends as in Airflow)
         return context["task"].render_template(["{{ params.p }}", {"d": "{{ ds }}"}, ("x", 1)], context)
 
     template = BashOperator(task_id="template", inlets=[LAKE],

@@ -113,10 +113,13 @@ def _wrap_init(init: Callable[..., None]) -> Callable[..., None]:
     def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
         if args:
             raise InvalidInput(f"{type(self).__name__} takes keyword arguments only, got positional {args!r}")
-        if not self.__dict__.get("_defaults_applied"):
+        outermost = not self.__dict__.get("_defaults_applied")
+        if outermost:
             self.__dict__["_defaults_applied"] = True
             kwargs = _apply_defaults(type(self), kwargs)
         init(self, **kwargs)
+        if outermost:  # a task output in any templated field makes its task upstream (as Airflow)
+            self._link_xcom_args(getattr(self, name, None) for name in self.template_fields)
 
     wrapper._applies_defaults = True  # type: ignore[attr-defined]
     return wrapper

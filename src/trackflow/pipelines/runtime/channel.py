@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -189,7 +190,16 @@ class StoreChannel:
         from trackflow.pipelines.operations import Pipelines
 
         pipelines = Pipelines(self.settings or load_settings(), self.store.db)  # type: ignore[attr-defined]
-        self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
+        try:
+            self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
+        except NotFound:
+            # `dags test FILE` knows only its own DAG: as Airflow's, look for the target in the
+            # DAGs folder (the file's own folder) once, then try again
+            if self._call(self.store.get_dag_run, self.dag_id, self.run_id).run_type != "test":
+                raise
+            folder = pipelines.settings.resolved_dags_folder
+            pipelines.sync_folder(folder if os.path.isdir(folder) else os.path.dirname(folder))
+            self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
 
     def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
         try:
