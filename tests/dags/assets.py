@@ -86,8 +86,18 @@ def deploy_champion():
     deploy()
 
 
+@dag(schedule=[Asset("experiment://iris-training")], start_date=datetime(2025, 1, 1))
+def on_experiment():
+    @task
+    def compare() -> None:
+        note("experiment.txt", seen())
+
+    compare()
+
+
 produce_raw()
 produce_clean()
+on_experiment()
 on_raw()
 on_both()
 on_either()

@@ -39,7 +39,7 @@ def outcome(home: Path, dag_id: str) -> tuple[str | None, dict[str, str | None]]
 
 def test_the_oracle_covers_the_examples() -> None:
     assert len(EXPECTED) >= 30
-    assert {e["state"] for e in EXPECTED.values()} == {"success", "failed"}
+    assert {e["state"] for e in EXPECTED.values()} <= {"success", "failed", None}  # None: no run was made
     assert KNOWN <= set(EXPECTED), KNOWN - set(EXPECTED)  # no stale rows
 
 
@@ -59,7 +59,7 @@ def test_an_airflow_example_ends_as_in_airflow(dag_id: str, tmp_path: Path) -> N
         return
     assert same, (f"{dag_id}: trackflow {state} {tasks}\nAirflow {expected['state']} {expected['tasks']}\n"
                   f"{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
-    assert proc.returncode == (0 if expected["state"] == "success" else 1)
+    assert (proc.returncode == 0) == (expected["exit_code"] == 0), proc.stderr[-2000:]
 
 
 def test_the_scheduler_parses_airflow_files_with_the_setting_only(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from trackflow.pipelines.scheduler import asset_triggers
 from trackflow.pipelines.scheduler.timetables import deserialize_timetable, timetable_from_schedule
 from trackflow.server.app import create_app
 
-DAG_IDS = ("produce_raw", "produce_clean", "on_raw", "on_both", "on_either", "deploy_champion")
+DAG_IDS = ("produce_raw", "produce_clean", "on_raw", "on_both", "on_either", "deploy_champion", "on_experiment")
 RAW = "s3://lake/raw.csv"
 
 
@@ -173,6 +173,20 @@ def test_events_from_the_api_the_cli_and_the_registry_start_runs(settings: Setti
             assert deployed["model://iris@champion"][0]["source"] == "registry"
             client.set_registered_model_alias("iris", "champion", version.version)  # no move: no event
             assert len(d.pipelines.assets.list_events("model://iris@champion")) == 1
+
+            # and a tracked run that finishes updates experiment://<its experiment> (failing does not)
+            experiment_id = client.create_experiment("iris-training")
+            failed = client.create_run(experiment_id, run_name="bad-lr")
+            client.set_terminated(failed.info.run_id, "FAILED")
+            good = client.create_run(experiment_id, run_name="good-lr")
+            client.set_terminated(good.info.run_id)
+            client.set_terminated(good.info.run_id)  # already finished: no second event
+            settle(d, {"on_experiment": 1})
+            [compared] = lines(out / "experiment.txt")
+            assert compared["experiment://iris-training"] == [{
+                "extra": {"run_id": good.info.run_id, "run_name": "good-lr", "experiment_id": experiment_id},
+                "source": "tracking", "source_dag_id": None, "source_task_id": None}]
+            assert len(d.pipelines.assets.list_events("experiment://iris-training")) == 1
         app.state.services.db.dispose()
 
 
