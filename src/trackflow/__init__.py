@@ -60,8 +60,12 @@ _EXPORTS: dict[str, str] = {
             "AirflowException",
             "AirflowSkipException",
             "AirflowFailException",
+            "AirflowTaskTimeout",
+            "XComArg",
         )
     },
+    **{name: "trackflow.sensors" for name in ("BaseSensorOperator", "PokeReturnValue")},
+    "NEVER_EXPIRE": "trackflow.pipelines.runtime.state_store",
     **{name: "trackflow.pipelines.authoring.assets"
        for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetWatcher", "Metadata")},
     **{name: "trackflow.pipelines.authoring.asset_decorator"
@@ -71,7 +75,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "trackflow.pipelines.scheduler.timetables"
        for name in ("AssetOrTimeSchedule", "CronTriggerTimetable")},
 }
-_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models"}
+_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models", "timezone"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

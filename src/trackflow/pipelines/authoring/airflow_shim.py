@@ -34,6 +34,7 @@ SOURCES = (
     "trackflow.pipelines.triggers",
     "trackflow.pipelines.runtime.state_store",
     "trackflow.pipelines.authoring.retry_policy",
+    "trackflow",  # the rest of the public names, e.g. ``timezone``
 )
 
 
