@@ -30,7 +30,8 @@ def main(only: list[str]) -> int:
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
     pristine = home / "pristine.db"  # each DAG starts from it: no asset events or runs left by another
-    shutil.copy(home / "airflow.db", pristine)
+    with sqlite3.connect(home / "airflow.db") as live, sqlite3.connect(pristine) as copy:
+        live.backup(copy)  # consistent whatever the journal mode
     listed = subprocess.run([AIRFLOW, "dags", "list", "-o", "json"], env=env, check=True, capture_output=True,
                             text=True)
     listing = listed.stdout[listed.stdout.index("[{"):]  # after Airflow's own warnings
@@ -40,6 +41,8 @@ def main(only: list[str]) -> int:
     for dag_id, fileloc in dags:
         if only and dag_id not in only and not (new and dag_id not in expected):
             continue
+        for stale in home.glob("airflow.db*"):  # the database and its journal (-wal, -shm) of the last DAG
+            stale.unlink()
         shutil.copy(pristine, home / "airflow.db")
         try:
             proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, LOGICAL_DATE], env=env, capture_output=True,
