@@ -16,15 +16,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from trackflow.errors import InvalidInput
+from trackflow.pipelines.authoring import setup_teardown
 from trackflow.pipelines.authoring.dag import current_dag
-from trackflow.pipelines.authoring.dependencies import DependencyMixin
+from trackflow.pipelines.authoring.dependencies import DependencyMixin, flatten_leaves
 from trackflow.pipelines.authoring.params import ParamsDict
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
 
 if TYPE_CHECKING:
     from trackflow.pipelines.authoring.dag import DAG
-    from trackflow.pipelines.authoring.taskgroup import TaskGroup
+    from trackflow.pipelines.authoring.taskgroup import MappedTaskGroup, TaskGroup
 
 TASK_ID_RE = re.compile(r"^[\w.-]{1,250}$")
 
@@ -215,9 +216,14 @@ class BaseOperator(DependencyMixin):
         self.downstream_task_ids: set[str] = set()
         self.expand_input: dict[str, Any] = {}  # set by .expand(): name -> list/dict/XComArg
         self.expand_target = "operator"  # or "op_kwargs" for TaskFlow tasks
+        self.is_setup = False
+        self.is_teardown = False
+        self.on_failure_fail_dagrun = False  # a failed teardown fails the run only with this set
         self.dag: DAG | None = None
         if dag is not None:
             dag.add_task(self)
+            if dag.setup_teardown_scopes:
+                dag.setup_teardown_scopes[-1].work.append(self)
 
     # Execution -----------------------------------------------------------------------------
     def execute(self, context: dict[str, Any]) -> Any:
@@ -290,6 +296,37 @@ class BaseOperator(DependencyMixin):
     @property
     def is_mapped(self) -> bool:
         return bool(self.expand_input)
+
+    @property
+    def mapped_group(self) -> MappedTaskGroup | None:
+        """The mapped task group this task is in (its map indexes are the group's), if any."""
+        return self.task_group.mapped_group if self.task_group is not None else None
+
+    # Setup and teardown ------------------------------------------------------------------------
+    def as_setup(self) -> BaseOperator:
+        """Mark this task a setup: teardowns after it run even if the work between fails."""
+        self.is_setup = True
+        return self
+
+    def as_teardown(self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None) -> BaseOperator:
+        """Mark this task a teardown of ``setups`` (made setups, and upstream of it): it runs once
+        the work is done if one of its setups succeeded (``all_done_setup_success``), and its
+        failure fails the run only with ``on_failure_fail_dagrun``."""
+        self.is_teardown = True
+        self.trigger_rule = TriggerRule.ALL_DONE_SETUP_SUCCESS
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = on_failure_fail_dagrun
+        if setups is not None:
+            for setup in flatten_leaves(setups):
+                setup.is_setup = True
+                setup >> self
+        return self
+
+    def __enter__(self) -> Any:
+        return setup_teardown.enter(self)
+
+    def __exit__(self, *exc: object) -> None:
+        setup_teardown.leave(self)
 
     @property
     def upstream_list(self) -> list[BaseOperator]:

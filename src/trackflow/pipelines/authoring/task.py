@@ -11,6 +11,7 @@ import functools
 import re
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from trackflow.errors import InvalidInput
@@ -90,6 +91,20 @@ def _unique_task_id(task_id: str) -> str:
     return f"{core}__{max(suffixes, default=0) + 1}"
 
 
+@dataclass(frozen=True)
+class Role:
+    """``@setup`` or ``@teardown``: what the decorated function's tasks are marked as."""
+
+    teardown: bool
+    on_failure_fail_dagrun: bool = False
+
+    def apply(self, operator: BaseOperator) -> None:
+        if self.teardown:
+            operator.as_teardown(on_failure_fail_dagrun=self.on_failure_fail_dagrun)
+        else:
+            operator.as_setup()
+
+
 class TaskDecorator:
     """A ``@task``-decorated function. Call it inside a DAG to add a task."""
 
@@ -99,7 +114,9 @@ class TaskDecorator:
         operator_class: type[PythonOperator],
         multiple_outputs: bool | None,
         kwargs: dict[str, Any],
+        role: Role | None = None,
     ) -> None:
+        self.role = role
         self.function = function
         self.operator_class = operator_class
         self.multiple_outputs = (
@@ -120,12 +137,17 @@ class TaskDecorator:
         operator = self.operator_class(
             python_callable=self.function, op_args=args, op_kwargs=kwargs, **self._operator_kwargs({})
         )
-        return XComArg(operator)
+        return XComArg(self._mark(operator))
+
+    def _mark(self, operator: BaseOperator) -> BaseOperator:
+        if self.role is not None:
+            self.role.apply(operator)
+        return operator
 
     def override(self, **kwargs: Any) -> TaskDecorator:
         """A copy with operator arguments replaced (task_id, retries, pool, ...)."""
         multiple = kwargs.pop("multiple_outputs", self.multiple_outputs)
-        return TaskDecorator(self.function, self.operator_class, multiple, {**self.kwargs, **kwargs})
+        return TaskDecorator(self.function, self.operator_class, multiple, {**self.kwargs, **kwargs}, self.role)
 
     def partial(self, **kwargs: Any) -> TaskPartial:
         return TaskPartial(self, kwargs)
@@ -154,7 +176,7 @@ class TaskPartial:
         operator.expand_input = dict(mapped)
         operator.expand_target = "op_kwargs"
         operator._link_xcom_args(mapped.values())
-        return XComArg(operator)
+        return XComArg(self.decorator._mark(operator))
 
 
 def _make_decorator(operator_class: type[PythonOperator]) -> Callable[..., Any]:
@@ -184,3 +206,28 @@ class _TaskCollection:
 
 
 task = _TaskCollection()
+
+
+def _with_role(func: Any, role: Role) -> TaskDecorator:
+    if isinstance(func, TaskDecorator):  # @setup over @task(...) or @task.bash
+        return TaskDecorator(func.function, func.operator_class, func.multiple_outputs, func.kwargs, role)
+    if not callable(func):
+        raise InvalidInput(f"@setup/@teardown decorate a function, got {type(func).__name__}")
+    return TaskDecorator(func, DecoratedPythonOperator, None, {}, role)
+
+
+def setup(python_callable: Callable[..., Any] | None = None) -> Any:
+    """``@setup``: a ``@task`` whose tasks are setups (see ``BaseOperator.as_setup``)."""
+    role = Role(teardown=False)
+    if python_callable is not None:
+        return _with_role(python_callable, role)
+    return lambda func: _with_role(func, role)
+
+
+def teardown(python_callable: Callable[..., Any] | None = None, *, on_failure_fail_dagrun: bool = False) -> Any:
+    """``@teardown`` / ``@teardown(on_failure_fail_dagrun=True)``: a ``@task`` whose tasks are
+    teardowns (see ``BaseOperator.as_teardown``)."""
+    role = Role(teardown=True, on_failure_fail_dagrun=on_failure_fail_dagrun)
+    if python_callable is not None:
+        return _with_role(python_callable, role)
+    return lambda func: _with_role(func, role)

@@ -23,6 +23,7 @@ import socket
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
@@ -44,7 +45,7 @@ from trackflow.pipelines.authoring.exceptions import (
     AirflowTaskTimeout,
     TaskDeferred,
 )
-from trackflow.pipelines.authoring.xcom_arg import XComArg, resolve_xcom_args
+from trackflow.pipelines.authoring.xcom_arg import MappedArgument, XComArg, resolve_xcom_args
 from trackflow.pipelines.dagbag import load_dag
 from trackflow.pipelines.executors.base import TaskWorkload
 from trackflow.pipelines.runtime import logs
@@ -133,6 +134,30 @@ def unmap(task: BaseOperator, map_index: int, outputs: Outputs) -> BaseOperator:
         values[name] = coll[index % len(coll)]
         index //= len(coll)
     return task.unmap(values)
+
+
+def upstream_values(task: BaseOperator, map_index: int, outputs: Outputs) -> Callable[[Any], Any]:
+    """How ``task``'s instance ``map_index`` reads a task output or a mapped group's argument
+    (as Airflow): in a mapped task group, a task of the same group gives the value of the same
+    map index, the group's argument that map index's value; any other output is read whole (a
+    mapped task's or group's as the list of all its map indexes' values)."""
+    group = task.mapped_group
+
+    def whole(arg: XComArg) -> Any:
+        return outputs.get(arg.operator.task_id, arg.key)
+
+    def fetch(arg: Any) -> Any:
+        if isinstance(arg, MappedArgument):
+            values = arg.group.expand_input.values_at(map_index, whole)
+            if arg.key not in values:
+                raise AirflowFailException(f"the arguments of map index {map_index} of task group "
+                                           f"{arg.group.group_id!r} have no {arg.key!r}")
+            return values[arg.key]
+        if group is not None and arg.operator.mapped_group is group:
+            return outputs.get_at(arg.operator.task_id, arg.key, map_index)
+        return whole(arg)
+
+    return fetch
 
 
 @dataclass
@@ -366,7 +391,7 @@ class TryRunner:
                 asset_state_store=AssetStateStoreAccessors(self.channel, [*task.inlets, *task.outlets]),
             )
             self.context = context
-            fetch = lambda arg: outputs.get(arg.operator.task_id, arg.key)  # noqa: E731
+            fetch = upstream_values(task, w.map_index, outputs)
             for name in task.template_fields:
                 value = getattr(task, name, None)
                 if value is not None:
