@@ -16,7 +16,7 @@ def record(name: str, value: object) -> None:
         fh.write(json.dumps({"name": name, "value": value}) + "\n")
 
 
-@dag(schedule=None, start_date=datetime(2025, 1, 1), params={"fail_work": True})
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
 def cluster_work():
     @setup
     def create_cluster():
@@ -24,9 +24,9 @@ def cluster_work():
         return "cluster-1"
 
     @task
-    def work(cluster, params=None):
+    def work(cluster):
         record("work", cluster)
-        if params["fail_work"]:
+        if (OUT / "fail_work").exists():
             raise ValueError("the work failed")
 
     @task
