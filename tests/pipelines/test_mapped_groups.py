@@ -21,7 +21,7 @@ from trackflow.config import Settings
 from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.serialize import serialize_dag
 from trackflow.pipelines.scheduler import decisions
-from trackflow.pipelines.spec import MapInput
+from trackflow.pipelines.spec import DagSpec, MapInput
 from trackflow.pipelines.state import TIState
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -109,7 +109,7 @@ def test_mapping_twice_over_is_refused_rather_than_run_wrongly() -> None:
             serialize_dag(dag)
 
 
-def _spec() -> object:
+def _spec() -> DagSpec:
     with DAG("per_index", schedule=None, start_date=NOW) as dag:
         @task_group
         def g(x):
@@ -135,30 +135,30 @@ def _spec() -> object:
 
 def test_trigger_rules_are_decided_per_map_index_of_the_group() -> None:
     spec = _spec()
-    tis = decisions.initial_task_instances(spec)  # type: ignore[arg-type]
+    tis = decisions.initial_task_instances(spec)
     tis[("produce", -1)] = decisions.TIView("produce", state=TIState.SUCCESS)
-    assert decisions.decide_run(spec, tis, NOW).to_expand == ["g.a"]  # type: ignore[arg-type]
+    assert decisions.decide_run(spec, tis, NOW).to_expand == ["g.a"]
     tis = decisions.expand(tis, "g.a", 2)
     # c (all_success) expands with the group; b (one_failed) waits for a's instances, as Airflow
-    assert decisions.decide_run(spec, tis, NOW).to_expand == ["g.c"]  # type: ignore[arg-type]
+    assert decisions.decide_run(spec, tis, NOW).to_expand == ["g.c"]
     tis = decisions.expand(tis, "g.c", 2)
     tis[("g.a", 0)] = decisions.TIView("g.a", 0, state=TIState.SUCCESS)
     tis[("g.a", 1)] = decisions.TIView("g.a", 1, state=TIState.FAILED)
-    decision = decisions.decide_run(spec, tis, NOW)  # type: ignore[arg-type]
+    decision = decisions.decide_run(spec, tis, NOW)
     assert decision.to_expand == ["g.b"] and decision.to_schedule == [("g.c", 0)]
     # index 1 of c follows index 1 of a only; the task after the group sees every index of c
     assert decision.changes == {("g.c", 1): TIState.UPSTREAM_FAILED, ("consume", -1): TIState.UPSTREAM_FAILED}
     tis = decisions.expand(tis, "g.b", 2)
-    decision = decisions.decide_run(spec, tis, NOW)  # type: ignore[arg-type]
+    decision = decisions.decide_run(spec, tis, NOW)
     assert decision.changes[("g.b", 0)] == TIState.SKIPPED and ("g.b", 1) in decision.to_schedule
 
 
 def test_an_empty_map_skips_every_task_of_the_group() -> None:
     spec = _spec()
-    tis = decisions.initial_task_instances(spec)  # type: ignore[arg-type]
+    tis = decisions.initial_task_instances(spec)
     tis[("produce", -1)] = decisions.TIView("produce", state=TIState.SUCCESS)
     tis = decisions.expand(tis, "g.a", 0)
-    decision = decisions.decide_run(spec, tis, NOW)  # type: ignore[arg-type]
+    decision = decisions.decide_run(spec, tis, NOW)
     assert decision.changes == {("g.b", -1): TIState.SKIPPED, ("g.c", -1): TIState.SKIPPED,
                                 ("consume", -1): TIState.SKIPPED}
 
