@@ -206,3 +206,16 @@ def test_the_scheduler_runs_a_mapped_group_per_map_index(tmp_path: Path, monkeyp
         assert d.run_to_end("mapped_groups", "r1") == "success"
         assert _states(d.pipelines.store, "mapped_groups", "r1") == EXPECTED
         _check_values(out)
+
+
+def test_a_branch_in_a_mapped_group_skips_at_its_own_map_index(cli: CLI, store: SqlPipelineStore) -> None:
+    oracle = Path(__file__).resolve().parents[1] / "airflow_oracle" / "dags" / "tf_mapped_task_groups.py"
+    proc = cli("dags", "test", "tf_mapped_group_branch", "--airflow-imports", "--dags-folder", str(oracle))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [run] = store.list_dag_runs("tf_mapped_group_branch")
+    states = _states(store, "tf_mapped_group_branch", run.run_id)
+    # n = 1, 2, 3: odd, even, odd; the short circuit stops n = 2 only
+    assert {k: v for k, v in states.items() if k.startswith(("route.even", "route.odd", "gate.use"))} == {
+        "route.even[0]": "skipped", "route.odd[0]": "success", "route.even[1]": "success",
+        "route.odd[1]": "skipped", "route.even[2]": "skipped", "route.odd[2]": "success",
+        "gate.use[0]": "success", "gate.use[1]": "skipped", "gate.use[2]": "success"}

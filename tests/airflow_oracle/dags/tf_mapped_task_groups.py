@@ -95,3 +95,37 @@ with DAG(dag_id="tf_mapped_group_empty", schedule=None, start_date=datetime(2024
         print(values)
 
     after(each.expand(item=nothing()))
+
+with DAG(dag_id="tf_mapped_group_branch", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+
+    @task_group
+    def route(n):
+        @task.branch
+        def choose(n):
+            return "route.even" if n % 2 == 0 else "route.odd"
+
+        @task
+        def even(n):
+            return n
+
+        @task
+        def odd(n):
+            return n
+
+        choose(n) >> [even(n), odd(n)]
+
+    route.expand(n=[1, 2, 3])
+
+    @task_group
+    def gate(n):
+        @task.short_circuit
+        def keep(n):
+            return n != 2
+
+        @task
+        def use(n):
+            return n
+
+        keep(n) >> use(n)
+
+    gate.expand(n=[1, 2, 3])

@@ -166,6 +166,7 @@ class TryResult:
     next_retry_at: datetime | None = None
     note: str | None = None
     skip: list[str] = field(default_factory=list)
+    skip_at_own_index: list[str] = field(default_factory=list)  # tasks of its mapped group: this index only
     exception: BaseException | None = None
     asset_events: list[NewAssetEvent] = field(default_factory=list)  # of the outlets, on success
     deferral: Deferral | None = None  # what a deferred try waits on
@@ -298,7 +299,7 @@ class TryRunner:
         w = self.w
         self.stop_heartbeat()
         owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note,
-                                    result.asset_events, result.deferral)
+                                    result.asset_events, result.deferral, result.skip_at_own_index)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -421,11 +422,12 @@ class TryRunner:
                 if task.multiple_outputs and isinstance(result, dict):
                     for key, value in result.items():
                         outputs.put(w.task_id, w.map_index, str(key), value, handle.tracking_run_id)
-            return TryResult(TIState.SUCCESS, skip=handle.skip_requests,
+            return TryResult(TIState.SUCCESS, skip=handle.skip_requests, skip_at_own_index=handle.skip_own_index,
                              asset_events=outlet_events.events(task.outlets))
         except AirflowSkipException as exc:
             print(f"Skipping: {exc}", flush=True)
-            return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [])
+            return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [],
+                             skip_at_own_index=handle.skip_own_index if handle else [])
         except TaskDeferred as exc:
             outputs.flush_lineage()
             try:
