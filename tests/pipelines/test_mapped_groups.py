@@ -193,7 +193,9 @@ def test_dags_test_runs_each_map_index_of_the_group_on_its_own(cli: CLI, store: 
     _check_values(home.parent / "out")
 
 
-def test_the_scheduler_runs_a_mapped_group_per_map_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("executor", ["local", "celery-redis"])
+def test_the_scheduler_runs_a_mapped_group_per_map_index(executor: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "dags"
     folder.mkdir()
     shutil.copy(DAGS / "mapped_groups.py", folder)
@@ -201,7 +203,7 @@ def test_the_scheduler_runs_a_mapped_group_per_map_index(tmp_path: Path, monkeyp
     out.mkdir()
     monkeypatch.setenv("TF_TEST_OUT", str(out))
     settings = Settings(home=str(tmp_path / "home"), dags_folder=str(folder))
-    with deployment(settings, "local", FAST, dag_ids=("mapped_groups",)) as d:
+    with deployment(settings, executor, FAST, dag_ids=("mapped_groups",)) as d:
         d.pipelines.trigger("mapped_groups", run_id="r1")
         assert d.run_to_end("mapped_groups", "r1") == "success"
         assert _states(d.pipelines.store, "mapped_groups", "r1") == EXPECTED
