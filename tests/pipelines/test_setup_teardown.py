@@ -66,6 +66,16 @@ def test_work_in_a_with_block_runs_between_the_setup_and_the_teardown() -> None:
     assert tasks["create"].is_setup and tasks["delete"].is_teardown and first.operator.upstream_task_ids == {"create"}
 
 
+def test_a_task_made_outside_the_with_block_can_be_added_to_it() -> None:
+    with DAG("added", schedule=None, start_date=NOW):
+        create = EmptyOperator(task_id="create").as_setup()
+        delete = EmptyOperator(task_id="delete").as_teardown(setups=create)
+        made_before = EmptyOperator(task_id="made_before")
+        with create >> delete as scope:
+            scope.add_task(made_before)
+    assert made_before.upstream_task_ids == {"create"} and made_before.downstream_task_ids == {"delete"}
+
+
 def test_with_needs_a_setup_or_teardown_and_setups_are_followed_by_all_success() -> None:
     with DAG("plain", schedule=None, start_date=NOW):
         plain = EmptyOperator(task_id="plain")

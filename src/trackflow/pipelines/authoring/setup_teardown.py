@@ -9,7 +9,7 @@ found by walking upstream from it (and a setup's teardowns downstream from it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trackflow.errors import InvalidInput
 
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 class SetupTeardownScope:
     task: BaseOperator  # the setup or teardown task the ``with`` statement entered
     work: list[BaseOperator] = field(default_factory=list)  # tasks created inside
+
+    def add_task(self, task: Any) -> None:
+        """``with setup >> teardown as scope: scope.add_task(t)`` — a task made outside the block
+        runs inside it too (Airflow's ``SetupTeardownContext.add_task``)."""
+        self.work.append(task.operator if hasattr(task, "operator") else task)
 
 
 def _nearest(start: list[BaseOperator], wanted: str, origin: BaseOperator) -> list[BaseOperator]:

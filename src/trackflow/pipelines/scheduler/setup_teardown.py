@@ -59,6 +59,15 @@ class SetupTeardownView:
 
 
 def view(spec: DagSpec) -> SetupTeardownView:
+    """The setup/teardown relations of ``spec``, computed once per spec: decisions ask for them
+    on every tick of every run, and a spec never changes (a new version is a new object)."""
+    cached = spec.__dict__.get("_setup_teardown_view")
+    if cached is None:
+        cached = spec.__dict__["_setup_teardown_view"] = _view(spec)
+    return cached
+
+
+def _view(spec: DagSpec) -> SetupTeardownView:
     tasks = spec.task_map
     if not any(t.is_setup or t.is_teardown for t in spec.tasks):
         return SetupTeardownView({}, {}, frozenset(spec.leaves))
