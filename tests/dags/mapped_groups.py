@@ -65,3 +65,27 @@ def mapped_groups():
 
 
 mapped_groups()
+
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1))
+def mapped_kwargs():
+    """expand_kwargs on a task and on a classic operator: one task instance per dict."""
+    from trackflow.operators import BashOperator
+
+    @task
+    def pairs():
+        return [{"a": 1, "b": 2}, {"a": 5, "b": 5}]
+
+    @task
+    def add(a, b, scale):
+        return (a + b) * scale
+
+    @task
+    def keep(values):
+        record("sums", sorted(values))
+
+    keep(add.partial(scale=10).expand_kwargs(pairs()))
+    BashOperator.partial(task_id="shell").expand_kwargs([{"bash_command": "echo one"}, {"bash_command": "exit 99"}])
+
+
+mapped_kwargs()

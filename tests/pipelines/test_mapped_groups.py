@@ -221,3 +221,14 @@ def test_a_branch_in_a_mapped_group_skips_at_its_own_map_index(cli: CLI, store: 
         "route.even[0]": "skipped", "route.odd[0]": "success", "route.even[1]": "success",
         "route.odd[1]": "skipped", "route.even[2]": "skipped", "route.odd[2]": "success",
         "gate.use[0]": "success", "gate.use[1]": "skipped", "gate.use[2]": "success"}
+
+
+def test_expand_kwargs_maps_a_task_and_an_operator_one_instance_per_dict(cli: CLI, store: SqlPipelineStore,
+                                                                        home: Path) -> None:
+    proc = cli("dags", "test", "mapped_kwargs", "--dags-folder", str(DAGS / "mapped_groups.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [run] = store.list_dag_runs("mapped_kwargs")
+    assert _states(store, "mapped_kwargs", run.run_id) == {
+        "pairs": "success", "add[0]": "success", "add[1]": "success", "keep": "success",
+        "shell[0]": "success", "shell[1]": "skipped"}  # exit code 99 skips
+    assert _records(home.parent / "out")["sums"] == [[30, 100]]

@@ -19,6 +19,7 @@ from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring import setup_teardown
 from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.dependencies import DependencyMixin, flatten_leaves
+from trackflow.pipelines.authoring.expand_input import ExpandInput
 from trackflow.pipelines.authoring.params import ParamsDict
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
@@ -214,7 +215,7 @@ class BaseOperator(DependencyMixin):
         self._post_execute_hook = post_execute
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
-        self.expand_input: dict[str, Any] = {}  # set by .expand(): name -> list/dict/XComArg
+        self.expand_input: ExpandInput | None = None  # set by .expand() / .expand_kwargs()
         self.expand_target = "operator"  # or "op_kwargs" for TaskFlow tasks
         self.is_setup = False
         self.is_teardown = False
@@ -295,7 +296,7 @@ class BaseOperator(DependencyMixin):
 
     @property
     def is_mapped(self) -> bool:
-        return bool(self.expand_input)
+        return self.expand_input is not None
 
     @property
     def mapped_group(self) -> MappedTaskGroup | None:
@@ -357,7 +358,7 @@ class BaseOperator(DependencyMixin):
     def unmap(self, values: dict[str, Any]) -> BaseOperator:
         """A copy of this mapped task with the expanded arguments set for one map index."""
         clone = copy.copy(self)
-        clone.expand_input = {}
+        clone.expand_input = None
         if self.expand_target == "op_kwargs":
             clone.op_kwargs = {**clone.op_kwargs, **values}  # type: ignore[attr-defined]
         else:
@@ -377,26 +378,38 @@ class OperatorPartial:
         self.kwargs = kwargs
 
     def expand(self, **mapped: Any) -> BaseOperator:
-        validate_expand_input(self.kwargs.get("task_id", "?"), mapped)
+        expand_input = ExpandInput.of_lists(f"task {self.kwargs.get('task_id', '?')!r}", mapped)
         clash = set(mapped) & set(self.kwargs)
         if clash:
             raise InvalidInput(f"arguments given to both partial() and expand(): {', '.join(sorted(clash))}")
-        placeholders: dict[str, Any] = {name: MAPPED for name in mapped}
+        return self._create(expand_input, mapped)
+
+    def expand_kwargs(self, kwargs: Any) -> BaseOperator:
+        """``Op.partial(task_id=...).expand_kwargs([{...}, {...}])`` (or a task output giving such
+        a list): one task instance per dict, its items as the operator's arguments."""
+        expand_input = ExpandInput.of_dicts(f"task {self.kwargs.get('task_id', '?')!r}", kwargs)
+        # the arguments come at run time; the operator's required ones wait as placeholders
+        return self._create(expand_input, dict.fromkeys(_required_params(self.operator_class) - set(self.kwargs)))
+
+    def _create(self, expand_input: ExpandInput, mapped_names: dict[str, Any]) -> BaseOperator:
+        placeholders: dict[str, Any] = {name: MAPPED for name in mapped_names}
         operator = self.operator_class(**self.kwargs, **placeholders)
-        operator.expand_input = dict(mapped)
-        operator._link_xcom_args(mapped.values())
+        operator.expand_input = expand_input
+        operator._link_xcom_args([expand_input.value])
         return operator
 
 
-def validate_expand_input(task_id: str, mapped: dict[str, Any]) -> None:
-    if not mapped:
-        raise InvalidInput(f"expand() of task {task_id!r} needs at least one argument")
-    for name, value in mapped.items():
-        if not isinstance(value, (list, tuple, dict, XComArg)):
-            raise InvalidInput(
-                f"expand() argument {name!r} of task {task_id!r} must be a list, a dict or a task output, "
-                f"got {type(value).__name__}"
-            )
+def _required_params(cls: type) -> set[str]:
+    """Keyword parameters of the operator's ``__init__`` methods that have no default."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(getattr(init, "__wrapped__", init)).parameters.values():
+            if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self":
+                names.add(p.name)
+    return names - {"task_id"}
 
 
 BaseOperator.__init__ = _wrap_init(BaseOperator.__init__)  # type: ignore[method-assign]

@@ -44,7 +44,7 @@ def _map_inputs(task: BaseOperator) -> tuple[MapInput, ...]:
                                "trackflow maps a task by its group or by itself, not both")
         collections = group.expand_input.collections()
     else:
-        collections = list(task.expand_input.items())
+        collections = task.expand_input.collections() if task.expand_input is not None else []
     inputs = []
     for name, value in collections:
         if isinstance(value, XComArg):

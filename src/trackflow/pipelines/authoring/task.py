@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from trackflow.errors import InvalidInput
-from trackflow.pipelines.authoring.baseoperator import BaseOperator, validate_expand_input
+from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.exceptions import AirflowException
+from trackflow.pipelines.authoring.expand_input import ExpandInput
 from trackflow.pipelines.authoring.operators import (
     BranchMixin,
     PythonOperator,
@@ -155,6 +156,9 @@ class TaskDecorator:
     def expand(self, **mapped: Any) -> XComArg:
         return TaskPartial(self, {}).expand(**mapped)
 
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        return TaskPartial(self, {}).expand_kwargs(kwargs)
+
 
 class TaskPartial:
     def __init__(self, decorator: TaskDecorator, fixed: dict[str, Any]) -> None:
@@ -162,20 +166,30 @@ class TaskPartial:
         self.fixed = fixed
 
     def expand(self, **mapped: Any) -> XComArg:
-        name = self.decorator.kwargs.get("task_id") or self.decorator.function.__name__
-        validate_expand_input(name, mapped)
+        expand_input = ExpandInput.of_lists(f"task {self._name()!r}", mapped)
         clash = set(mapped) & set(self.fixed)
         if clash:
             raise InvalidInput(f"arguments given to both partial() and expand(): {', '.join(sorted(clash))}")
+        return self._create(expand_input)
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        """One task instance per dict of ``kwargs`` (a list, or a task output giving one): its
+        items are the function's arguments, with those given to ``partial()``."""
+        return self._create(ExpandInput.of_dicts(f"task {self._name()!r}", kwargs))
+
+    def _name(self) -> str:
+        return str(self.decorator.kwargs.get("task_id") or self.decorator.function.__name__)
+
+    def _create(self, expand_input: ExpandInput) -> XComArg:
         operator: BaseOperator = self.decorator.operator_class(
             python_callable=self.decorator.function,
             op_args=(),
             op_kwargs=dict(self.fixed),
             **self.decorator._operator_kwargs({}),
         )
-        operator.expand_input = dict(mapped)
+        operator.expand_input = expand_input
         operator.expand_target = "op_kwargs"
-        operator._link_xcom_args(mapped.values())
+        operator._link_xcom_args([expand_input.value])
         return XComArg(self.decorator._mark(operator))
 
 

@@ -116,24 +116,9 @@ def task_spec_of(task: BaseOperator) -> TaskSpec:
 
 
 def unmap(task: BaseOperator, map_index: int, outputs: Outputs) -> BaseOperator:
-    """The concrete task for one map index: the index walks the cartesian product of the
-    expanded arguments, the last argument varying fastest (as Airflow)."""
-    collections: list[tuple[str, list[Any]]] = []
-    for name, value in task.expand_input.items():
-        coll = outputs.get(value.operator.task_id, value.key) if isinstance(value, XComArg) else value
-        if isinstance(coll, dict):
-            coll = list(coll.items())
-        if not isinstance(coll, (list, tuple)):
-            raise AirflowFailException(f"cannot map task {task.task_id!r} over a {type(coll).__name__}")
-        collections.append((name, list(coll)))
-    values: dict[str, Any] = {}
-    index = map_index
-    for name, coll in reversed(collections):
-        if not coll:
-            raise AirflowFailException(f"expand() argument {name!r} of task {task.task_id!r} is empty")
-        values[name] = coll[index % len(coll)]
-        index //= len(coll)
-    return task.unmap(values)
+    """The concrete task for one map index (see ExpandInput.values_at)."""
+    assert task.expand_input is not None
+    return task.unmap(task.expand_input.values_at(map_index, lambda arg: outputs.get(arg.operator.task_id, arg.key)))
 
 
 def upstream_values(task: BaseOperator, map_index: int, outputs: Outputs) -> Callable[[Any], Any]:
