@@ -66,6 +66,18 @@ def test_work_in_a_with_block_runs_between_the_setup_and_the_teardown() -> None:
     assert tasks["create"].is_setup and tasks["delete"].is_teardown and first.operator.upstream_task_ids == {"create"}
 
 
+def test_nested_with_blocks_put_the_outer_setup_first_and_the_outer_teardown_last() -> None:
+    with DAG("nested", schedule=None, start_date=NOW) as dag:
+        s1, t1 = EmptyOperator(task_id="s1").as_setup(), EmptyOperator(task_id="t1")
+        with s1 >> t1.as_teardown(setups=s1):
+            s2, t2 = EmptyOperator(task_id="s2").as_setup(), EmptyOperator(task_id="t2")
+            with s2 >> t2.as_teardown(setups=s2):
+                EmptyOperator(task_id="work")
+    tasks = dag.task_dict
+    assert tasks["s1"].downstream_task_ids == {"t1", "s2"} and tasks["t2"].downstream_task_ids == {"t1"}
+    assert tasks["work"].upstream_task_ids == {"s2"} and tasks["work"].downstream_task_ids == {"t2"}
+
+
 def test_a_task_made_outside_the_with_block_can_be_added_to_it() -> None:
     with DAG("added", schedule=None, start_date=NOW):
         create = EmptyOperator(task_id="create").as_setup()

@@ -52,20 +52,33 @@ def enter(task: BaseOperator) -> SetupTeardownScope:
     return scope
 
 
+def _setups_and_teardowns(task: BaseOperator) -> tuple[list[BaseOperator], list[BaseOperator]]:
+    """The setups and teardowns a scope entered with ``task`` stands for."""
+    if task.is_setup:
+        return [task], _nearest(task.downstream_list, "is_teardown", origin=task)
+    return _nearest(task.upstream_list, "is_setup", origin=task), [task]
+
+
 def leave(task: BaseOperator) -> None:
     assert task.dag is not None
-    scope = task.dag.setup_teardown_scopes.pop()
+    scopes = task.dag.setup_teardown_scopes
+    scope = scopes.pop()
+    setups, teardowns = _setups_and_teardowns(task)
+    if scopes:  # nested: the outer setups come first and the outer teardowns last (as Airflow)
+        outer_setups, outer_teardowns = _setups_and_teardowns(scopes[-1].task)
+        for outer in outer_setups:
+            for setup in setups:
+                if outer is not setup:
+                    outer >> setup
+        for outer in outer_teardowns:
+            for teardown in teardowns:
+                if outer is not teardown:
+                    teardown >> outer
     work = [t for t in scope.work if not (t.is_setup or t.is_teardown)]
     if not work:
         return
     roots = [t for t in work if not t.upstream_task_ids] or work[:1]
     leaves = [t for t in work if not t.downstream_task_ids] or work[-1:]
-    if task.is_setup:
-        setups = [task]
-        teardowns = _nearest(task.downstream_list, "is_teardown", origin=task)
-    else:
-        teardowns = [task]
-        setups = _nearest(task.upstream_list, "is_setup", origin=task)
     for setup in setups:
         for root in roots:
             setup >> root
