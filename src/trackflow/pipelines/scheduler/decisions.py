@@ -229,7 +229,8 @@ def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
             return keys
         if map_index < 0 and TriggerRule(task.trigger_rule) in _FAST_TRIGGERED:
             return keys  # the placeholder must not be skipped before the group is expanded
-        return [k for k in keys if k[1] < 0 or k[1] == map_index]
+        # looked up, not filtered: a group of n map indexes would cost n * n per task
+        return [k for k in dict.fromkeys(((upstream_id, -1), (upstream_id, map_index))) if k in states]
 
     def verdict_of(task: TaskSpec, map_index: int) -> Verdict:
         def states_of(task_ids: Iterable[str]) -> list[str | None]:
