@@ -1,9 +1,10 @@
 """Record what Airflow does with each DAG of tests/airflow_oracle/dags (copies of Airflow
-3.3.2's own example DAGs, licence headers kept, and trackflow's own tf_*.py DAGs): `airflow dags test <dag_id> 2025-01-01` in the
-pinned Airflow (benchmarks/.work/venv-airflow, or $AIRFLOW_BIN), then the run's state and every
-task instance's state from Airflow's database, into expected.json (`record.py DAG_ID ...`: only
-those, merged into the file; `--new`: the DAGs not in it yet). `make airflow-oracle` runs it;
-the suite compares trackflow against the file, so it needs no Airflow installed."""
+3.3.2's own example DAGs, licence headers kept, and trackflow's own tf_*.py DAGs):
+`airflow dags test <dag_id> 2025-01-01` in the pinned Airflow (benchmarks/.work/venv-airflow, or
+$AIRFLOW_BIN), then the run's state and every task instance's state from Airflow's database,
+into expected.json (`record.py DAG_ID ...`: only those, merged into the file; `--new`: the DAGs
+not in it yet). `make airflow-oracle` runs it; the suite compares trackflow against the file,
+so it needs no Airflow installed."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Airflow is the oracle: Airflow 3.3.2's own example DAGs, unchanged (and trackflow's own tf_*.py
-DAGs in Airflow's spelling), end on trackflow with the run and task-instance states `airflow dags test` recorded (tests/airflow_oracle/expected.json;
-`make airflow-oracle` re-records it). Their ``airflow.*`` imports resolve through trackflow's
+"""Airflow is the oracle: Airflow 3.3.2's own example DAGs, unchanged (and trackflow's own
+tf_*.py DAGs in Airflow's spelling), end on trackflow with the run and task-instance states
+`airflow dags test` recorded (tests/airflow_oracle/expected.json; `make airflow-oracle`
+re-records it). Their ``airflow.*`` imports resolve through trackflow's
 import shim (``--airflow-imports``). A DAG that ends differently must be listed, with why, in
 docs/airflow-differences.md — and must still differ, so the list stays true."""
 
