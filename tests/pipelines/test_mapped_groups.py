@@ -23,6 +23,7 @@ from trackflow.pipelines.authoring.serialize import serialize_dag
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.spec import DagSpec, MapInput
 from trackflow.pipelines.state import TIState
+from trackflow.server.api_v1.pipelines import dag_detail_json
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -208,6 +209,9 @@ def test_the_scheduler_runs_a_mapped_group_per_map_index(executor: str, tmp_path
         assert d.run_to_end("mapped_groups", "r1") == "success"
         assert _states(d.pipelines.store, "mapped_groups", "r1") == EXPECTED
         _check_values(out)
+        detail = {t["task_id"]: t for t in dag_detail_json(d.pipelines.store.get_dag("mapped_groups"))["tasks"]}
+        assert (detail["per_number.label"]["is_mapped"], detail["per_number.label"]["mapped_group"]) == (
+            True, "per_number")
 
 
 def test_a_branch_in_a_mapped_group_skips_at_its_own_map_index(cli: CLI, store: SqlPipelineStore) -> None:

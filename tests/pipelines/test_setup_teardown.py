@@ -26,6 +26,7 @@ from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.scheduler.setup_teardown import to_clear_with
 from trackflow.pipelines.spec import DagSpec
 from trackflow.pipelines.state import RunState, TIState
+from trackflow.server.api_v1.pipelines import dag_detail_json
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -205,6 +206,9 @@ def test_the_scheduler_runs_setups_again_when_their_work_is_cleared(tmp_path: Pa
         p = d.pipelines
         p.trigger("cluster_work", run_id="r1")
         assert d.run_to_end("cluster_work", "r1") == "failed"
+        detail = {t["task_id"]: t for t in dag_detail_json(p.store.get_dag("cluster_work"))["tasks"]}
+        assert (detail["create_cluster"]["is_setup"], detail["delete_cluster"]["is_teardown"]) == (True, True)
+        assert detail["delete_cluster"]["trigger_rule"] == "all_done_setup_success"
         (out / "fail_work").unlink()
         assert sorted(p.clear("cluster_work", "r1", ["work"], include_downstream=True)) == [
             "create_cluster", "delete_cluster", "report", "work"]
