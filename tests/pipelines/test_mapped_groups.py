@@ -110,6 +110,21 @@ def test_mapping_twice_over_is_refused_rather_than_run_wrongly() -> None:
             serialize_dag(dag)
 
 
+def test_always_is_refused_in_a_group_mapped_over_a_task_output() -> None:
+    for over_output in (True, False):
+        with DAG("always", schedule=None, start_date=NOW) as dag:
+            @task_group
+            def g(x):
+                consume.override(trigger_rule="always")(x)
+
+            g.expand(x=produce() if over_output else [1, 2])
+        if over_output:
+            with pytest.raises(InvalidInput, match="trigger rule 'always' in the mapped task group 'g'"):
+                serialize_dag(dag)
+        else:
+            assert serialize_dag(dag).task_map["g.consume"].is_mapped
+
+
 def _spec() -> DagSpec:
     with DAG("per_index", schedule=None, start_date=NOW) as dag:
         @task_group

@@ -227,12 +227,18 @@ class DAG:
         return []
 
     def validate(self) -> None:
-        """Raise InvalidInput for a cycle, a dangling dependency, invalid params defaults, or a
-        setup task followed by a work task whose trigger rule is not all_success."""
+        """Raise InvalidInput for a cycle, a dangling dependency, invalid params defaults, a
+        setup task followed by a work task whose trigger rule is not all_success, or a task with
+        trigger rule always in a group mapped over a task's output."""
         for task in self.task_dict.values():
             for other in task.upstream_task_ids | task.downstream_task_ids:
                 if other not in self.task_dict:
                     raise InvalidInput(f"task {task.task_id!r} depends on unknown task {other!r}")
+            group = task.mapped_group
+            if group is not None and task.trigger_rule == "always" and group.expand_input.references():
+                # as Airflow: it would run before the output that sets its map indexes exists
+                raise InvalidInput(f"task {task.task_id!r} has trigger rule 'always' in the mapped task group "
+                                   f"{group.group_id!r}, which is mapped over a task's output: not allowed")
             if task.is_setup:
                 # as Airflow: clearing a work task clears its setups, whose direct work must then wait for them
                 for down in task.downstream_list:
