@@ -38,6 +38,13 @@ def outcome(home: Path, dag_id: str) -> tuple[str | None, dict[str, str | None]]
     return state, {(t if m < 0 else f"{t}[{m}]"): s for t, m, s in rows}
 
 
+def downstream(home: Path, dag_id: str) -> dict[str, list[str]]:
+    """Each task's downstream task ids as trackflow built the DAG."""
+    with sqlite3.connect(home / "trackflow.db") as db:
+        [(spec,)] = db.execute("SELECT spec FROM pl_dags WHERE dag_id = ?", (dag_id,)).fetchall()
+    return {t["task_id"]: sorted(t["downstream"]) for t in json.loads(spec)["tasks"]}
+
+
 def test_the_oracle_covers_the_examples() -> None:
     assert len(EXPECTED) >= 30
     assert {e["state"] for e in EXPECTED.values()} == {"success", "failed"}
@@ -61,6 +68,8 @@ def test_an_airflow_example_ends_as_in_airflow(dag_id: str, tmp_path: Path) -> N
     assert same, (f"{dag_id}: trackflow {state} {tasks}\nAirflow {expected['state']} {expected['tasks']}\n"
                   f"{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
     assert proc.returncode == (0 if expected["state"] == "success" else 1)
+    if "downstream" in expected:  # recorded since: the graph is built as Airflow builds it
+        assert downstream(tmp_path, dag_id) == expected["downstream"]
 
 
 def test_the_scheduler_parses_airflow_files_with_the_setting_only(tmp_path: Path) -> None:
