@@ -62,15 +62,22 @@ _EXPORTS: dict[str, str] = {
             "AirflowException",
             "AirflowSkipException",
             "AirflowFailException",
+            "AirflowTaskTimeout",
+            "XComArg",
         )
     },
+    **{name: "trackflow.sensors" for name in ("BaseSensorOperator", "PokeReturnValue")},
+    "NEVER_EXPIRE": "trackflow.pipelines.runtime.state_store",
     **{name: "trackflow.pipelines.authoring.assets"
-       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "Metadata")},
-    **{name: "trackflow.pipelines.authoring.asset_decorator" for name in ("asset", "AssetDefinition")},
+       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetWatcher", "Metadata")},
+    **{name: "trackflow.pipelines.authoring.asset_decorator"
+       for name in ("asset", "AssetDefinition", "MultiAssetDefinition")},
+    **{name: "trackflow.pipelines.authoring.retry_policy"
+       for name in ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule")},
     **{name: "trackflow.pipelines.scheduler.timetables"
        for name in ("AssetOrTimeSchedule", "CronTriggerTimetable")},
 }
-_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models"}
+_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models", "timezone"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -16,19 +16,31 @@ from trackflow.pipelines.authoring.sensors import (
     TimeDeltaSensorAsync,
     TimeSensor,
 )
-from trackflow.pipelines.triggers import BaseTrigger, DateTimeTrigger, FileTrigger, TimeDeltaTrigger, TriggerEvent
+from trackflow.pipelines.triggers import (
+    BaseEventTrigger,
+    BaseTrigger,
+    DateTimeTrigger,
+    DirectoryFileDeleteTrigger,
+    FileDeleteTrigger,
+    FileTrigger,
+    TimeDeltaTrigger,
+    TriggerEvent,
+)
 
 __all__ = [
     "AirflowRescheduleException",
     "AirflowSensorTimeout",
+    "BaseEventTrigger",
     "BaseSensorOperator",
     "BaseTrigger",
     "BashSensor",
     "DateTimeSensor",
     "DateTimeSensorAsync",
     "DateTimeTrigger",
+    "DirectoryFileDeleteTrigger",
     "ExternalTaskMarker",
     "ExternalTaskSensor",
+    "FileDeleteTrigger",
     "FileSensor",
     "FileTrigger",
     "PokeReturnValue",

@@ -2,14 +2,16 @@
 3.3.2's own example DAGs, licence headers kept, and trackflow's own tf_*.py DAGs):
 `airflow dags test <dag_id> 2025-01-01` in the pinned Airflow (benchmarks/.work/venv-airflow, or
 $AIRFLOW_BIN), then the run's state, every task instance's state and each task's downstream task
-ids as Airflow built the DAG, into expected.json (`record.py DAG_ID ...`: only those, merged into
-the file; `--new`: the DAGs not in it yet). `make airflow-oracle` runs it; the suite compares
-trackflow against the file, so it needs no Airflow installed."""
+ids as Airflow built the DAG, from Airflow's database (a fresh one per DAG), into expected.json
+(`record.py DAG_ID ...`: only those, merged into the file; `--new`: the DAGs not in it yet).
+`make airflow-oracle` runs it; the suite compares trackflow against the file, so it needs no
+Airflow installed."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +32,8 @@ def main(only: list[str]) -> int:
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
+    pristine = home / "pristine.db"  # each DAG starts from it: no asset events or runs left by another
+    shutil.copy(home / "airflow.db", pristine)
     listed = subprocess.run([AIRFLOW, "dags", "list", "-o", "json"], env=env, check=True, capture_output=True,
                             text=True)
     listing = listed.stdout[listed.stdout.index("[{"):]  # after Airflow's own warnings
@@ -39,6 +43,7 @@ def main(only: list[str]) -> int:
     for dag_id, fileloc in dags:
         if only and dag_id not in only and not (new and dag_id not in expected):
             continue
+        shutil.copy(pristine, home / "airflow.db")
         try:
             proc = subprocess.run([AIRFLOW, "dags", "test", dag_id, LOGICAL_DATE], env=env, capture_output=True,
                                   text=True, timeout=300)
@@ -54,11 +59,11 @@ def main(only: list[str]) -> int:
         expected[dag_id] = {
             "file": fileloc, "exit_code": proc.returncode,
             "state": runs[-1][1] if runs else None,
-            "tasks": {f"{t}" if m < 0 else f"{t}[{m}]": s for t, m, s in sorted(tis)},
+            "tasks": {f"{t}" if m < 0 else f"{t}[{m}]": s for t, m, s in sorted(tis, key=lambda r: r[:2])},
             "downstream": downstream_of(serialized),
         }
         print(f"{dag_id}: {expected[dag_id]['state']} ({len(tis)} task instances)", file=sys.stderr)
-    (HERE / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
+        (HERE / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")  # kept as it goes
     return 0
 
 

@@ -86,8 +86,18 @@ def deploy_champion():
     deploy()
 
 
+@dag(schedule=[Asset("experiment://iris-training")], start_date=datetime(2025, 1, 1))
+def on_experiment():
+    @task
+    def compare() -> None:
+        note("experiment.txt", seen())
+
+    compare()
+
+
 produce_raw()
 produce_clean()
+on_experiment()
 on_raw()
 on_both()
 on_either()
@@ -129,3 +139,20 @@ def daily_table(self, context):
 def weekly_rollup(self, context, daily_table):
     note("weekly.txt", {"rows": context["inlet_events"][daily_table][-1].extra["rows"], "self": self.name,
                         "triggered_by": sorted(seen())})
+
+
+@asset.multi(schedule=[weekly_rollup], outlets=[Asset("report_pdf"), Asset("report_csv")])
+def publish_reports(context, weekly_rollup):
+    context["outlet_events"][Asset("report_pdf")].extra["pages"] = 2
+
+
+@dag(schedule=publish_reports, start_date=datetime(2025, 1, 1))
+def on_reports():
+    @task
+    def read() -> None:
+        note("reports.txt", sorted(seen()))
+
+    read()
+
+
+on_reports()

@@ -31,7 +31,7 @@ from trackflow.pipelines.scheduler import asset_triggers
 from trackflow.pipelines.scheduler.timetables import deserialize_timetable, timetable_from_schedule
 from trackflow.server.app import create_app
 
-DAG_IDS = ("produce_raw", "produce_clean", "on_raw", "on_both", "on_either", "deploy_champion")
+DAG_IDS = ("produce_raw", "produce_clean", "on_raw", "on_both", "on_either", "deploy_champion", "on_experiment")
 RAW = "s3://lake/raw.csv"
 
 
@@ -173,6 +173,20 @@ def test_events_from_the_api_the_cli_and_the_registry_start_runs(settings: Setti
             assert deployed["model://iris@champion"][0]["source"] == "registry"
             client.set_registered_model_alias("iris", "champion", version.version)  # no move: no event
             assert len(d.pipelines.assets.list_events("model://iris@champion")) == 1
+
+            # and a tracked run that finishes updates experiment://<its experiment> (failing does not)
+            experiment_id = client.create_experiment("iris-training")
+            failed = client.create_run(experiment_id, run_name="bad-lr")
+            client.set_terminated(failed.info.run_id, "FAILED")
+            good = client.create_run(experiment_id, run_name="good-lr")
+            client.set_terminated(good.info.run_id)
+            client.set_terminated(good.info.run_id)  # already finished: no second event
+            settle(d, {"on_experiment": 1})
+            [compared] = lines(out / "experiment.txt")
+            assert compared["experiment://iris-training"] == [{
+                "extra": {"run_id": good.info.run_id, "run_name": "good-lr", "experiment_id": experiment_id},
+                "source": "tracking", "source_dag_id": None, "source_task_id": None}]
+            assert len(d.pipelines.assets.list_events("experiment://iris-training")) == 1
         app.state.services.db.dispose()
 
 
@@ -219,13 +233,18 @@ def test_a_dag_scheduled_on_an_alias_runs_for_the_assets_it_resolves_to(settings
 
 
 def test_an_asset_function_is_a_dag_whose_success_updates_it(settings: Settings, tmp_path: Path) -> None:
-    with deployment(settings, "local", FAST, dag_ids=("daily_table", "weekly_rollup")) as d:
+    dag_ids = ("daily_table", "weekly_rollup", "publish_reports", "on_reports")
+    with deployment(settings, "local", FAST, dag_ids=dag_ids) as d:
         spec = d.pipelines.spec("weekly_rollup")
         assert [t.task_id for t in spec.tasks] == ["weekly_rollup"]
         d.pipelines.trigger("daily_table", run_id="d1")
         assert d.run_to_end("daily_table", "d1") == "success"
-        settle(d, {"weekly_rollup": 1})
+        settle(d, {"weekly_rollup": 1, "publish_reports": 1, "on_reports": 1})
         assert lines(tmp_path / "out" / "weekly.txt") == [
             {"rows": 7, "self": "weekly_rollup", "triggered_by": ["daily_table"]}]
         [event] = d.pipelines.assets.list_events("daily_table")
         assert (event.asset_uri, event.source_task_id) == ("s3://lake/daily.parquet", "daily_table")
+        # @asset.multi: one task updates both outlets; a DAG scheduled on it waits for all of them
+        assert [e.extra for e in d.pipelines.assets.list_events("report_pdf")] == [{"pages": 2}]
+        assert len(d.pipelines.assets.list_events("report_csv")) == 1
+        assert lines(tmp_path / "out" / "reports.txt") == [["report_csv", "report_pdf"]]

@@ -216,3 +216,27 @@ def test_a_label_on_an_edge_links_its_two_sides() -> None:
         [b, c] >> Label("joined") >> EmptyOperator(task_id="end")
     assert d.task_dict["b"].upstream_task_ids == {"a"} and d.task_dict["c"].upstream_task_ids == {"a"}
     assert d.task_dict["end"].upstream_task_ids == {"b", "c"}
+
+
+def test_a_task_output_in_a_custom_operators_templated_field_makes_it_upstream() -> None:
+    """As Airflow: ``SumIt(values=add_one.output)`` runs after every add_one (mapped or not)."""
+    from trackflow import BaseOperator
+
+    class AddOne(BaseOperator):
+        def __init__(self, value: int, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            self.value = value
+
+    class SumIt(BaseOperator):
+        template_fields = ("values",)
+
+        def __init__(self, values: object, untemplated: object = None, **kwargs: object) -> None:
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+            self.values = values
+            self.untemplated = untemplated
+
+    with DAG("custom_xcom", schedule=None) as d:
+        added = AddOne.partial(task_id="add_one").expand(value=[1, 2, 3])
+        other = AddOne(task_id="other", value=1)
+        SumIt(task_id="sum_it", values={"total": added.output}, untemplated=other.output)
+    assert d.task_dict["sum_it"].upstream_task_ids == {"add_one"}  # only templated fields link

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from executor_harness import FAST, deployment
-from pipeline_helpers import DAGS
+from pipeline_helpers import CLI, DAGS
 
 from trackflow.config import Settings
 
@@ -40,3 +41,25 @@ def test_a_task_triggers_another_dag_and_waits_for_it(executor: str, tmp_path: P
         assert records.count({"run_id": "from_controller_c1", "conf": {"message": "c1"}}) == 2
         outputs = p.store.get_outputs("controller", "c1", "trigger_and_wait", "trigger_run_id")
         assert [json.loads(o.data or b"null") for o in outputs] == ["from_controller_c1"]
+
+
+def test_dags_test_of_one_file_finds_the_target_in_its_folder(cli: CLI, home: Path, tmp_path: Path) -> None:
+    """As Airflow's `dags test`: the DAG to trigger is looked up in the DAGs folder (here the
+    tested file's folder), and its run is made (not run: only the tested run runs)."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "target.py").write_text(
+        "from datetime import datetime\nfrom trackflow import dag, task\n\n"
+        "@dag(schedule=None, start_date=datetime(2025, 1, 1))\ndef far_target():\n"
+        "    task(lambda: 1, task_id='t')()\n\nfar_target()\n")
+    (folder / "controller.py").write_text(
+        "from datetime import datetime\nfrom trackflow import dag\n"
+        "from trackflow.operators import TriggerDagRunOperator\n\n"
+        "@dag(schedule=None, start_date=datetime(2025, 1, 1))\ndef far_controller():\n"
+        "    TriggerDagRunOperator(task_id='go', trigger_dag_id='far_target', trigger_run_id='from_controller')\n\n"
+        "far_controller()\n")
+    proc = cli("dags", "test", "far_controller", "--dags-folder", str(folder / "controller.py"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with sqlite3.connect(home / "trackflow.db") as conn:
+        assert conn.execute("SELECT run_id, state FROM pl_dag_runs WHERE dag_id = 'far_target'").fetchall() == [
+            ("from_controller", "queued")]

@@ -113,7 +113,8 @@ def test_dag(ctx: click.Context, dag_id: str, logical_date: str | None, dags_fol
         result = load_file(path)
         for dag in result.dags:
             if dag.dag_id == dag_id:
-                state = run_test(dag, logical_date=date, conf=conf_value, settings=settings)
+                state = run_test(dag, logical_date=date, conf=conf_value,
+                                 settings=settings.with_overrides(dags_folder=folder))
                 sys.exit(0 if state == RunState.SUCCESS else 1)
         if result.error:
             errors[path] = result.error

@@ -174,7 +174,7 @@ def create_dag_run(
         NewTaskInstance(task_id=t.task_id, max_tries=t.retries, priority_weight=t.priority_weight, pool=t.pool,
                         pool_slots=t.pool_slots, operator=t.operator)
         for t in spec.tasks
-    ]
+    ] if within_dates(spec, info.logical_date) or run_type == "backfill" else []
     try:
         return store.create_dag_run(run, tis, within)
     except Exception:
@@ -184,6 +184,14 @@ def create_dag_run(
             except Exception:
                 pass
         raise
+
+
+def within_dates(spec: DagSpec, logical_date: datetime) -> bool:
+    """Whether a run at ``logical_date`` has task instances: as Airflow, none before the DAG's
+    start_date or after its end_date (the run is made, and ends at once with nothing to do)."""
+    start = datetime.fromisoformat(spec.start_date) if spec.start_date else None
+    end = datetime.fromisoformat(spec.end_date) if spec.end_date else None
+    return (start is None or start <= logical_date) and (end is None or logical_date <= end)
 
 
 def downstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:

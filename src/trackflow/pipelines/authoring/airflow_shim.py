@@ -33,6 +33,8 @@ SOURCES = (
     "trackflow.pipelines.authoring.sensors",
     "trackflow.pipelines.triggers",
     "trackflow.pipelines.runtime.state_store",
+    "trackflow.pipelines.authoring.retry_policy",
+    "trackflow",  # the rest of the public names, e.g. ``timezone``
 )
 
 

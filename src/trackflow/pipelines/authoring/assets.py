@@ -45,6 +45,29 @@ class BaseAsset:
         return iter(())
 
 
+class AssetWatcher:
+    """``Asset(..., watchers=[AssetWatcher(name, trigger)])``: while a DAG (not paused) is
+    scheduled on the asset, the triggerer runs ``trigger`` and each of its events updates the
+    asset (extra ``{"from_trigger": true, "payload": ...}``), as Airflow's event-driven
+    scheduling. ``trigger`` must be a ``BaseEventTrigger``."""
+
+    def __init__(self, name: str, trigger: Any) -> None:
+        from trackflow.pipelines.triggers.base import BaseEventTrigger
+
+        self.name = _text(name, "watcher name")
+        if not isinstance(trigger, BaseEventTrigger):
+            raise InvalidInput(f"AssetWatcher {name!r}: the trigger must be a BaseEventTrigger (e.g. "
+                               f"FileDeleteTrigger), got {type(trigger).__name__}")
+        self.trigger = trigger
+
+    def dump(self) -> dict[str, Any]:
+        classpath, kwargs = self.trigger.serialize()
+        return {"name": self.name, "classpath": classpath, "kwargs": kwargs}
+
+    def __repr__(self) -> str:
+        return f"AssetWatcher(name={self.name!r}, trigger={self.trigger!r})"
+
+
 class Asset(BaseAsset):
     """``Asset(name)``, ``Asset(uri=...)`` or both; a missing one is the other (as Airflow)."""
 
@@ -57,6 +80,11 @@ class Asset(BaseAsset):
         self.group = _text(group, "group")
         self.extra = dict(extra or {})
         self.watchers = list(watchers or [])
+        for watcher in self.watchers:
+            if not isinstance(watcher, AssetWatcher):
+                raise InvalidInput(f"Asset {self.name!r}: watchers must be AssetWatchers, got {watcher!r}")
+        if len({w.name for w in self.watchers}) != len(self.watchers):
+            raise InvalidInput(f"Asset {self.name!r}: two watchers of the same name")
 
     def __repr__(self) -> str:
         return f"Asset(name={self.name!r}, uri={self.uri!r})"
@@ -68,7 +96,10 @@ class Asset(BaseAsset):
         return hash(("asset", self.name, self.uri))
 
     def condition(self) -> dict[str, Any]:
-        return {"asset": {"name": self.name, "uri": self.uri, "group": self.group}}
+        named: dict[str, Any] = {"name": self.name, "uri": self.uri, "group": self.group}
+        if self.watchers:
+            named["watchers"] = [w.dump() for w in self.watchers]
+        return {"asset": named}
 
     def iter_assets(self) -> Iterator[Asset]:
         yield self

@@ -21,6 +21,7 @@ from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.dependencies import DependencyMixin, flatten_leaves
 from trackflow.pipelines.authoring.expand_input import ExpandInput
 from trackflow.pipelines.authoring.params import ParamsDict
+from trackflow.pipelines.authoring.retry_policy import RetryPolicy
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
 
@@ -114,10 +115,13 @@ def _wrap_init(init: Callable[..., None]) -> Callable[..., None]:
     def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
         if args:
             raise InvalidInput(f"{type(self).__name__} takes keyword arguments only, got positional {args!r}")
-        if not self.__dict__.get("_defaults_applied"):
+        outermost = not self.__dict__.get("_defaults_applied")
+        if outermost:
             self.__dict__["_defaults_applied"] = True
             kwargs = _apply_defaults(type(self), kwargs)
         init(self, **kwargs)
+        if outermost:  # a task output in any templated field makes its task upstream (as Airflow)
+            self._link_xcom_args(getattr(self, name, None) for name in self.template_fields)
 
     wrapper._applies_defaults = True  # type: ignore[attr-defined]
     return wrapper
@@ -145,6 +149,7 @@ class BaseOperator(DependencyMixin):
         retry_delay: timedelta | float = timedelta(seconds=300),
         retry_exponential_backoff: bool = False,
         max_retry_delay: timedelta | float | None = None,
+        retry_policy: RetryPolicy | None = None,
         execution_timeout: timedelta | float | None = None,
         trigger_rule: str | TriggerRule = TriggerRule.ALL_SUCCESS,
         pool: str | None = None,
@@ -190,6 +195,9 @@ class BaseOperator(DependencyMixin):
         self.retry_delay = _to_timedelta("retry_delay", retry_delay) or timedelta(0)
         self.retry_exponential_backoff = bool(retry_exponential_backoff)
         self.max_retry_delay = _to_timedelta("max_retry_delay", max_retry_delay)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise InvalidInput(f"retry_policy of task {self.task_id!r} must be a RetryPolicy, got {retry_policy!r}")
+        self.retry_policy = retry_policy
         self.execution_timeout = _to_timedelta("execution_timeout", execution_timeout)
         self.trigger_rule = TriggerRule.parse(trigger_rule)
         self.pool = pool or "default_pool"
@@ -280,6 +288,14 @@ class BaseOperator(DependencyMixin):
                 if env is None and templating.contains_text(value):
                     env = templating.template_env(self.dag)
                 setattr(self, name, templating.render(value, context, env, self.template_ext))
+
+    def render_template(self, content: Any, context: dict[str, Any]) -> Any:
+        """Render ``content`` (a string, or strings inside lists, dicts, tuples and sets) with
+        ``context``, as the task's templated fields are (Airflow's ``render_template``)."""
+        from trackflow.pipelines.authoring import templating
+
+        env = templating.template_env(self.dag) if templating.contains_text(content) else None
+        return templating.render(content, context, env, self.template_ext)
 
     # Dependencies --------------------------------------------------------------------------
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import shutil
@@ -69,6 +70,8 @@ class PythonOperator(BaseOperator):
 
     def execute_callable(self, context: dict[str, Any]) -> Any:
         result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
+        if inspect.iscoroutine(result):  # an ``async def`` task runs to its end in an event loop of its own
+            result = asyncio.run(result)
         if inspect.isgenerator(result):  # yields Metadata for its outlets (Airflow 3)
             return _drain_metadata(result, context)
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -69,7 +70,8 @@ class Param:
             "default": None if self.value is _NOTSET else self.value,
             "has_default": self.value is not _NOTSET,
             "description": self.description,
-            "schema": self.schema,
+            # as JSON has it: keys such as values_display's None and 1 become "null" and "1"
+            "schema": json.loads(json.dumps(self.schema, default=str)),
         }
 
     def __repr__(self) -> str:

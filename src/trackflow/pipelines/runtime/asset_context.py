@@ -60,23 +60,46 @@ class OutletEventAccessors(Mapping[BaseAsset, OutletEventAccessor]):
         return out
 
 
-class InletEventAccessors(Mapping[BaseAsset, list[AssetEvent]]):
+class InletEventAccessors(Mapping[Any, list[AssetEvent]]):
     """``inlet_events[asset]``: the asset's recorded events, oldest first (``[-1]`` is the
-    latest), read when first asked for."""
+    latest), read when first asked for. Also by inlet position (``inlet_events[0]``), by
+    ``AssetAlias`` (the events of the assets it resolved to), and ``for_asset(name=|uri=)``
+    or ``for_asset_alias(name=)`` as in Airflow (in templates too)."""
 
-    def __init__(self, read: Callable[[str], list[AssetEvent]], inlets: list[Any]) -> None:
+    LIMIT = 100
+
+    def __init__(self, read: Callable[[str, int, bool], list[AssetEvent]], inlets: list[Any]) -> None:
         self._read = read
         self._inlets = inlets
-        self._cache: dict[str, list[AssetEvent]] = {}
+        self._cache: dict[tuple[str, bool], list[AssetEvent]] = {}
 
-    def __getitem__(self, key: BaseAsset) -> list[AssetEvent]:
-        if not isinstance(key, Asset):
-            raise InvalidInput(f"inlet_events takes an Asset, got {key!r}")
-        if key.name not in self._cache:
-            self._cache[key.name] = list(reversed(self._read(key.name)))
-        return self._cache[key.name]
+    def __getitem__(self, key: Any) -> list[AssetEvent]:
+        if isinstance(key, int) and not isinstance(key, bool):
+            key = self._inlets[key]
+        if not isinstance(key, (Asset, AssetAlias)):
+            raise InvalidInput(f"inlet_events takes an Asset, an AssetAlias or an inlet's position, got {key!r}")
+        cache_key = (key.name, isinstance(key, AssetAlias))
+        if cache_key not in self._cache:
+            self._cache[cache_key] = list(reversed(self._read(key.name, self.LIMIT, cache_key[1])))
+        return self._cache[cache_key]
 
-    def __iter__(self) -> Iterator[BaseAsset]:
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[AssetEvent]:
+        if name:
+            return self[Asset(name=name, uri=uri) if uri else self._inlet(lambda a: a.name == name, name)]
+        if uri:
+            return self[self._inlet(lambda a: a.uri == uri, uri)]
+        raise InvalidInput("for_asset() takes name= or uri=")
+
+    def for_asset_alias(self, *, name: str) -> list[AssetEvent]:
+        return self[AssetAlias(name)]
+
+    def _inlet(self, matches: Callable[[Asset], bool], what: str) -> Asset:
+        for inlet in self._inlets:
+            if isinstance(inlet, Asset) and matches(inlet):
+                return inlet
+        raise KeyError(f"no inlet asset {what!r} in this task's inlets")
+
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._inlets)
 
     def __len__(self) -> int:

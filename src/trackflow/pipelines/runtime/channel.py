@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -74,8 +75,9 @@ class TryChannel(Protocol):
     def run_asset_events(self) -> list[AssetEvent]:
         """The asset events that triggered the try's DAG run."""
 
-    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
-        """An asset's latest events, newest first (a task's ``inlet_events``)."""
+    def asset_events(self, name: str, limit: int, alias: bool = False) -> list[AssetEvent]:
+        """An asset's latest events, newest first (a task's ``inlet_events``); with ``alias``,
+        those of the assets alias ``name`` resolved to."""
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         """Store a value of this try; False (nothing written) once fenced."""
@@ -169,8 +171,10 @@ class StoreChannel:
     def run_asset_events(self) -> list[AssetEvent]:
         return self._call(self.assets.run_events, self.dag_id, self.run_id)
 
-    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
-        return self._call(self.assets.list_events, asset_name, limit)
+    def asset_events(self, name: str, limit: int, alias: bool = False) -> list[AssetEvent]:
+        if alias:
+            return self._call(self.assets.list_events, None, limit, name)
+        return self._call(self.assets.list_events, name, limit)
 
     def put_output(self, output: TaskOutput, now: datetime) -> bool:
         if (output.dag_id, output.run_id, output.task_id, output.map_index) != (self.dag_id, self.run_id, *self.key):
@@ -190,7 +194,16 @@ class StoreChannel:
         from trackflow.pipelines.operations import Pipelines
 
         pipelines = Pipelines(self.settings or load_settings(), self.store.db)  # type: ignore[attr-defined]
-        self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
+        try:
+            self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
+        except NotFound:
+            # `dags test FILE` knows only its own DAG: as Airflow's, look for the target in the
+            # DAGs folder (the file's own folder) once, then try again
+            if self._call(self.store.get_dag_run, self.dag_id, self.run_id).run_type != "test":
+                raise
+            folder = pipelines.settings.resolved_dags_folder
+            pipelines.sync_folder(folder if os.path.isdir(folder) else os.path.dirname(folder))
+            self._call(pipelines.trigger_or_reset, dag_id, run_id, conf, logical_date, reset, fail_if_paused)
 
     def dag_run_state(self, dag_id: str, run_id: str) -> str | None:
         try:

@@ -121,6 +121,5 @@ def build_context(dag: DAG, task: BaseOperator, run: DagRun, ti: TaskInstanceHan
         "inlets": [],
         "outlets": [],
         "map_index_template": None,
-        "test_mode": run.run_type == "test",
         "var": {"value": {}, "json": {}},
     }

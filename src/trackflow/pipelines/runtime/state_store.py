@@ -56,7 +56,36 @@ class TaskStateStoreAccessor:
         self._channel.put_state(None, None, None, None, _now())
 
 
-class AssetStateStoreAccessor:
+class _AsyncAccess:
+    """Airflow's ``aget``/``aset``/``adelete``/``aclear`` of the asset state stores, for
+    ``async def`` tasks. Each is one short call to the try's channel, made in place."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raise NotImplementedError
+
+    def set(self, key: str, value: Any) -> None:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.set(key, value)
+
+    async def adelete(self, key: str) -> None:
+        self.delete(key)
+
+    async def aclear(self) -> None:
+        self.clear()
+
+
+class AssetStateStoreAccessor(_AsyncAccess):
     """One asset's keys."""
 
     def __init__(self, channel: Any, asset_name: str) -> None:
@@ -77,7 +106,7 @@ class AssetStateStoreAccessor:
         self._channel.put_state(self.asset_name, None, None, None, _now())
 
 
-class AssetStateStoreAccessors:
+class AssetStateStoreAccessors(_AsyncAccess):
     """``context["asset_state_store"]``: ``[asset]`` for each asset among the task's inlets and
     outlets; with exactly one, ``get``/``set``/``delete``/``clear`` act on it directly."""
 

@@ -101,8 +101,9 @@ class TaskApiChannel:
             raise NotFound(f"run {self.run_id!r} is not readable with this try's token any more")
         return [from_wire(AssetEvent, e) for e in answer["events"]]
 
-    def asset_events(self, asset_name: str, limit: int) -> list[AssetEvent]:
-        answer = self._call("GET", "/asset-events", params={"name": asset_name, "limit": limit})
+    def asset_events(self, name: str, limit: int, alias: bool = False) -> list[AssetEvent]:
+        params: dict[str, Any] = {"name": name, "limit": limit, "alias": alias}
+        answer = self._call("GET", "/asset-events", params=params)
         if answer is None:
             raise NotFound("asset events are not readable with this try's token any more")
         return [from_wire(AssetEvent, e) for e in answer["events"]]

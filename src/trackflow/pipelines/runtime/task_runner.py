@@ -45,6 +45,7 @@ from trackflow.pipelines.authoring.exceptions import (
     AirflowTaskTimeout,
     TaskDeferred,
 )
+from trackflow.pipelines.authoring.retry_policy import RetryAction, RetryDecision
 from trackflow.pipelines.authoring.xcom_arg import MappedArgument, XComArg, resolve_xcom_args
 from trackflow.pipelines.dagbag import load_dag
 from trackflow.pipelines.executors.base import TaskWorkload
@@ -307,10 +308,38 @@ class TryRunner:
 
     def failure(self, exc: BaseException, ti: TaskInstance, run: DagRun, allow_retry: bool = True) -> TryResult:
         spec = task_spec_of(self.task) if self.task is not None else TaskSpec(task_id=self.w.task_id, operator="")
-        outcome = decisions.on_failure(spec, ti.try_number, ti.max_tries, utcnow(), self.w.dag_id,
-                                       run.logical_date, allow_retry=allow_retry)
-        note = f"{type(exc).__name__}: {exc}"[:2000]
-        return TryResult(outcome.state, outcome.next_retry_at, note, exception=exc)
+        decision = self.retry_decision(exc, ti) if allow_retry else None
+        now = utcnow()
+        retry = allow_retry and (decision is None or decision.action != RetryAction.FAIL)
+        outcome = decisions.on_failure(spec, ti.try_number, ti.max_tries, now, self.w.dag_id, run.logical_date,
+                                       allow_retry=retry)
+        next_retry_at = outcome.next_retry_at
+        if next_retry_at is not None and decision is not None and decision.action == RetryAction.RETRY \
+                and decision.retry_delay is not None:
+            next_retry_at = now + decision.retry_delay
+        note = f"{type(exc).__name__}: {exc}"
+        if decision is not None and decision.reason:
+            note = f"{note} (retry policy: {decision.action.value}, {decision.reason})"
+        return TryResult(outcome.state, next_retry_at, note[:2000], exception=exc)
+
+    def retry_decision(self, exc: BaseException, ti: TaskInstance) -> RetryDecision | None:
+        """The task's retry_policy on the exception, in this process where the exception is
+        (as Airflow); a policy that raises falls back to the task's retries."""
+        policy = getattr(self.task, "retry_policy", None)
+        if policy is None or isinstance(exc, (AirflowFailException, TaskTerminated)):
+            return None
+        try:
+            decision = policy.evaluate(exc, ti.try_number, ti.max_tries, self.context)
+        except Exception:
+            print("Retry policy evaluation failed, falling back to the task's retries:", flush=True)
+            traceback.print_exc()
+            return None
+        if not isinstance(decision, RetryDecision):
+            print(f"Retry policy returned {decision!r}, not a RetryDecision: the task's retries apply", flush=True)
+            return None
+        if decision.reason:
+            print(f"Retry policy decision: {decision.action.value} ({decision.reason})", flush=True)
+        return decision
 
     def deferred(self, exc: TaskDeferred, task: BaseOperator, ti: TaskInstance) -> TryResult:
         """The try ends waiting on ``exc.trigger``: what the store keeps of it. The wait's
@@ -370,7 +399,7 @@ class TryRunner:
             outlet_events = OutletEventAccessors()
             context.update(
                 outlet_events=outlet_events, inlets=list(task.inlets), outlets=list(task.outlets),
-                inlet_events=InletEventAccessors(lambda name: self.channel.asset_events(name, 100), task.inlets),
+                inlet_events=InletEventAccessors(self.channel.asset_events, task.inlets),
                 triggering_asset_events=triggering_events(self.channel.run_asset_events())
                 if run.run_type == "asset_triggered" else {},
                 task_state_store=TaskStateStoreAccessor(self.channel),

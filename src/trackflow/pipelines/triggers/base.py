@@ -52,6 +52,12 @@ class BaseTrigger(abc.ABC):
         return f"<{classpath} {kwargs}>"
 
 
+class BaseEventTrigger(BaseTrigger):
+    """A trigger that can watch an asset (``AssetWatcher``): the triggerer runs it for as long
+    as a DAG is scheduled on the asset, and each event updates the asset (Airflow's rule: only
+    these may be watchers, as they must end after each event)."""
+
+
 def classpath_of(trigger: object) -> str:
     return f"{type(trigger).__module__}.{type(trigger).__qualname__}"
 

@@ -22,12 +22,16 @@ import traceback
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
+from trackflow.entities.assets import NewAssetEvent
 from trackflow.pipelines import state
 from trackflow.pipelines.scheduler.lease import holder_name
 from trackflow.pipelines.triggers import serde
 from trackflow.pipelines.triggers.base import load_trigger
+from trackflow.pipelines.triggers.watchers import DeclaredWatchers, event_extra
+from trackflow.store.sql.asset_store import SqlAssetStore
 from trackflow.store.sql.database import Database
-from trackflow.store.sql.trigger_store import SqlTriggerStore, TriggerRecord, decode_kwargs
+from trackflow.store.sql.pipeline_store import SqlPipelineStore
+from trackflow.store.sql.trigger_store import SqlTriggerStore, TriggerRecord, WatchedAsset, decode_kwargs
 
 log = logging.getLogger("trackflow.triggerer")
 
@@ -41,6 +45,8 @@ class Triggerer:
                  runs: Collection[tuple[str, str]] | None = None, name: str | None = None,
                  on_fire: Callable[[], None] | None = None) -> None:
         self.triggers = SqlTriggerStore(db)
+        self.assets = SqlAssetStore(db)
+        self.declared = DeclaredWatchers(SqlPipelineStore(db))
         self.capacity = capacity
         self.poll = poll
         self.lease_seconds = lease_seconds
@@ -92,6 +98,10 @@ class Triggerer:
             log.info("%d deferred task instance(s) timed out", len(late))
             self._fired()
         await asyncio.to_thread(self.triggers.remove_orphans)
+        if self.runs is None:  # not for one run of `dags test`
+            wanted = await asyncio.to_thread(self.declared.changed)
+            if wanted is not None:
+                await asyncio.to_thread(self.triggers.sync_watchers, wanted, now)
         held = await asyncio.to_thread(self.triggers.claim, self.name, now, self.lease_seconds, self.capacity,
                                        self.runs)
         ids = {r.id for r in held}
@@ -104,6 +114,9 @@ class Triggerer:
 
     async def watch(self, record: TriggerRecord) -> None:
         """Run one trigger until its first event; then resume (or fail) its task instances."""
+        if record.watches is not None:
+            await self.watch_asset(record, record.watches)
+            return
         try:
             trigger = load_trigger(record.classpath, decode_kwargs(record))
             trigger.trigger_id = record.id
@@ -128,6 +141,39 @@ class Triggerer:
                 await trigger.cleanup()
             except Exception:
                 log.warning("cleanup of trigger %s failed:\n%s", record.id, traceback.format_exc())
+            if self.running.get(record.id) is asyncio.current_task():
+                del self.running[record.id]
+
+    async def watch_asset(self, record: TriggerRecord, asset: WatchedAsset) -> None:
+        """Run a watcher's trigger again and again, until cancelled (its row deleted, or taken
+        over by another triggerer); each event updates the asset. A trigger that fails is
+        logged and started again after a pause."""
+        what = f"watcher {asset.watcher!r} of asset {asset.name!r} ({record.classpath})"
+        try:
+            while True:
+                started = time.monotonic()
+                trigger = None
+                try:
+                    trigger = load_trigger(record.classpath, decode_kwargs(record))
+                    async for event in trigger.run():
+                        update = NewAssetEvent(asset.name, asset.uri, asset.group, event_extra(event.payload),
+                                               source="trigger")
+                        await asyncio.to_thread(self.assets.record_events, [update], utcnow())
+                        log.info("%s fired: the asset is updated", what)
+                        self._fired()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("%s failed, starting it again:\n%s", what, traceback.format_exc())
+                finally:
+                    if trigger is not None:
+                        try:
+                            await trigger.cleanup()
+                        except Exception:
+                            log.warning("cleanup of %s failed:\n%s", what, traceback.format_exc())
+                if time.monotonic() - started < self.poll:  # it ended at once: no busy loop
+                    await asyncio.sleep(max(self.poll, 1.0))
+        finally:
             if self.running.get(record.id) is asyncio.current_task():
                 del self.running[record.id]
 

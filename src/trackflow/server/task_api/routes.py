@@ -151,8 +151,8 @@ def run_asset_events(ch: Channel) -> dict[str, Any]:
 
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/asset-events")
 def asset_events(ch: Channel, name: Annotated[str, Query(min_length=1, max_length=1500)],
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-    return {"events": [to_wire(e) for e in ch.asset_events(name, limit)]}
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100, alias: bool = False) -> dict[str, Any]:
+    return {"events": [to_wire(e) for e in ch.asset_events(name, limit, alias)]}
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/outputs")

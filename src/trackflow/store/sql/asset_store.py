@@ -158,11 +158,15 @@ class SqlAssetStore:
                                 .where(asset_events.c.id.in_(ids)).order_by(asset_events.c.id)).all()
         return [_event(r) for r in rows]
 
-    def list_events(self, asset_name: str | None = None, limit: int = 100) -> list[AssetEvent]:
-        """Newest first."""
+    def list_events(self, asset_name: str | None = None, limit: int = 100,
+                    alias_name: str | None = None) -> list[AssetEvent]:
+        """Newest first; of one asset, or of the assets an alias resolved to."""
         query = select(*_EVENT_COLUMNS).join(assets, assets.c.id == asset_events.c.asset_id)
         if asset_name is not None:
             query = query.where(assets.c.name == asset_name)
+        if alias_name is not None:
+            query = query.where(assets.c.name.in_(
+                select(asset_aliases.c.asset_name).where(asset_aliases.c.alias_name == alias_name)))
         with self.db.read() as conn:
             rows = conn.execute(query.order_by(asset_events.c.id.desc()).limit(limit)).all()
         return [_event(r) for r in rows]

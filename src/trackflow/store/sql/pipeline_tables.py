@@ -107,6 +107,12 @@ triggers = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("triggerer", String(256)),
     Column("lease_until", BigInteger),
+    # set on an asset watcher's trigger (runs for good; each event updates the asset), NULL on a task's
+    Column("asset_name", String(1500)),
+    Column("asset_uri", String(1500)),
+    Column("asset_group", String(1500)),
+    Column("watcher_name", String(1500)),
+    Index("ix_pl_triggers_watcher", "asset_name", "watcher_name", unique=True),
 )
 
 task_tries = Table(

@@ -6,6 +6,8 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,12 +27,14 @@ from trackflow.entities import (
     RunTag,
     ViewType,
 )
+from trackflow.entities.assets import NewAssetEvent
 from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from trackflow.store import validation
 from trackflow.store.names import generate_run_name
 from trackflow.store.paging import decode_page_token, encode_page_token
 from trackflow.store.sql import experiment_search, run_search
 from trackflow.store.sql import tables as t
+from trackflow.store.sql.asset_store import record_events_in as record_asset_events_in
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.logged_model_store import LoggedModelSqlMixin, insert_model_metrics, new_run_metric_rows
 from trackflow.store.sql.logged_model_tables import run_model_links
@@ -351,12 +355,15 @@ class SqlTrackingStore(LoggedModelSqlMixin):
         if run_name:
             values["name"] = validation.validate_run_name(run_name)
         with self.db.write() as conn:
-            self._require_run(conn, run_id)
+            before = self._require_run(conn, run_id)
             if values:
                 conn.execute(update(t.runs).where(t.runs.c.run_uuid == run_id).values(**values))
             if run_name:
                 self._upsert_tags(conn, run_id, [RunTag(RUN_NAME_TAG, run_name)])
-            return run_info_from_row(conn.execute(select(t.runs).where(t.runs.c.run_uuid == run_id)).one())
+            row = conn.execute(select(t.runs).where(t.runs.c.run_uuid == run_id)).one()
+            if row.status == RunStatus.FINISHED and before.status != RunStatus.FINISHED:
+                _experiment_updated(conn, row)
+            return run_info_from_row(row)
 
     def delete_run(self, run_id: str) -> None:
         with self.db.write() as conn:
@@ -538,3 +545,18 @@ class SqlTrackingStore(LoggedModelSqlMixin):
                 raise InvalidInput(f"experiment {experiment_id!r} still has {left} runs: purge them first")
             conn.execute(delete(t.experiment_tags).where(t.experiment_tags.c.experiment_id == row.experiment_id))
             conn.execute(delete(t.experiments).where(t.experiments.c.experiment_id == row.experiment_id))
+
+
+def _experiment_updated(conn: Connection, run: Any) -> None:
+    """trackflow's join: a tracked run that finishes updates the asset ``experiment://<name>``
+    (extra: run_id, run_name, experiment_id), so a DAG can be scheduled on an experiment's new
+    results — in the transaction that finishes it. Runs of pipelines (tagged ``dag_id``) do
+    not: their DAGs' outlets say what they update."""
+    if conn.execute(select(t.tags.c.key).where(t.tags.c.run_uuid == run.run_uuid, t.tags.c.key == "dag_id")).first():
+        return
+    name = conn.execute(select(t.experiments.c.name).where(
+        t.experiments.c.experiment_id == run.experiment_id)).scalar_one()
+    asset = f"experiment://{name}"
+    extra = {"run_id": run.run_uuid, "run_name": run.name, "experiment_id": str(run.experiment_id)}
+    record_asset_events_in(conn, [NewAssetEvent(asset, asset, extra=extra, source="tracking")],
+                           datetime.now(UTC))

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from trackflow.entities.pipelines import TaskInstance, TIState
 from trackflow.pipelines.triggers import serde
@@ -35,6 +36,24 @@ class TriggerRecord:
     id: int
     classpath: str
     kwargs: str  # JSON (triggers/serde.py)
+    watches: WatchedAsset | None = None  # an asset watcher's trigger: it runs for good
+
+
+@dataclass(frozen=True)
+class WatchedAsset:
+    name: str
+    uri: str
+    group: str
+    watcher: str
+
+
+@dataclass(frozen=True)
+class Watcher:
+    """An asset watcher as the DAGs declare it (the trigger's kwargs as serde JSON)."""
+
+    asset: WatchedAsset
+    classpath: str
+    kwargs: str
 
 
 class SqlTriggerStore:
@@ -48,7 +67,7 @@ class SqlTriggerStore:
         task instances wait on, of ``runs`` (dag_id, run_id) when given. Returns what it holds."""
         now_ms, until = to_ms(now), to_ms(now + timedelta(seconds=lease_seconds))
         free = or_(_TR.triggerer.is_(None), _TR.lease_until < now_ms)
-        waited_on = exists().where(_WAITING_ON)
+        waited_on: Any = or_(exists().where(_WAITING_ON), _TR.asset_name.is_not(None))  # or a watcher
         if runs is not None:
             if not runs:
                 return []
@@ -63,9 +82,10 @@ class SqlTriggerStore:
                 if wanted:  # the free-condition again: a rival triggerer may have taken some meanwhile
                     conn.execute(update(triggers).where(_TR.id.in_(wanted), free).values(
                         triggerer=holder, lease_until=until))
-            rows = conn.execute(select(_TR.id, _TR.classpath, _TR.kwargs).where(_TR.triggerer == holder)
-                                .order_by(_TR.id)).all()
-        return [TriggerRecord(r.id, r.classpath, r.kwargs) for r in rows]
+            rows = conn.execute(select(triggers).where(_TR.triggerer == holder).order_by(_TR.id)).all()
+        return [TriggerRecord(r.id, r.classpath, r.kwargs, WatchedAsset(
+            r.asset_name, r.asset_uri, r.asset_group, r.watcher_name) if r.asset_name is not None else None)
+            for r in rows]
 
     def release(self, holder: str) -> None:
         """A triggerer that stops hands its triggers back at once."""
@@ -118,9 +138,34 @@ class SqlTriggerStore:
 
     def remove_orphans(self) -> int:
         """Delete the triggers no deferred task instance waits on any more (cleared, marked,
-        or timed out); returns how many."""
+        or timed out); returns how many. Watchers go by :meth:`sync_watchers`."""
         with self.db.write() as conn:
-            return int(conn.execute(delete(triggers).where(~exists().where(_WAITING_ON))).rowcount or 0)
+            return int(conn.execute(delete(triggers).where(
+                _TR.asset_name.is_(None), ~exists().where(_WAITING_ON))).rowcount or 0)
+
+    def sync_watchers(self, wanted: Collection[Watcher], now: datetime) -> None:
+        """Make the watcher rows those of ``wanted``: a new one is added, one no DAG declares
+        any more (or declares with other arguments) is deleted — its triggerer stops it."""
+        by_key = {(w.asset.name, w.asset.watcher): w for w in wanted}
+        try:
+            with self.db.write() as conn:
+                rows = conn.execute(select(_TR.id, _TR.asset_name, _TR.watcher_name, _TR.classpath, _TR.kwargs,
+                                           _TR.asset_uri).where(_TR.asset_name.is_not(None))).all()
+                have = set()
+                for r in rows:
+                    w = by_key.get((r.asset_name, r.watcher_name))
+                    if w is None or (w.classpath, w.kwargs, w.asset.uri) != (r.classpath, r.kwargs, r.asset_uri):
+                        conn.execute(delete(triggers).where(_TR.id == r.id))
+                    else:
+                        have.add((r.asset_name, r.watcher_name))
+                new = [w for key, w in by_key.items() if key not in have]
+                if new:
+                    conn.execute(insert(triggers), [{
+                        "classpath": w.classpath, "kwargs": w.kwargs, "created_at": to_ms(now),
+                        "asset_name": w.asset.name, "asset_uri": w.asset.uri, "asset_group": w.asset.group,
+                        "watcher_name": w.asset.watcher} for w in new])
+        except IntegrityError:
+            pass  # another triggerer added the same watcher meanwhile: it is there
 
     def count(self) -> int:
         with self.db.read() as conn:
