@@ -5,7 +5,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from trackflow import dag, task, task_group
+from trackflow import dag, get_current_context, task, task_group
 
 OUT = Path(os.environ.get("TF_TEST_OUT", "/tmp"))
 
@@ -34,9 +34,10 @@ def mapped_groups():
             record("label", f"{prefix}{value}")
             return f"{prefix}{value}"
 
-        @task(trigger_rule="all_done")
+        @task(trigger_rule="all_done", map_index_template="{{ number_label }}")
         def cleanup(n, ti=None):
             record("cleanup", [ti.map_index, n])
+            get_current_context()["number_label"] = f"number {n}"  # names this map index
 
         labelled = label(check(n), prefix)
         labelled >> cleanup(n)

@@ -25,6 +25,7 @@ from trackflow.pipelines.spec import DagSpec, MapInput
 from trackflow.pipelines.state import TIState
 from trackflow.server.api_v1.pipelines import dag_detail_json
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
+from trackflow.tracking.client import Client
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -207,6 +208,11 @@ def test_dags_test_runs_each_map_index_of_the_group_on_its_own(cli: CLI, store: 
     assert run.state == "success"
     assert _states(store, "mapped_groups", run.run_id) == EXPECTED
     _check_values(home.parent / "out")
+    # map_index_template, rendered with the context as the task left it, names each try's tracked run
+    client = Client(f"sqlite:///{home / 'trackflow.db'}", Settings(home=str(home)))
+    labels = {ti.map_index: client.get_run(ti.tracking_run_id or "").data.tags.get("trackflow.map_index_label")
+              for ti in store.list_task_instances("mapped_groups", run.run_id) if ti.task_id == "per_number.cleanup"}
+    assert labels == {0: "number 1", 1: "number 2", 2: "number 3"}
 
 
 @pytest.mark.parametrize("executor", ["local", "celery-redis"])

@@ -37,7 +37,7 @@ _IGNORED_ARGS = {
     "start_date", "end_date", "run_as_user", "executor_config", "resources",
     "executor", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "ignore_first_depends_on_past",
     "task_concurrency", "do_xcom_push_on_failure", "allow_nested_operators", "task_display_name",
-    "logger_name", "map_index_template", "on_skipped_callback", "weight_rule_class",
+    "logger_name", "on_skipped_callback", "weight_rule_class",
 }
 
 Callback = Callable[[dict[str, Any]], Any]
@@ -173,6 +173,7 @@ class BaseOperator(DependencyMixin):
         outlets: Any = None,
         pre_execute: Callable[[dict[str, Any]], Any] | None = None,
         post_execute: Callable[[dict[str, Any], Any], Any] | None = None,
+        map_index_template: str | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - _IGNORED_ARGS
@@ -219,6 +220,10 @@ class BaseOperator(DependencyMixin):
         self.on_retry_callback = _callbacks(on_retry_callback)
         self.inlets = _asset_list(inlets, "inlets", self.task_id)
         self.outlets = _asset_list(outlets, "outlets", self.task_id)
+        if map_index_template is not None and not isinstance(map_index_template, str):
+            raise InvalidInput(f"map_index_template of task {self.task_id!r} must be a template string, "
+                               f"got {type(map_index_template).__name__}")
+        self.map_index_template = map_index_template  # names a map index: rendered after the try
         self._pre_execute_hook = pre_execute
         self._post_execute_hook = post_execute
         self.upstream_task_ids: set[str] = set()

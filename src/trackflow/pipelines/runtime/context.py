@@ -120,6 +120,6 @@ def build_context(dag: DAG, task: BaseOperator, run: DagRun, ti: TaskInstanceHan
         "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
         "inlets": [],
         "outlets": [],
-        "map_index_template": None,
+        "map_index_template": task.map_index_template,  # the task may set another before it ends
         "var": {"value": {}, "json": {}},
     }

@@ -33,7 +33,7 @@ from trackflow.config import Settings
 from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput
-from trackflow.pipelines.authoring import templating  # noqa: F401 - loaded before forking, not per task
+from trackflow.pipelines.authoring import templating  # loaded before forking, not per task
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.context import set_current_context
 from trackflow.pipelines.authoring.dag import DAG
@@ -470,6 +470,25 @@ class TryRunner:
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            if w.map_index >= 0 and self.context is not None:
+                self.label_map_index(self.context)
+
+    def label_map_index(self, context: dict[str, Any]) -> None:
+        """Render the try's ``map_index_template`` (Airflow's rendered map index) with the
+        context as the task left it; it names the try's tracked run (tag
+        ``trackflow.map_index_label``). A template that fails to render is reported, not fatal."""
+        template = context.get("map_index_template")
+        if not template:
+            return
+        try:
+            dag = self.dag or (self.task.dag if self.task is not None else None)
+            label = str(templating.render(template, context, templating.template_env(dag)))
+        except Exception as exc:
+            print(f"map_index_template could not be rendered: {exc}", file=sys.stderr, flush=True)
+            return
+        print(f"Map index {self.w.map_index}: {label}", flush=True)
+        if self.tracked is not None:
+            self.tracked.client.set_tag(self.tracked.run_id, "trackflow.map_index_label", label)
 
 
 def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: PreparedTry | None = None) -> int:
