@@ -124,7 +124,7 @@ class MappedTaskGroup(TaskGroup):
                                f"{self.parent_group.mapped_group.group_id!r}: trackflow maps one level of groups")
 
     def __exit__(self, *exc: object) -> None:
-        # the outputs the group is mapped over come before every task of it (as Airflow)
+        # the outputs the group is mapped over come before its first tasks (as Airflow)
         for arg in self.expand_input.references():
             self.set_upstream(arg.operator)
         super().__exit__(*exc)
@@ -144,7 +144,7 @@ class TaskGroupFunction:
         functools.update_wrapper(self, function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._build(TaskGroup, None, args, kwargs)
+        return self._build(None, args, kwargs)
 
     def override(self, **group_kwargs: Any) -> TaskGroupFunction:
         return TaskGroupFunction(self.function, {**self.group_kwargs, **group_kwargs}, self.partial_kwargs)
@@ -162,7 +162,7 @@ class TaskGroupFunction:
         if clash:
             raise InvalidInput(f"arguments given to both partial() and expand(): {', '.join(sorted(clash))}")
         expand_input = ExpandInput.of_lists(f"task group {self.group_kwargs['group_id']!r}", mapped)
-        return self._build(MappedTaskGroup, expand_input, (), dict(mapped))
+        return self._build(expand_input, (), dict(mapped))
 
     def expand_kwargs(self, kwargs: Any) -> Any:
         if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in self.signature.parameters.values()):
@@ -171,7 +171,7 @@ class TaskGroupFunction:
         expand_input = ExpandInput.of_dicts(f"task group {self.group_kwargs['group_id']!r}", kwargs)
         # every argument not fixed by partial() may come from the dicts
         names = {name: None for name in self.signature.parameters if name not in self.partial_kwargs}
-        return self._build(MappedTaskGroup, expand_input, (), names)
+        return self._build(expand_input, (), names)
 
     def _check_names(self, method: str, kwargs: dict[str, Any]) -> None:
         params = self.signature.parameters
@@ -182,15 +182,16 @@ class TaskGroupFunction:
             raise InvalidInput(f"{method}() of task group {self.group_kwargs['group_id']!r} got unexpected "
                                f"arguments: {', '.join(sorted(unknown))}")
 
-    def _build(self, group_class: type[TaskGroup], expand_input: ExpandInput | None, args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> Any:
+    def _build(self, expand_input: ExpandInput | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call the function inside a new group (mapped over ``expand_input`` if given: then
+        ``kwargs`` names the arguments that become the map index's values)."""
         options = {k: v for k, v in self.group_kwargs.items() if k != "group_id"}
         options.setdefault("add_suffix_on_collision", True)
         if self.function.__doc__ and not options.get("tooltip"):
             options["tooltip"] = self.function.__doc__
         group_id = self.group_kwargs["group_id"]
         if expand_input is None:
-            group = group_class(group_id, **options)
+            group = TaskGroup(group_id, **options)
             call_kwargs = {**self.partial_kwargs, **kwargs}
         else:
             group = MappedTaskGroup(group_id, expand_input, **options)
