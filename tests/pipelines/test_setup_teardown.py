@@ -17,7 +17,7 @@ import pytest
 from executor_harness import FAST, deployment
 from pipeline_helpers import CLI, DAGS
 
-from trackflow import DAG, setup, task, teardown
+from trackflow import DAG, TaskGroup, setup, task, teardown
 from trackflow.config import Settings
 from trackflow.errors import InvalidInput
 from trackflow.operators import EmptyOperator
@@ -87,6 +87,19 @@ def test_a_task_made_outside_the_with_block_can_be_added_to_it() -> None:
         with create >> delete as scope:
             scope.add_task(made_before)
     assert made_before.upstream_task_ids == {"create"} and made_before.downstream_task_ids == {"delete"}
+
+
+def test_a_task_after_a_group_waits_for_its_work_not_its_teardown() -> None:
+    with DAG("group_leaves", schedule=None, start_date=NOW):
+        with TaskGroup("cluster") as cluster:
+            create = EmptyOperator(task_id="create").as_setup()
+            work = EmptyOperator(task_id="work")
+            delete = EmptyOperator(task_id="delete").as_teardown(setups=create)
+            create >> work >> delete
+        after = EmptyOperator(task_id="after")
+        cluster >> after
+    assert [t.task_id for t in cluster.leaves] == ["cluster.work"]
+    assert after.upstream_task_ids == {"cluster.work"}
 
 
 def test_with_needs_a_setup_or_teardown_and_setups_are_followed_by_all_success() -> None:

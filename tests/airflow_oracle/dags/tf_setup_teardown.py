@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, setup, task, teardown
+from airflow.sdk import DAG, TaskGroup, setup, task, teardown
 
 with DAG(dag_id="tf_teardown_fails", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
     create = BashOperator(task_id="create", bash_command="echo create").as_setup()
@@ -59,3 +59,12 @@ with DAG(dag_id="tf_indirect_setup", schedule=None, start_date=datetime(2024, 1,
     finish = BashOperator(task_id="finish", bash_command="echo finish", trigger_rule="all_done")
     delete = BashOperator(task_id="delete", bash_command="echo delete").as_teardown(setups=create)
     create >> work >> finish >> delete
+
+with DAG(dag_id="tf_group_ends_with_teardown", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+    # the task after the group waits for its work, not for its teardown (the group's leaves)
+    with TaskGroup("cluster") as cluster:
+        create = BashOperator(task_id="create", bash_command="echo create").as_setup()
+        work = BashOperator(task_id="work", bash_command="echo work")
+        delete = BashOperator(task_id="delete", bash_command="exit 1").as_teardown(setups=create)
+        create >> work >> delete
+    cluster >> BashOperator(task_id="after", bash_command="echo after")

@@ -87,9 +87,31 @@ class TaskGroup(DependencyMixin):
 
     @property
     def leaves(self) -> list[BaseOperator]:
+        """The group's last tasks; for a teardown among them, the work before it instead (as
+        Airflow: ``group >> next`` makes ``next`` wait for the work, not for the cleanup)."""
         tasks = self.tasks
         ids = {t.task_id for t in tasks}
-        return [t for t in tasks if not (t.downstream_task_ids & ids)]
+        found: list[BaseOperator] = []
+
+        def has_work_after(task: BaseOperator, exclude: str) -> bool:
+            return any(d.task_id != exclude and d.task_id in ids and not d.is_teardown for d in task.downstream_list)
+
+        def work_before(teardown: BaseOperator) -> None:
+            for up in teardown.upstream_list:
+                if up.task_id not in ids or (teardown.is_teardown and up.is_setup and not up.is_teardown):
+                    continue
+                if up.is_teardown:
+                    work_before(up)
+                elif not has_work_after(up, exclude=teardown.task_id):
+                    found.append(up)
+
+        for task in tasks:
+            if not (task.downstream_task_ids & ids):
+                if task.is_teardown:
+                    work_before(task)
+                else:
+                    found.append(task)
+        return list(dict.fromkeys(found))
 
     def __enter__(self) -> TaskGroup:
         self.dag.group_stack.append(self)
