@@ -49,6 +49,8 @@ _EXPORTS: dict[str, str] = {
             "dag",
             "task",
             "task_group",
+            "setup",
+            "teardown",
             "DAG",
             "TaskGroup",
             "Param",

@@ -1,9 +1,11 @@
 """Record what Airflow does with each DAG of tests/airflow_oracle/dags (copies of Airflow
-3.3.2's own example DAGs, licence headers kept): `airflow dags test <dag_id> 2025-01-01` in the
-pinned Airflow (benchmarks/.work/venv-airflow, or $AIRFLOW_BIN), then the run's state and every
-task instance's state from Airflow's database (a fresh one per DAG), into expected.json (`record.py DAG_ID ...`: only
-those, merged into the file; `--new`: the DAGs not in it yet). `make airflow-oracle` runs it;
-the suite compares trackflow against the file, so it needs no Airflow installed."""
+3.3.2's own example DAGs, licence headers kept, and trackflow's own tf_*.py DAGs):
+`airflow dags test <dag_id> 2025-01-01` in the pinned Airflow (benchmarks/.work/venv-airflow, or
+$AIRFLOW_BIN), then the run's state, every task instance's state and each task's downstream task
+ids as Airflow built the DAG, from Airflow's database (a fresh one per DAG), into expected.json
+(`record.py DAG_ID ...`: only those, merged into the file; `--new`: the DAGs not in it yet).
+`make airflow-oracle` runs it; the suite compares trackflow against the file, so it needs no
+Airflow installed."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,14 +57,26 @@ def main(only: list[str]) -> int:
             runs = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ?", (dag_id,)).fetchall()
             query = "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ?"
             tis = db.execute(query, (dag_id,)).fetchall()
+            serialized = db.execute("SELECT data, data_compressed FROM serialized_dag WHERE dag_id = ?",
+                                    (dag_id,)).fetchone()
         expected[dag_id] = {
             "file": fileloc, "exit_code": proc.returncode,
             "state": runs[-1][1] if runs else None,
             "tasks": {f"{t}" if m < 0 else f"{t}[{m}]": s for t, m, s in sorted(tis, key=lambda r: r[:2])},
+            "downstream": downstream_of(serialized),
         }
         print(f"{dag_id}: {expected[dag_id]['state']} ({len(tis)} task instances)", file=sys.stderr)
         (HERE / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")  # kept as it goes
     return 0
+
+
+def downstream_of(serialized: tuple[str | None, bytes | None] | None) -> dict[str, list[str]]:
+    """Each task's downstream task ids as Airflow built the DAG (from its serialized form)."""
+    if serialized is None:
+        return {}
+    data = json.loads(serialized[0] if serialized[0] else zlib.decompress(serialized[1] or b""))
+    return {t["__var"]["task_id"]: sorted(t["__var"].get("downstream_task_ids") or [])
+            for t in data["dag"]["tasks"]}
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Airflow is the oracle: Airflow 3.3.2's own example DAGs, unchanged, end on trackflow with the
-run and task-instance states `airflow dags test` recorded (tests/airflow_oracle/expected.json;
-`make airflow-oracle` re-records it). Their ``airflow.*`` imports resolve through trackflow's
+"""Airflow is the oracle: Airflow 3.3.2's own example DAGs, unchanged (and trackflow's own
+tf_*.py DAGs in Airflow's spelling), end on trackflow with the run and task-instance states
+`airflow dags test` recorded (tests/airflow_oracle/expected.json; `make airflow-oracle`
+re-records it). Their ``airflow.*`` imports resolve through trackflow's
 import shim (``--airflow-imports``). A DAG that ends differently must be listed, with why, in
 docs/airflow-differences.md — and must still differ, so the list stays true."""
 
@@ -40,6 +41,13 @@ def outcome(home: Path, dag_id: str) -> tuple[str | None, dict[str, str | None]]
     return state, {(t if m < 0 else f"{t}[{m}]"): s for t, m, s in rows}
 
 
+def downstream(home: Path, dag_id: str) -> dict[str, list[str]]:
+    """Each task's downstream task ids as trackflow built the DAG."""
+    with sqlite3.connect(home / "trackflow.db") as db:
+        [(spec,)] = db.execute("SELECT spec FROM pl_dags WHERE dag_id = ?", (dag_id,)).fetchall()
+    return {t["task_id"]: sorted(t["downstream"]) for t in json.loads(spec)["tasks"]}
+
+
 def test_the_oracle_covers_the_examples() -> None:
     assert len(EXPECTED) >= 30
     assert {e["state"] for e in EXPECTED.values()} <= {"success", "failed", None}  # None: no run was made
@@ -67,6 +75,8 @@ def test_an_airflow_example_ends_as_in_airflow(dag_id: str, tmp_path: Path) -> N
     assert same, (f"{dag_id}: trackflow {state} {tasks}\nAirflow {expected['state']} {expected['tasks']}\n"
                   f"{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
     assert (proc.returncode == 0) == (expected["exit_code"] == 0), proc.stderr[-2000:]
+    if "downstream" in expected:  # recorded since: the graph is built as Airflow builds it
+        assert downstream(tmp_path, dag_id) == expected["downstream"]
 
 
 @pytest.mark.parametrize("dag_id", sorted(set(EXPECTED) - KNOWN))

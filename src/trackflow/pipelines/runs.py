@@ -15,7 +15,7 @@ from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.pipelines import state
 from trackflow.pipelines.authoring.params import _NOTSET, Param, ParamsDict
-from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.scheduler import decisions, setup_teardown
 from trackflow.pipelines.scheduler.timetables import DagRunInfo, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
 from trackflow.pipelines.state import RunState, TIState
@@ -209,13 +209,15 @@ def downstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
 
 def clear_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], now: datetime,
                 include_downstream: bool = False) -> list[TaskInstance]:
-    """Reset task instances (and optionally everything downstream) so they run again; returns
-    them as they were (a live try among them is fenced)."""
+    """Reset task instances (and optionally everything downstream), with the setups and
+    teardowns they need, so they run again; returns them as they were (a live try among them is
+    fenced)."""
     tasks = spec.task_map
     unknown = [t for t in task_ids if t not in tasks]
     if unknown:
         raise NotFound(f"task(s) {', '.join(unknown)} not found in DAG {spec.dag_id!r}")
     ids = downstream_closure(spec, task_ids) if include_downstream else list(task_ids)
+    ids = setup_teardown.to_clear_with(spec, ids, include_downstream)
     return state.clear(store, spec.dag_id, run_id, ids, {t: tasks[t].retries for t in ids}, now)
 
 

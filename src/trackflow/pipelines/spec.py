@@ -51,6 +51,10 @@ class TaskSpec:
     task_group: str | None = None
     doc: str | None = None
     outlets: tuple[dict[str, Any], ...] = ()  # {"name", "uri", "group"} of an Asset, {"alias"} of an AssetAlias
+    mapped_group: str | None = None  # in a mapped task group: mapped by its map_inputs, per map index with its tasks
+    is_setup: bool = False
+    is_teardown: bool = False
+    on_failure_fail_dagrun: bool = False  # a teardown whose failure fails the run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

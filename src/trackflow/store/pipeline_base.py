@@ -157,9 +157,11 @@ class PipelineStore(Protocol):
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-                   note: str | None = None, within: Within | None = None, deferral: Deferral | None = None) -> bool:
+                   note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
+                   skip_at_own_index: Sequence[str] = ()) -> bool:
         """running -> ``state`` for the holder of ``token`` and, in the same transaction,
-        skip the not-yet-started ``skip_task_ids`` (branching) and run ``within``. False (and
+        skip the not-yet-started ``skip_task_ids`` (branching; ``skip_at_own_index`` only at
+        this try's map index: tasks of its mapped task group) and run ``within``. False (and
         nothing written) if the try no longer owns the row. ``deferred`` comes with the
         ``deferral`` (its trigger is stored with it); ``up_for_reschedule`` with the time of
         the next poke in ``next_retry_at``."""

@@ -11,7 +11,7 @@ from trackflow.pipelines.authoring.exceptions import (
     AirflowTaskTimeout,
 )
 from trackflow.pipelines.authoring.params import Param
-from trackflow.pipelines.authoring.task import task
+from trackflow.pipelines.authoring.task import setup, task, teardown
 from trackflow.pipelines.authoring.taskgroup import TaskGroup, task_group
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.authoring.xcom_arg import XComArg
@@ -32,6 +32,8 @@ __all__ = [
     "cross_downstream",
     "dag",
     "get_current_context",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]

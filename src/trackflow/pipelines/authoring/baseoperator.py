@@ -16,8 +16,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from trackflow.errors import InvalidInput
+from trackflow.pipelines.authoring import setup_teardown
 from trackflow.pipelines.authoring.dag import current_dag
-from trackflow.pipelines.authoring.dependencies import DependencyMixin
+from trackflow.pipelines.authoring.dependencies import DependencyMixin, flatten_leaves
+from trackflow.pipelines.authoring.expand_input import ExpandInput
 from trackflow.pipelines.authoring.params import ParamsDict
 from trackflow.pipelines.authoring.retry_policy import RetryPolicy
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
@@ -25,7 +27,7 @@ from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
 
 if TYPE_CHECKING:
     from trackflow.pipelines.authoring.dag import DAG
-    from trackflow.pipelines.authoring.taskgroup import TaskGroup
+    from trackflow.pipelines.authoring.taskgroup import MappedTaskGroup, TaskGroup
 
 TASK_ID_RE = re.compile(r"^[\w.-]{1,250}$")
 
@@ -35,7 +37,7 @@ _IGNORED_ARGS = {
     "start_date", "end_date", "run_as_user", "executor_config", "resources",
     "executor", "max_active_tis_per_dag", "max_active_tis_per_dagrun", "ignore_first_depends_on_past",
     "task_concurrency", "do_xcom_push_on_failure", "allow_nested_operators", "task_display_name",
-    "logger_name", "map_index_template", "on_skipped_callback", "weight_rule_class",
+    "logger_name", "on_skipped_callback", "weight_rule_class",
 }
 
 Callback = Callable[[dict[str, Any]], Any]
@@ -171,6 +173,7 @@ class BaseOperator(DependencyMixin):
         outlets: Any = None,
         pre_execute: Callable[[dict[str, Any]], Any] | None = None,
         post_execute: Callable[[dict[str, Any], Any], Any] | None = None,
+        map_index_template: str | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - _IGNORED_ARGS
@@ -217,15 +220,24 @@ class BaseOperator(DependencyMixin):
         self.on_retry_callback = _callbacks(on_retry_callback)
         self.inlets = _asset_list(inlets, "inlets", self.task_id)
         self.outlets = _asset_list(outlets, "outlets", self.task_id)
+        if map_index_template is not None and not isinstance(map_index_template, str):
+            raise InvalidInput(f"map_index_template of task {self.task_id!r} must be a template string, "
+                               f"got {type(map_index_template).__name__}")
+        self.map_index_template = map_index_template  # names a map index: rendered after the try
         self._pre_execute_hook = pre_execute
         self._post_execute_hook = post_execute
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
-        self.expand_input: dict[str, Any] = {}  # set by .expand(): name -> list/dict/XComArg
+        self.expand_input: ExpandInput | None = None  # set by .expand() / .expand_kwargs()
         self.expand_target = "operator"  # or "op_kwargs" for TaskFlow tasks
+        self.is_setup = False
+        self.is_teardown = False
+        self.on_failure_fail_dagrun = False  # a failed teardown fails the run only with this set
         self.dag: DAG | None = None
         if dag is not None:
             dag.add_task(self)
+            if dag.setup_teardown_scopes:
+                dag.setup_teardown_scopes[-1].work.append(self)
 
     # Execution -----------------------------------------------------------------------------
     def execute(self, context: dict[str, Any]) -> Any:
@@ -305,7 +317,38 @@ class BaseOperator(DependencyMixin):
 
     @property
     def is_mapped(self) -> bool:
-        return bool(self.expand_input)
+        return self.expand_input is not None
+
+    @property
+    def mapped_group(self) -> MappedTaskGroup | None:
+        """The mapped task group this task is in (its map indexes are the group's), if any."""
+        return self.task_group.mapped_group if self.task_group is not None else None
+
+    # Setup and teardown ------------------------------------------------------------------------
+    def as_setup(self) -> BaseOperator:
+        """Mark this task a setup: teardowns after it run even if the work between fails."""
+        self.is_setup = True
+        return self
+
+    def as_teardown(self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None) -> BaseOperator:
+        """Mark this task a teardown of ``setups`` (made setups, and upstream of it): it runs once
+        the work is done if one of its setups succeeded (``all_done_setup_success``), and its
+        failure fails the run only with ``on_failure_fail_dagrun``."""
+        self.is_teardown = True
+        self.trigger_rule = TriggerRule.ALL_DONE_SETUP_SUCCESS
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = on_failure_fail_dagrun
+        if setups is not None:
+            for setup in flatten_leaves(setups):
+                setup.is_setup = True
+                setup >> self
+        return self
+
+    def __enter__(self) -> Any:
+        return setup_teardown.enter(self)
+
+    def __exit__(self, *exc: object) -> None:
+        setup_teardown.leave(self)
 
     @property
     def upstream_list(self) -> list[BaseOperator]:
@@ -336,7 +379,7 @@ class BaseOperator(DependencyMixin):
     def unmap(self, values: dict[str, Any]) -> BaseOperator:
         """A copy of this mapped task with the expanded arguments set for one map index."""
         clone = copy.copy(self)
-        clone.expand_input = {}
+        clone.expand_input = None
         if self.expand_target == "op_kwargs":
             clone.op_kwargs = {**clone.op_kwargs, **values}  # type: ignore[attr-defined]
         else:
@@ -356,26 +399,38 @@ class OperatorPartial:
         self.kwargs = kwargs
 
     def expand(self, **mapped: Any) -> BaseOperator:
-        validate_expand_input(self.kwargs.get("task_id", "?"), mapped)
+        expand_input = ExpandInput.of_lists(f"task {self.kwargs.get('task_id', '?')!r}", mapped)
         clash = set(mapped) & set(self.kwargs)
         if clash:
             raise InvalidInput(f"arguments given to both partial() and expand(): {', '.join(sorted(clash))}")
-        placeholders: dict[str, Any] = {name: MAPPED for name in mapped}
+        return self._create(expand_input, mapped)
+
+    def expand_kwargs(self, kwargs: Any) -> BaseOperator:
+        """``Op.partial(task_id=...).expand_kwargs([{...}, {...}])`` (or a task output giving such
+        a list): one task instance per dict, its items as the operator's arguments."""
+        expand_input = ExpandInput.of_dicts(f"task {self.kwargs.get('task_id', '?')!r}", kwargs)
+        # the arguments come at run time; the operator's required ones wait as placeholders
+        return self._create(expand_input, dict.fromkeys(_required_params(self.operator_class) - set(self.kwargs)))
+
+    def _create(self, expand_input: ExpandInput, mapped_names: dict[str, Any]) -> BaseOperator:
+        placeholders: dict[str, Any] = {name: MAPPED for name in mapped_names}
         operator = self.operator_class(**self.kwargs, **placeholders)
-        operator.expand_input = dict(mapped)
-        operator._link_xcom_args(mapped.values())
+        operator.expand_input = expand_input
+        operator._link_xcom_args([expand_input.value])
         return operator
 
 
-def validate_expand_input(task_id: str, mapped: dict[str, Any]) -> None:
-    if not mapped:
-        raise InvalidInput(f"expand() of task {task_id!r} needs at least one argument")
-    for name, value in mapped.items():
-        if not isinstance(value, (list, tuple, dict, XComArg)):
-            raise InvalidInput(
-                f"expand() argument {name!r} of task {task_id!r} must be a list, a dict or a task output, "
-                f"got {type(value).__name__}"
-            )
+def _required_params(cls: type) -> set[str]:
+    """Keyword parameters of the operator's ``__init__`` methods that have no default."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(getattr(init, "__wrapped__", init)).parameters.values():
+            if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self":
+                names.add(p.name)
+    return names - {"task_id"}
 
 
 BaseOperator.__init__ = _wrap_init(BaseOperator.__init__)  # type: ignore[method-assign]

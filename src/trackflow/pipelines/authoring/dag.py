@@ -29,6 +29,7 @@ from trackflow.pipelines.scheduler.timetables import (
 
 if TYPE_CHECKING:
     from trackflow.pipelines.authoring.baseoperator import BaseOperator
+    from trackflow.pipelines.authoring.setup_teardown import SetupTeardownScope
     from trackflow.pipelines.authoring.taskgroup import TaskGroup
 
 DAG_ID_RE = re.compile(r"^[\w.-]{1,250}$")
@@ -133,6 +134,7 @@ class DAG:
         self.task_dict: dict[str, BaseOperator] = {}
         self.task_groups: dict[str, TaskGroup] = {}
         self.group_stack: list[TaskGroup] = []
+        self.setup_teardown_scopes: list[SetupTeardownScope] = []  # open ``with setup >> teardown:``
         self.fileloc = _caller_file()
         if auto_register and _COLLECTED:
             _COLLECTED[-1].append(self)
@@ -225,11 +227,25 @@ class DAG:
         return []
 
     def validate(self) -> None:
-        """Raise InvalidInput for a cycle, a dangling dependency, or invalid params defaults."""
+        """Raise InvalidInput for a cycle, a dangling dependency, invalid params defaults, a
+        setup task followed by a work task whose trigger rule is not all_success, or a task with
+        trigger rule always in a group mapped over a task's output."""
         for task in self.task_dict.values():
             for other in task.upstream_task_ids | task.downstream_task_ids:
                 if other not in self.task_dict:
                     raise InvalidInput(f"task {task.task_id!r} depends on unknown task {other!r}")
+            group = task.mapped_group
+            if group is not None and task.trigger_rule == "always" and group.expand_input.references():
+                # as Airflow: it would run before the output that sets its map indexes exists
+                raise InvalidInput(f"task {task.task_id!r} has trigger rule 'always' in the mapped task group "
+                                   f"{group.group_id!r}, which is mapped over a task's output: not allowed")
+            if task.is_setup:
+                # as Airflow: clearing a work task clears its setups, whose direct work must then wait for them
+                for down in task.downstream_list:
+                    if not down.is_teardown and down.trigger_rule != "all_success":
+                        raise InvalidInput(f"setup task {task.task_id!r} is followed by {down.task_id!r} with "
+                                           f"trigger rule {down.trigger_rule.value!r}: tasks right after a setup "
+                                           "must use all_success")
         self.topological_order()
 
     def test(self, logical_date: datetime | None = None, conf: dict[str, Any] | None = None) -> Any:

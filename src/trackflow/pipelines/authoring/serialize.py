@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import DAG
 from trackflow.pipelines.authoring.operators import EmptyOperator
@@ -36,8 +37,16 @@ def _priority(dag: DAG, task: BaseOperator) -> int:
 
 
 def _map_inputs(task: BaseOperator) -> tuple[MapInput, ...]:
+    group = task.mapped_group
+    if group is not None:
+        if task.is_mapped:
+            raise InvalidInput(f"task {task.task_id!r} is mapped inside the mapped task group {group.group_id!r}: "
+                               "trackflow maps a task by its group or by itself, not both")
+        collections = group.expand_input.collections()
+    else:
+        collections = task.expand_input.collections() if task.expand_input is not None else []
     inputs = []
-    for name, value in task.expand_input.items():
+    for name, value in collections:
         if isinstance(value, XComArg):
             inputs.append(MapInput(name=name, kind="output", task_id=value.operator.task_id, key=value.key))
         else:
@@ -84,11 +93,15 @@ def serialize_dag(dag: DAG) -> DagSpec:
                 priority_weight=_priority(dag, task),
                 queue=task.queue,
                 map_inputs=_map_inputs(task),
-                is_mapped=task.is_mapped,
-                is_empty=_is_empty(task) and not task.is_mapped,
+                is_mapped=task.is_mapped or task.mapped_group is not None,
+                is_empty=_is_empty(task) and not task.is_mapped and task.mapped_group is None,
                 task_group=task.task_group.group_id if task.task_group else None,
                 doc=task.doc,
                 outlets=tuple(_outlet(o) for o in task.outlets),
+                mapped_group=task.mapped_group.group_id if task.mapped_group else None,
+                is_setup=task.is_setup,
+                is_teardown=task.is_teardown,
+                on_failure_fail_dagrun=task.on_failure_fail_dagrun,
             )
         )
     owners = sorted({t.owner for t in dag.task_dict.values()})

@@ -11,12 +11,14 @@ import functools
 import re
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from trackflow.errors import InvalidInput
-from trackflow.pipelines.authoring.baseoperator import BaseOperator, validate_expand_input
+from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.exceptions import AirflowException
+from trackflow.pipelines.authoring.expand_input import ExpandInput
 from trackflow.pipelines.authoring.operators import (
     BranchMixin,
     PythonOperator,
@@ -90,6 +92,20 @@ def _unique_task_id(task_id: str) -> str:
     return f"{core}__{max(suffixes, default=0) + 1}"
 
 
+@dataclass(frozen=True)
+class Role:
+    """``@setup`` or ``@teardown``: what the decorated function's tasks are marked as."""
+
+    teardown: bool
+    on_failure_fail_dagrun: bool = False
+
+    def apply(self, operator: BaseOperator) -> None:
+        if self.teardown:
+            operator.as_teardown(on_failure_fail_dagrun=self.on_failure_fail_dagrun)
+        else:
+            operator.as_setup()
+
+
 class TaskDecorator:
     """A ``@task``-decorated function. Call it inside a DAG to add a task."""
 
@@ -99,7 +115,9 @@ class TaskDecorator:
         operator_class: type[PythonOperator],
         multiple_outputs: bool | None,
         kwargs: dict[str, Any],
+        role: Role | None = None,
     ) -> None:
+        self.role = role
         self.function = function
         self.operator_class = operator_class
         self.multiple_outputs = (
@@ -120,18 +138,26 @@ class TaskDecorator:
         operator = self.operator_class(
             python_callable=self.function, op_args=args, op_kwargs=kwargs, **self._operator_kwargs({})
         )
-        return XComArg(operator)
+        return XComArg(self._mark(operator))
+
+    def _mark(self, operator: BaseOperator) -> BaseOperator:
+        if self.role is not None:
+            self.role.apply(operator)
+        return operator
 
     def override(self, **kwargs: Any) -> TaskDecorator:
         """A copy with operator arguments replaced (task_id, retries, pool, ...)."""
         multiple = kwargs.pop("multiple_outputs", self.multiple_outputs)
-        return TaskDecorator(self.function, self.operator_class, multiple, {**self.kwargs, **kwargs})
+        return TaskDecorator(self.function, self.operator_class, multiple, {**self.kwargs, **kwargs}, self.role)
 
     def partial(self, **kwargs: Any) -> TaskPartial:
         return TaskPartial(self, kwargs)
 
     def expand(self, **mapped: Any) -> XComArg:
         return TaskPartial(self, {}).expand(**mapped)
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        return TaskPartial(self, {}).expand_kwargs(kwargs)
 
 
 class TaskPartial:
@@ -140,21 +166,31 @@ class TaskPartial:
         self.fixed = fixed
 
     def expand(self, **mapped: Any) -> XComArg:
-        name = self.decorator.kwargs.get("task_id") or self.decorator.function.__name__
-        validate_expand_input(name, mapped)
+        expand_input = ExpandInput.of_lists(f"task {self._name()!r}", mapped)
         clash = set(mapped) & set(self.fixed)
         if clash:
             raise InvalidInput(f"arguments given to both partial() and expand(): {', '.join(sorted(clash))}")
+        return self._create(expand_input)
+
+    def expand_kwargs(self, kwargs: Any) -> XComArg:
+        """One task instance per dict of ``kwargs`` (a list, or a task output giving one): its
+        items are the function's arguments, with those given to ``partial()``."""
+        return self._create(ExpandInput.of_dicts(f"task {self._name()!r}", kwargs))
+
+    def _name(self) -> str:
+        return str(self.decorator.kwargs.get("task_id") or self.decorator.function.__name__)
+
+    def _create(self, expand_input: ExpandInput) -> XComArg:
         operator: BaseOperator = self.decorator.operator_class(
             python_callable=self.decorator.function,
             op_args=(),
             op_kwargs=dict(self.fixed),
             **self.decorator._operator_kwargs({}),
         )
-        operator.expand_input = dict(mapped)
+        operator.expand_input = expand_input
         operator.expand_target = "op_kwargs"
-        operator._link_xcom_args(mapped.values())
-        return XComArg(operator)
+        operator._link_xcom_args([expand_input.value])
+        return XComArg(self.decorator._mark(operator))
 
 
 def _make_decorator(operator_class: type[PythonOperator]) -> Callable[..., Any]:
@@ -184,3 +220,28 @@ class _TaskCollection:
 
 
 task = _TaskCollection()
+
+
+def _with_role(func: Any, role: Role) -> TaskDecorator:
+    if isinstance(func, TaskDecorator):  # @setup over @task(...) or @task.bash
+        return TaskDecorator(func.function, func.operator_class, func.multiple_outputs, func.kwargs, role)
+    if not callable(func):
+        raise InvalidInput(f"@setup/@teardown decorate a function, got {type(func).__name__}")
+    return TaskDecorator(func, DecoratedPythonOperator, None, {}, role)
+
+
+def setup(python_callable: Callable[..., Any] | None = None) -> Any:
+    """``@setup``: a ``@task`` whose tasks are setups (see ``BaseOperator.as_setup``)."""
+    role = Role(teardown=False)
+    if python_callable is not None:
+        return _with_role(python_callable, role)
+    return lambda func: _with_role(func, role)
+
+
+def teardown(python_callable: Callable[..., Any] | None = None, *, on_failure_fail_dagrun: bool = False) -> Any:
+    """``@teardown`` / ``@teardown(on_failure_fail_dagrun=True)``: a ``@task`` whose tasks are
+    teardowns (see ``BaseOperator.as_teardown``)."""
+    role = Role(teardown=True, on_failure_fail_dagrun=on_failure_fail_dagrun)
+    if python_callable is not None:
+        return _with_role(python_callable, role)
+    return lambda func: _with_role(func, role)

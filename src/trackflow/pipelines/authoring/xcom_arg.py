@@ -14,6 +14,7 @@ from trackflow.pipelines.authoring.dependencies import DependencyMixin
 
 if TYPE_CHECKING:
     from trackflow.pipelines.authoring.baseoperator import BaseOperator
+    from trackflow.pipelines.authoring.taskgroup import MappedTaskGroup
 
 RETURN_VALUE = "return_value"
 
@@ -40,6 +41,21 @@ class XComArg(DependencyMixin):
     def __repr__(self) -> str:
         return f"XComArg({self.operator.task_id!r}, key={self.key!r})"
 
+    # Setup and teardown: the task behind the output (TaskFlow's spelling of the operator's methods)
+    def as_setup(self) -> XComArg:
+        self.operator.as_setup()
+        return self
+
+    def as_teardown(self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None) -> XComArg:
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
+        return self
+
+    def __enter__(self) -> Any:
+        return self.operator.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.operator.__exit__(*exc)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, XComArg) and other.operator is self.operator and other.key == self.key
 
@@ -47,13 +63,31 @@ class XComArg(DependencyMixin):
         return hash((id(self.operator), self.key))
 
 
+class MappedArgument:
+    """An argument of a mapped task group's function (``group.expand(x=...)``): inside the
+    group it stands for the value of the running map index, which tasks taking it receive."""
+
+    def __init__(self, group: MappedTaskGroup, key: str) -> None:
+        self.group = group
+        self.key = key
+
+    def __iter__(self) -> Iterator[Any]:
+        raise TypeError("a mapped task group's argument is not iterable while the DAG is defined")
+
+    def __repr__(self) -> str:
+        return f"MappedArgument({self.group.group_id!r}, {self.key!r})"
+
+
 def find_xcom_args(value: Any) -> list[XComArg]:
-    """Every XComArg nested in lists, tuples, sets and dict values of ``value``."""
+    """Every XComArg nested in lists, tuples, sets and dict values of ``value`` (for a mapped
+    group's argument, the outputs its group is expanded over)."""
     found: list[XComArg] = []
 
     def visit(item: Any) -> None:
         if isinstance(item, XComArg):
             found.append(item)
+        elif isinstance(item, MappedArgument):
+            found.extend(item.group.expand_input.references())
         elif isinstance(item, (list, tuple, set)):
             for x in item:
                 visit(x)
@@ -65,9 +99,9 @@ def find_xcom_args(value: Any) -> list[XComArg]:
     return found
 
 
-def resolve_xcom_args(value: Any, fetch: Callable[[XComArg], Any]) -> Any:
-    """``value`` with every nested XComArg replaced by ``fetch(arg)``."""
-    if isinstance(value, XComArg):
+def resolve_xcom_args(value: Any, fetch: Callable[[Any], Any]) -> Any:
+    """``value`` with every nested XComArg (and mapped group argument) replaced by ``fetch(arg)``."""
+    if isinstance(value, (XComArg, MappedArgument)):
         return fetch(value)
     if isinstance(value, list):
         return [resolve_xcom_args(x, fetch) for x in value]

@@ -65,8 +65,10 @@ class TryChannel(Protocol):
         store such as the log upload)."""
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None) -> bool:
-        """running -> ``state`` (with the downstream skips a branch asked for, and the asset
+               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None,
+               skip_at_own_index: Sequence[str] = ()) -> bool:
+        """running -> ``state`` (with the downstream skips a branch asked for — those in its
+        mapped task group at its own map index only —, and the asset
         events of its outlets, all or nothing; ``deferred`` with its ``deferral``); False once
         fenced."""
 
@@ -148,7 +150,8 @@ class StoreChannel:
         return self._call(state.holds_try, self.store, self.dag_id, self.run_id, self.key, self.token)
 
     def finish(self, state_: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None) -> bool:
+               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None,
+               skip_at_own_index: Sequence[str] = ()) -> bool:
         events = [dataclasses.replace(e, source="task", source_dag_id=self.dag_id, source_run_id=self.run_id,
                                       source_task_id=self.key[0], source_map_index=self.key[1]) for e in asset_events]
         for event in events:
@@ -158,7 +161,8 @@ class StoreChannel:
             record_events_in(conn, events, now)
 
         return self._call(state.finish_try, self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
-                          next_retry_at, skip_task_ids, note, record if events else None, deferral)
+                          next_retry_at, skip_task_ids, note, record if events else None, deferral,
+                          skip_at_own_index)
 
     @property
     def assets(self) -> SqlAssetStore:

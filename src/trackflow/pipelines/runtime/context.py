@@ -37,7 +37,8 @@ class TaskInstanceHandle:
         self.start_date: datetime | None = None
         # A sensor's clock: when the first poke of this try started (kept across reschedules).
         self.first_poke_date: datetime | None = None
-        self.skip_requests: list[str] = []
+        self.skip_requests: list[str] = []  # every map index of these tasks
+        self.skip_own_index: list[str] = []  # these tasks (of this try's mapped group) at its map index only
         self.pushed: dict[str, Any] = {}
 
     def xcom_pull(self, task_ids: str | Iterable[str] | None = None, key: str = "return_value",
@@ -74,8 +75,14 @@ class TaskInstanceHandle:
         return self.outputs.channel.dag_run_state(dag_id, run_id)
 
     def skip_tasks(self, task_ids: Iterable[str]) -> None:
-        """Ask for these (not yet started) tasks of the run to be skipped (branching)."""
-        self.skip_requests.extend(task_ids)
+        """Ask for these (not yet started) tasks of the run to be skipped (branching): in a mapped
+        task group, the tasks of the same group only at this map index (as Airflow)."""
+        group = self.task.mapped_group
+        for task_id in task_ids:
+            dag = self.task.dag
+            same_group = group is not None and dag is not None and task_id in dag.task_dict \
+                and dag.task_dict[task_id].mapped_group is group
+            (self.skip_own_index if same_group else self.skip_requests).append(task_id)
 
     def __repr__(self) -> str:
         suffix = "" if self.map_index < 0 else f"[{self.map_index}]"
@@ -113,6 +120,6 @@ def build_context(dag: DAG, task: BaseOperator, run: DagRun, ti: TaskInstanceHan
         "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
         "inlets": [],
         "outlets": [],
-        "map_index_template": None,
+        "map_index_template": task.map_index_template,  # the task may set another before it ends
         "var": {"value": {}, "json": {}},
     }

@@ -94,6 +94,16 @@ class Outputs:
             return [self.load(r) for r in rows]
         return self.load(rows[0]) if rows else None
 
+    def get_at(self, task_id: str, key: str, map_index: int) -> Any:
+        """The value map index ``map_index`` of ``task_id`` produced under ``key`` (None if none):
+        what a task of a mapped task group reads from another task of its group."""
+        rows = [r for r in self.channel.get_outputs(task_id, key) if r.map_index == map_index]
+        if self.consumer is not None:
+            for row in rows:
+                self.lineage.append(LineageEdge(self.dag_id, self.run_id, task_id, row.map_index, key,
+                                                self.consumer[0], self.consumer[1]))
+        return self.load(rows[0]) if rows else None
+
     def flush_lineage(self) -> None:
         if self.lineage:
             self.channel.record_lineage(self.lineage)

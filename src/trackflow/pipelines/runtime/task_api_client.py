@@ -86,10 +86,11 @@ class TaskApiChannel:
         return self._call("GET", "/holds") is not None
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
-               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None) -> bool:
+               note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None,
+               skip_at_own_index: Sequence[str] = ()) -> bool:
         body = {"state": state, "now": now.isoformat(), "deferral": to_wire(deferral) if deferral else None,
                 "next_retry_at": next_retry_at.isoformat() if next_retry_at else None,
-                "skip_task_ids": list(skip_task_ids), "note": note,
+                "skip_task_ids": list(skip_task_ids), "skip_at_own_index": list(skip_at_own_index), "note": note,
                 "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra, "alias": e.alias}
                                  for e in asset_events]}
         return self._call("POST", "/finish", body) is not None

@@ -23,6 +23,7 @@ import socket
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
@@ -32,7 +33,7 @@ from trackflow.config import Settings
 from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput
-from trackflow.pipelines.authoring import templating  # noqa: F401 - loaded before forking, not per task
+from trackflow.pipelines.authoring import templating  # loaded before forking, not per task
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.context import set_current_context
 from trackflow.pipelines.authoring.dag import DAG
@@ -45,7 +46,7 @@ from trackflow.pipelines.authoring.exceptions import (
     TaskDeferred,
 )
 from trackflow.pipelines.authoring.retry_policy import RetryAction, RetryDecision
-from trackflow.pipelines.authoring.xcom_arg import XComArg, resolve_xcom_args
+from trackflow.pipelines.authoring.xcom_arg import MappedArgument, XComArg, resolve_xcom_args
 from trackflow.pipelines.dagbag import load_dag
 from trackflow.pipelines.executors.base import TaskWorkload
 from trackflow.pipelines.runtime import logs
@@ -116,24 +117,33 @@ def task_spec_of(task: BaseOperator) -> TaskSpec:
 
 
 def unmap(task: BaseOperator, map_index: int, outputs: Outputs) -> BaseOperator:
-    """The concrete task for one map index: the index walks the cartesian product of the
-    expanded arguments, the last argument varying fastest (as Airflow)."""
-    collections: list[tuple[str, list[Any]]] = []
-    for name, value in task.expand_input.items():
-        coll = outputs.get(value.operator.task_id, value.key) if isinstance(value, XComArg) else value
-        if isinstance(coll, dict):
-            coll = list(coll.items())
-        if not isinstance(coll, (list, tuple)):
-            raise AirflowFailException(f"cannot map task {task.task_id!r} over a {type(coll).__name__}")
-        collections.append((name, list(coll)))
-    values: dict[str, Any] = {}
-    index = map_index
-    for name, coll in reversed(collections):
-        if not coll:
-            raise AirflowFailException(f"expand() argument {name!r} of task {task.task_id!r} is empty")
-        values[name] = coll[index % len(coll)]
-        index //= len(coll)
-    return task.unmap(values)
+    """The concrete task for one map index (see ExpandInput.values_at)."""
+    assert task.expand_input is not None
+    return task.unmap(task.expand_input.values_at(map_index, lambda arg: outputs.get(arg.operator.task_id, arg.key)))
+
+
+def upstream_values(task: BaseOperator, map_index: int, outputs: Outputs) -> Callable[[Any], Any]:
+    """How ``task``'s instance ``map_index`` reads a task output or a mapped group's argument
+    (as Airflow): in a mapped task group, a task of the same group gives the value of the same
+    map index, the group's argument that map index's value; any other output is read whole (a
+    mapped task's or group's as the list of all its map indexes' values)."""
+    group = task.mapped_group
+
+    def whole(arg: XComArg) -> Any:
+        return outputs.get(arg.operator.task_id, arg.key)
+
+    def fetch(arg: Any) -> Any:
+        if isinstance(arg, MappedArgument):
+            values = arg.group.expand_input.values_at(map_index, whole)
+            if arg.key not in values:
+                raise AirflowFailException(f"the arguments of map index {map_index} of task group "
+                                           f"{arg.group.group_id!r} have no {arg.key!r}")
+            return values[arg.key]
+        if group is not None and arg.operator.mapped_group is group:
+            return outputs.get_at(arg.operator.task_id, arg.key, map_index)
+        return whole(arg)
+
+    return fetch
 
 
 @dataclass
@@ -142,6 +152,7 @@ class TryResult:
     next_retry_at: datetime | None = None
     note: str | None = None
     skip: list[str] = field(default_factory=list)
+    skip_at_own_index: list[str] = field(default_factory=list)  # tasks of its mapped group: this index only
     exception: BaseException | None = None
     asset_events: list[NewAssetEvent] = field(default_factory=list)  # of the outlets, on success
     deferral: Deferral | None = None  # what a deferred try waits on
@@ -274,7 +285,7 @@ class TryRunner:
         w = self.w
         self.stop_heartbeat()
         owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note,
-                                    result.asset_events, result.deferral)
+                                    result.asset_events, result.deferral, result.skip_at_own_index)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -395,7 +406,7 @@ class TryRunner:
                 asset_state_store=AssetStateStoreAccessors(self.channel, [*task.inlets, *task.outlets]),
             )
             self.context = context
-            fetch = lambda arg: outputs.get(arg.operator.task_id, arg.key)  # noqa: E731
+            fetch = upstream_values(task, w.map_index, outputs)
             for name in task.template_fields:
                 value = getattr(task, name, None)
                 if value is not None:
@@ -425,11 +436,12 @@ class TryRunner:
                 if task.multiple_outputs and isinstance(result, dict):
                     for key, value in result.items():
                         outputs.put(w.task_id, w.map_index, str(key), value, handle.tracking_run_id)
-            return TryResult(TIState.SUCCESS, skip=handle.skip_requests,
+            return TryResult(TIState.SUCCESS, skip=handle.skip_requests, skip_at_own_index=handle.skip_own_index,
                              asset_events=outlet_events.events(task.outlets))
         except AirflowSkipException as exc:
             print(f"Skipping: {exc}", flush=True)
-            return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [])
+            return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [],
+                             skip_at_own_index=handle.skip_own_index if handle else [])
         except TaskDeferred as exc:
             outputs.flush_lineage()
             try:
@@ -458,6 +470,25 @@ class TryRunner:
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            if w.map_index >= 0 and self.context is not None:
+                self.label_map_index(self.context)
+
+    def label_map_index(self, context: dict[str, Any]) -> None:
+        """Render the try's ``map_index_template`` (Airflow's rendered map index) with the
+        context as the task left it; it names the try's tracked run (tag
+        ``trackflow.map_index_label``). A template that fails to render is reported, not fatal."""
+        template = context.get("map_index_template")
+        if not template:
+            return
+        try:
+            dag = self.dag or (self.task.dag if self.task is not None else None)
+            label = str(templating.render(template, context, templating.template_env(dag)))
+        except Exception as exc:
+            print(f"map_index_template could not be rendered: {exc}", file=sys.stderr, flush=True)
+            return
+        print(f"Map index {self.w.map_index}: {label}", flush=True)
+        if self.tracked is not None:
+            self.tracked.client.set_tag(self.tracked.run_id, "trackflow.map_index_label", label)
 
 
 def run_workload(workload: TaskWorkload, dag: DAG | None = None, prepared: PreparedTry | None = None) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
+from trackflow.pipelines.scheduler import setup_teardown
 from trackflow.pipelines.spec import DagSpec, TaskSpec
 from trackflow.pipelines.state import RunState, TIState
 
@@ -39,6 +40,9 @@ UNFINISHED = frozenset({None, SCHEDULED, QUEUED, RUNNING, UP_FOR_RETRY, UP_FOR_R
 # Waiting for a time of their own (next_retry_at): the next try, or a sensor's next poke.
 _WAITS_FOR_TIME = (UP_FOR_RETRY, UP_FOR_RESCHEDULE)
 ALL_TI_STATES = (None, *TIState)
+# Rules a subset of the upstream can satisfy (Airflow's "fast triggered" ones).
+_FAST_TRIGGERED = frozenset({TriggerRule.ONE_SUCCESS, TriggerRule.ONE_FAILED, TriggerRule.ONE_DONE,
+                             TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS})
 
 # DAG run states.
 RUN_QUEUED = RunState.QUEUED
@@ -81,21 +85,27 @@ class UpstreamCounts:
     upstream_failed: int = 0
     removed: int = 0
     total: int = 0
+    setup_success: int = 0  # of the upstream setup tasks' instances (included in the counts above)
+    setup_skipped: int = 0
+    setup_total: int = 0
 
     @property
     def done(self) -> int:
         return self.success + self.skipped + self.failed + self.upstream_failed + self.removed
 
 
-def count_upstream(states: Iterable[str | None]) -> UpstreamCounts:
+def count_upstream(states: Iterable[str | None], setup_states: Iterable[str | None] = ()) -> UpstreamCounts:
+    """Counts of the upstream task instances' states; ``setup_states`` are those of the setup
+    tasks among them (counted in ``states`` too)."""
     counts: dict[str | None, int] = {SUCCESS: 0, SKIPPED: 0, FAILED: 0, UPSTREAM_FAILED: 0, REMOVED: 0}
     total = 0
     for state in states:
         total += 1
         if state in counts:
             counts[state] += 1
+    setups = list(setup_states)
     return UpstreamCounts(counts[SUCCESS], counts[SKIPPED], counts[FAILED], counts[UPSTREAM_FAILED],
-                          counts[REMOVED], total)
+                          counts[REMOVED], total, setups.count(SUCCESS), setups.count(SKIPPED), len(setups))
 
 
 def evaluate_trigger_rule(rule: str | TriggerRule, c: UpstreamCounts) -> Verdict:
@@ -116,9 +126,16 @@ def evaluate_trigger_rule(rule: str | TriggerRule, c: UpstreamCounts) -> Verdict
         if c.success or c.skipped:
             return Verdict.SKIP
         return Verdict.RUN if fails >= upstream else Verdict.WAIT
-    if rule is TriggerRule.ALL_DONE or rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:
-        # all_done_setup_success differs only over setup tasks, which trackflow has none of
+    if rule is TriggerRule.ALL_DONE:
         return Verdict.RUN if all_done else Verdict.WAIT
+    if rule is TriggerRule.ALL_DONE_SETUP_SUCCESS:  # teardowns: run if one upstream setup succeeded
+        if not all_done:
+            return Verdict.WAIT
+        if c.setup_total and c.setup_skipped >= c.setup_total:
+            return Verdict.SKIP
+        if c.setup_total and not c.setup_success:
+            return Verdict.UPSTREAM_FAILED
+        return Verdict.RUN
     if rule is TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
         if c.skipped:  # as Airflow: a skipped upstream is not "done" for this rule
             return Verdict.SKIP
@@ -201,19 +218,52 @@ def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
                 if key in decision.to_schedule:
                     decision.to_schedule.remove(key)
 
+    roles = setup_teardown.view(spec)
+    tasks = spec.task_map
+
+    def relevant(task: TaskSpec, map_index: int, upstream_id: str) -> list[TIKey]:
+        """The upstream task's instances that ``task``'s instance ``map_index`` depends on: in
+        one mapped task group, the instance of the same map index (as Airflow)."""
+        keys = by_task.get(upstream_id, [])
+        if task.mapped_group is None or tasks[upstream_id].mapped_group != task.mapped_group:
+            return keys
+        if map_index < 0 and TriggerRule(task.trigger_rule) in _FAST_TRIGGERED:
+            return keys  # the placeholder must not be skipped before the group is expanded
+        # looked up, not filtered: a group of n map indexes would cost n * n per task
+        return [k for k in dict.fromkeys(((upstream_id, -1), (upstream_id, map_index))) if k in states]
+
+    def verdict_of(task: TaskSpec, map_index: int) -> Verdict:
+        def states_of(task_ids: Iterable[str]) -> list[str | None]:
+            return [states[k] for up in task_ids for k in relevant(task, map_index, up)]
+
+        setups = [up for up in task.upstream if tasks[up].is_setup]
+        verdict = evaluate_trigger_rule(task.trigger_rule, count_upstream(states_of(task.upstream),
+                                                                          states_of(setups)))
+        indirect = roles.indirect_setups.get(task.task_id)
+        if indirect:  # setups beyond the direct upstream must all succeed first (Airflow's setup constraint)
+            setup_verdict = evaluate_trigger_rule(TriggerRule.ALL_SUCCESS, count_upstream(states_of(indirect)))
+            if setup_verdict in (Verdict.SKIP, Verdict.UPSTREAM_FAILED):
+                verdict = setup_verdict
+            elif setup_verdict is Verdict.WAIT and verdict is Verdict.RUN:
+                verdict = Verdict.WAIT
+        scope = roles.teardown_scope.get(task.task_id)
+        if scope and verdict is Verdict.RUN and any(s not in FINISHED for s in states_of(scope)):
+            verdict = Verdict.WAIT  # a teardown waits for all the work between its setups and it
+        return verdict
+
     for task in spec.tasks:
         keys = sorted(by_task.get(task.task_id, []), key=lambda k: k[1])
         pending = [k for k in keys if states[k] is None or states[k] in _WAITS_FOR_TIME]
         if not pending:
             continue
-        upstream_states = [states[k] for up in task.upstream for k in by_task.get(up, [])]
-        verdict = evaluate_trigger_rule(task.trigger_rule, count_upstream(upstream_states))
+        shared = verdict_of(task, -1) if task.mapped_group is None else None
         for key in pending:
             ti = tis[key]
             if states[key] in _WAITS_FOR_TIME:
                 if ti.next_retry_at is None or ti.next_retry_at <= now:
                     decision.to_schedule.append(key)
                 continue
+            verdict = shared if shared is not None else verdict_of(task, key[1])
             if verdict is Verdict.SKIP:
                 set_state(key, SKIPPED)
             elif verdict is Verdict.UPSTREAM_FAILED:
@@ -227,19 +277,20 @@ def decide_run(spec: DagSpec, tis: Mapping[TIKey, TIView], now: datetime,
                     decision.to_schedule.append(key)
 
     if not decision.to_expand:
-        decision.run_state = run_outcome(spec, states, decision)
+        decision.run_state = run_outcome(spec, states, decision, roles.run_state_tasks)
     return decision
 
 
 def run_outcome(spec: DagSpec, states: Mapping[TIKey, str | None],
-                decision: RunDecision | None = None) -> RunState | None:
-    """success/failed once no task instance is unfinished (from the leaves' states), else None.
+                decision: RunDecision | None = None, leaves: Iterable[str] | None = None) -> RunState | None:
+    """success/failed once no task instance is unfinished (from the states of ``leaves``: the
+    DAG's leaves, teardowns without on_failure_fail_dagrun left out), else None.
 
     A run whose unfinished task instances can never progress (nothing scheduled, queued,
     running or waiting to retry) is failed, as Airflow does for deadlocks.
     """
     unfinished = [k for k, s in states.items() if s in UNFINISHED]
-    leaves = set(spec.leaves)
+    leaves = set(setup_teardown.view(spec).run_state_tasks if leaves is None else leaves)
     leaf_states = [s for k, s in states.items() if k[0] in leaves]
     if not unfinished:
         if any(s in (FAILED, UPSTREAM_FAILED) for s in leaf_states):

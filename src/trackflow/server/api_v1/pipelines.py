@@ -109,6 +109,7 @@ def dag_detail_json(record: DagRecord) -> dict[str, Any]:
             "task_id": t.task_id, "operator": t.operator, "trigger_rule": t.trigger_rule, "retries": t.retries,
             "retry_delay": t.retry_delay, "execution_timeout": t.execution_timeout, "pool": t.pool,
             "priority_weight": t.priority_weight, "is_mapped": t.is_mapped, "task_group": t.task_group,
+            "mapped_group": t.mapped_group, "is_setup": t.is_setup, "is_teardown": t.is_teardown,
             "upstream": list(t.upstream), "downstream": list(t.downstream), "doc": t.doc,
         }
         for t in spec.tasks

@@ -353,6 +353,9 @@ class DagTaskOut(_Out):
     priority_weight: int
     is_mapped: bool
     task_group: str | None
+    mapped_group: str | None = None  # the mapped task group whose map indexes the task has
+    is_setup: bool = False
+    is_teardown: bool = False
     upstream: list[str]
     downstream: list[str]
     doc: str | None

@@ -88,6 +88,7 @@ class FinishBody(_Body):
     now: datetime
     next_retry_at: datetime | None = None
     skip_task_ids: list[Annotated[str, Field(max_length=250)]] = Field(default_factory=list)
+    skip_at_own_index: list[Annotated[str, Field(max_length=250)]] = Field(default_factory=list)
     note: str | None = Field(default=None, max_length=4000)
     asset_events: list[AssetEventBody] = Field(default_factory=list, max_length=1000)
     deferral: DeferralBody | None = None
@@ -137,7 +138,8 @@ def holds(ch: Channel) -> dict[str, Any]:
 def finish(body: FinishBody, ch: Channel) -> dict[str, Any]:
     events = [NewAssetEvent(e.name, e.uri, e.group, e.extra, alias=e.alias) for e in body.asset_events]
     deferral = Deferral(**body.deferral.model_dump()) if body.deferral else None
-    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events, deferral):
+    if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events, deferral,
+                     body.skip_at_own_index):
         raise _fenced()
     return {}
 

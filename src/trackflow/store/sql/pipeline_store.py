@@ -557,7 +557,8 @@ class SqlPipelineStore:
 
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
-                   note: str | None = None, within: Within | None = None, deferral: Deferral | None = None) -> bool:
+                   note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
+                   skip_at_own_index: Sequence[str] = ()) -> bool:
         if (state == TIState.DEFERRED) != (deferral is not None):
             raise InvalidInput("a task instance defers with a trigger, and only then")
         params = _key_params(dag_id, run_id, key)
@@ -582,6 +583,9 @@ class SqlPipelineStore:
             conn.execute(_FINISH_TRY, params)
             if skip_task_ids:
                 conn.execute(_SKIP_TIS, params)
+            if skip_at_own_index:
+                conn.execute(_SKIP_TIS.where(_TI.map_index == bindparam("k_map_index")),
+                             {**params, "k_task_ids": list(skip_at_own_index)})
             if within is not None:
                 within(conn)
             return True
