@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from pipeline_helpers import CLI, DAGS, wait_for
 
@@ -158,6 +159,12 @@ def test_scheduler_sigkill_and_restart(settings: Settings, home: Path, kill_task
     else:
         assert tis["slow"].try_number == 1 and len(executions) == 1  # the orphan finished, never re-run
     assert tis["after"].state == "success"
+
+    def triggerers() -> list[psutil.Process]:
+        return [proc for proc in psutil.process_iter(["cmdline"])
+                if "triggerer" in (proc.info["cmdline"] or []) and str(home) in " ".join(proc.info["cmdline"])]
+
+    wait_for(lambda: not triggerers(), "the killed schedulers' triggerers to stop")
 
 
 def test_backfill_hands_its_runs_to_the_running_scheduler(service: PipelineService, settings: Settings,

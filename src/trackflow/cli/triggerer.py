@@ -22,9 +22,10 @@ from trackflow.config import Settings
               help="Triggers this triggerer runs at most.")
 @click.option("--only-run", nargs=2, hidden=True, help="DAG_ID RUN_ID: only this run's triggers (dags test).")
 @click.option("--poll", type=click.FloatRange(0.01, 60), default=1.0, hidden=True)
+@click.option("--parent-pid", type=int, hidden=True, help="Exit when this process (the scheduler) is gone.")
 @click.pass_obj
 def triggerer(settings: Settings, backend_store_uri: str | None, dags_folder: str | None, capacity: int,
-              only_run: tuple[str, str] | None, poll: float) -> None:
+              only_run: tuple[str, str] | None, poll: float, parent_pid: int | None) -> None:
     """Run the triggers of deferred tasks until interrupted (Ctrl-C or SIGTERM)."""
     from trackflow.pipelines.triggers.triggerer import Triggerer
     from trackflow.store.sql.database import Database, require_sqlite_directory
@@ -48,7 +49,9 @@ def triggerer(settings: Settings, backend_store_uri: str | None, dags_folder: st
     click.echo(f"trackflow triggerer on {settings.resolved_tracking_uri} (capacity {capacity})", err=True)
     try:
         while not stop.wait(1.0):
-            pass
+            if parent_pid is not None and os.getppid() != parent_pid:
+                click.echo("the scheduler that started this triggerer is gone: stopping", err=True)
+                break
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -197,8 +198,9 @@ class TriggererProcess:
 
     def __init__(self, db_uri: str, dags_folder: str, env: dict[str, str], only_run: tuple[str, str] | None = None,
                  poll: float | None = None) -> None:
+        # --parent-pid: a scheduler killed outright (SIGKILL) takes its triggerer along
         self.args = [sys.executable, "-m", "trackflow", "triggerer", "--backend-store-uri", db_uri,
-                     "--dags-folder", dags_folder]
+                     "--dags-folder", dags_folder, "--parent-pid", str(os.getpid())]
         if only_run is not None:
             self.args += ["--only-run", *only_run]
         if poll is not None:
