@@ -24,7 +24,11 @@ from rewrite import without_airflow_imports  # noqa: E402 - the oracle's folder 
 ROOT = Path(__file__).resolve().parents[2]
 ORACLE = ROOT / "tests" / "airflow_oracle"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((ORACLE / "expected.json").read_text())
-KNOWN = set(re.findall(r"^\| `([\w.-]+)` \|", (ROOT / "docs" / "airflow-differences.md").read_text(), re.M))
+DOC, _, CLOCK_DOC = (ROOT / "docs" / "airflow-differences.md").read_text().partition(
+    "## Examples whose outcome depends on the day or time they run, or on chance")
+KNOWN = set(re.findall(r"^\| `([\w.-]+)` \|", DOC, re.M))
+# what these end with depends on when they run: trackflow's run must end with the same tasks
+WALL_CLOCK = set(re.findall(r"^\| `([\w.-]+)` \|", CLOCK_DOC, re.M))
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +55,13 @@ def downstream(home: Path, dag_id: str) -> dict[str, list[str]]:
 def test_the_oracle_covers_the_examples() -> None:
     assert len(EXPECTED) >= 30
     assert {e["state"] for e in EXPECTED.values()} <= {"success", "failed", None}  # None: no run was made
-    assert KNOWN <= set(EXPECTED), KNOWN - set(EXPECTED)  # no stale rows
+    assert KNOWN | WALL_CLOCK <= set(EXPECTED), (KNOWN | WALL_CLOCK) - set(EXPECTED)  # no stale rows
 
 
 def run_example(dag_id: str, folder: Path, home: Path, shim: bool) -> tuple[subprocess.CompletedProcess[str], Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKFLOW_", "AIRFLOW"))}
     env["TRACKFLOW_HOME"] = str(home)
+    env["AIRFLOW_HOME"] = str(home)  # some examples write below it (Airflow's dags test had its own)
     proc = subprocess.run(
         [sys.executable, "-m", "trackflow", "dags", "test", dag_id, *(["--airflow-imports"] if shim else []),
          "--logical-date", "2025-01-01", "--dags-folder", str(folder / EXPECTED[dag_id]["file"])],
@@ -69,6 +74,9 @@ def test_an_airflow_example_ends_as_in_airflow(dag_id: str, tmp_path: Path) -> N
     expected = EXPECTED[dag_id]
     proc, (state, tasks) = run_example(dag_id, ORACLE / "dags", tmp_path, shim=True)
     same = (state, tasks) == (expected["state"], expected["tasks"])
+    if dag_id in WALL_CLOCK:
+        assert state in ("success", "failed") and set(tasks) == set(expected["tasks"]), proc.stdout[-2000:]
+        return
     if dag_id in KNOWN:
         assert not same, f"{dag_id} now ends as in Airflow: remove its row from docs/airflow-differences.md"
         return
@@ -79,7 +87,7 @@ def test_an_airflow_example_ends_as_in_airflow(dag_id: str, tmp_path: Path) -> N
         assert downstream(tmp_path, dag_id) == expected["downstream"]
 
 
-@pytest.mark.parametrize("dag_id", sorted(set(EXPECTED) - KNOWN))
+@pytest.mark.parametrize("dag_id", sorted(set(EXPECTED) - KNOWN - WALL_CLOCK))
 def test_with_imports_rewritten_it_ends_the_same(dag_id: str, tmp_path: Path) -> None:
     """Without the shim: the file's imports rewritten as README's Pipelines section says."""
     folder = tmp_path / "dags"
@@ -104,7 +112,8 @@ def test_the_scheduler_parses_airflow_files_with_the_setting_only(tmp_path: Path
     assert {"example_simplest_dag", "example_complex", "asset_consumes_1_and_2"} <= {
         d.dag_id for d in shimmed.list_dags()}
     errors = {Path(e.fileloc).name: e.stacktrace for e in shimmed.import_errors()}
-    assert "cannot import name 'BranchExternalPythonOperator'" in errors["example_branch_operator.py"]
+    assert "cannot import name 'AllowedKeyMapper'" in errors["example_asset_partition.py"]  # not implemented yet
+    assert "example_branch_operator.py" not in errors
     plain = Pipelines(Settings(home=str(tmp_path / "b"), dags_folder=folder))
     plain.sync_folder()
     assert plain.list_dags() == []

@@ -474,3 +474,24 @@ class ExternalTaskMarker(EmptyOperator):
         self.external_task_id = external_task_id
         self.logical_date = logical_date or "{{ logical_date.isoformat() }}"
         self.recursion_depth = recursion_depth
+
+
+class DayOfWeekSensor(BaseSensorOperator):
+    """Waits until today (UTC) is one of ``week_day`` (a day name, a ``WeekDay``, or a set of
+    them); with ``use_task_logical_date``, checks the run's logical date once instead."""
+
+    def __init__(self, *, week_day: Any, use_task_logical_date: bool = False, **kwargs: Any) -> None:
+        from trackflow.pipelines.authoring.weekday import WeekDay
+
+        super().__init__(**kwargs)
+        self.week_day = week_day
+        self.use_task_logical_date = use_task_logical_date
+        self._week_day_num = WeekDay.validate_week_day(week_day)
+
+    def poke(self, context: dict[str, Any]) -> bool:
+        if self.use_task_logical_date:
+            day = (context.get("logical_date") or context["dag_run"].run_after).isoweekday()
+        else:
+            day = datetime.now(UTC).isoweekday()
+        print(f"Poking until the week day is in {self.week_day}: it is day {day}", flush=True)
+        return day in self._week_day_num

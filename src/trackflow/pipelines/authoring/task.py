@@ -8,6 +8,7 @@ task makes that task downstream and hands it the value. Variants: ``@task.branch
 from __future__ import annotations
 
 import functools
+import os
 import re
 import typing
 from collections.abc import Callable
@@ -19,6 +20,12 @@ from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.exceptions import AirflowException
 from trackflow.pipelines.authoring.expand_input import ExpandInput
+from trackflow.pipelines.authoring.isolated_python import (
+    BranchExternalPythonOperator,
+    BranchPythonVirtualenvOperator,
+    ExternalPythonOperator,
+    PythonVirtualenvOperator,
+)
 from trackflow.pipelines.authoring.operators import (
     BranchMixin,
     PythonOperator,
@@ -56,15 +63,50 @@ class DecoratedShortCircuitOperator(ShortCircuitOperator):
 
 
 class DecoratedBashOperator(DecoratedPythonOperator):
-    """``@task.bash``: the function returns a bash command, which is then run."""
+    """``@task.bash``: the function returns a bash command, which is rendered as a template (as
+    Airflow) and run, with BashOperator's ``env``/``append_env``/``cwd``/``skip_on_exit_code``."""
 
     custom_operator_name = "@task.bash"
+    template_fields = (*DecoratedPythonOperator.template_fields, "env", "cwd")
+
+    def __init__(self, *, env: dict[str, str] | None = None, append_env: bool = False, output_encoding: str = "utf-8",
+                 skip_on_exit_code: int | list[int] | None = 99, cwd: str | None = None,
+                 output_processor: Callable[[str], Any] = lambda result: result, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.output_processor = output_processor
+        self.env = env
+        self.append_env = append_env
+        self.output_encoding = output_encoding
+        codes = [] if skip_on_exit_code is None else skip_on_exit_code
+        self.skip_on_exit_code = [codes] if isinstance(codes, int) else list(codes)
+        self.cwd = cwd
 
     def execute(self, context: dict[str, Any]) -> Any:
         command = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
         if not isinstance(command, str) or not command.strip():
             raise AirflowException(f"@task.bash task {self.task_id!r} must return a non-empty command string")
-        return run_bash(command, None, None, "utf-8", [99], self)
+        command = self.render_template(command, context)
+        env = None
+        if self.env is not None:
+            env = {**os.environ, **self.env} if self.append_env else dict(self.env)
+        return self.output_processor(run_bash(command, env, self.cwd, self.output_encoding,
+                                              self.skip_on_exit_code, self))
+
+
+class DecoratedVirtualenvOperator(DecoratedPythonOperator, PythonVirtualenvOperator):
+    custom_operator_name = "@task.virtualenv"
+
+
+class DecoratedExternalPythonOperator(DecoratedPythonOperator, ExternalPythonOperator):
+    custom_operator_name = "@task.external_python"
+
+
+class DecoratedBranchVirtualenvOperator(BranchPythonVirtualenvOperator):
+    custom_operator_name = "@task.branch_virtualenv"
+
+
+class DecoratedBranchExternalPythonOperator(BranchExternalPythonOperator):
+    custom_operator_name = "@task.branch_external_python"
 
 
 def _infer_multiple_outputs(func: Callable[..., Any]) -> bool:
@@ -205,13 +247,18 @@ def _make_decorator(operator_class: type[PythonOperator]) -> Callable[..., Any]:
 
 
 class _TaskCollection:
-    """``task`` itself: ``@task``, ``@task(...)``, ``@task.branch``, ``@task.short_circuit``, ``@task.bash``."""
+    """``task`` itself: ``@task``, ``@task(...)``, ``@task.branch``, ``@task.short_circuit``, ``@task.bash``,
+    ``@task.sensor``, ``@task.virtualenv``, ``@task.external_python`` and their branch variants."""
 
     python = staticmethod(_make_decorator(DecoratedPythonOperator))
     branch = staticmethod(_make_decorator(DecoratedBranchOperator))
     short_circuit = staticmethod(_make_decorator(DecoratedShortCircuitOperator))  # type: ignore[arg-type]
     bash = staticmethod(_make_decorator(DecoratedBashOperator))
     sensor = staticmethod(_make_decorator(DecoratedSensorOperator))  # type: ignore[arg-type]
+    virtualenv = staticmethod(_make_decorator(DecoratedVirtualenvOperator))
+    external_python = staticmethod(_make_decorator(DecoratedExternalPythonOperator))
+    branch_virtualenv = staticmethod(_make_decorator(DecoratedBranchVirtualenvOperator))
+    branch_external_python = staticmethod(_make_decorator(DecoratedBranchExternalPythonOperator))
 
     def __call__(
         self, python_callable: Callable[..., Any] | None = None, multiple_outputs: bool | None = None, **kwargs: Any

@@ -91,11 +91,8 @@ def render(value: Any, context: Mapping[str, Any], env: jinja2.Environment | Non
     dicts. ``env`` may be None only when ``value`` has no string (see :func:`contains_text`)."""
     if isinstance(value, str):
         assert env is not None, "rendering a string needs a Jinja environment"
-        if any(value.endswith(ext) for ext in template_ext):
-            try:
-                return env.get_template(value).render(**context)
-            except jinja2.TemplateNotFound:
-                pass  # not a file: render the string itself, as Airflow does for e.g. "run.sh " typos
+        if any(value.endswith(ext) for ext in template_ext):  # a file, which must exist (as Airflow)
+            return env.get_template(value).render(**context)
         return env.from_string(value).render(**context)
     if isinstance(value, list):
         return [render(v, context, env, template_ext) for v in value]
