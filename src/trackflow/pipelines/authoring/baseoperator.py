@@ -11,7 +11,7 @@ import copy
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -78,15 +78,16 @@ def _callbacks(value: Callback | list[Callback] | None) -> list[Callback]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _init_params(cls: type) -> set[str]:
-    names: set[str] = set()
+def _init_parameters(cls: type) -> Iterator[inspect.Parameter]:
+    """The parameters of every ``__init__`` along the operator class's MRO."""
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        init = getattr(init, "__wrapped__", init)
-        names.update(inspect.signature(init).parameters)
-    return names
+        if init is not None and klass is not object:
+            yield from inspect.signature(getattr(init, "__wrapped__", init)).parameters.values()
+
+
+def _init_params(cls: type) -> set[str]:
+    return {p.name for p in _init_parameters(cls)}
 
 
 def _apply_defaults(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -422,15 +423,8 @@ class OperatorPartial:
 
 def _required_params(cls: type) -> set[str]:
     """Keyword parameters of the operator's ``__init__`` methods that have no default."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        for p in inspect.signature(getattr(init, "__wrapped__", init)).parameters.values():
-            if p.default is p.empty and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self":
-                names.add(p.name)
-    return names - {"task_id"}
+    return {p.name for p in _init_parameters(cls) if p.default is p.empty
+            and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("self", "task_id")}
 
 
 BaseOperator.__init__ = _wrap_init(BaseOperator.__init__)  # type: ignore[method-assign]
