@@ -69,13 +69,21 @@ _EXPORTS: dict[str, str] = {
     **{name: "trackflow.sensors" for name in ("BaseSensorOperator", "PokeReturnValue")},
     "NEVER_EXPIRE": "trackflow.pipelines.runtime.state_store",
     **{name: "trackflow.pipelines.authoring.assets"
-       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetWatcher", "Metadata")},
+       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetNameRef", "AssetWatcher", "Metadata")},
     **{name: "trackflow.pipelines.authoring.asset_decorator"
        for name in ("asset", "AssetDefinition", "MultiAssetDefinition")},
     **{name: "trackflow.pipelines.authoring.retry_policy"
        for name in ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule")},
     **{name: "trackflow.pipelines.scheduler.timetables"
-       for name in ("AssetOrTimeSchedule", "CronTriggerTimetable")},
+       for name in ("AssetOrTimeSchedule", "CronTriggerTimetable", "CronPartitionTimetable",
+                    "PartitionedAssetTimetable", "PartitionedAtRuntime")},
+    **{name: "trackflow.pipelines.authoring.partition_mappers"
+       for name in ("PartitionMapper", "IdentityMapper", "AllowedKeyMapper", "FixedKeyMapper", "StartOfHourMapper",
+                    "StartOfDayMapper", "StartOfWeekMapper", "StartOfMonthMapper", "StartOfQuarterMapper",
+                    "StartOfYearMapper", "ProductMapper", "ChainMapper", "RollupMapper", "FanOutMapper")},
+    **{name: "trackflow.pipelines.authoring.partition_windows"
+       for name in ("Window", "HourWindow", "DayWindow", "WeekWindow", "MonthWindow", "QuarterWindow", "YearWindow",
+                    "SegmentWindow", "WaitPolicy", "WaitForAll", "MinimumCount")},
 }
 _SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models", "timezone"}
 

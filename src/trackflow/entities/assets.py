@@ -32,6 +32,7 @@ class AssetEvent:
     source_run_id: str | None = None
     source_task_id: str | None = None
     source_map_index: int = -1
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,4 @@ class NewAssetEvent:
     source_task_id: str | None = None
     source_map_index: int = -1
     alias: str | None = None  # added through this AssetAlias: the alias now resolves to the asset
+    partition_key: str | None = None  # the partition written (partitioned assets)

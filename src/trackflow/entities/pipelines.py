@@ -83,6 +83,8 @@ class DagRun:
     end_date: datetime | None = None
     tracking_run_id: str | None = None
     experiment_id: str | None = None
+    partition_key: str | None = None  # the partition this run is for (partitioned assets)
+    partition_date: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler import asset_triggers, decisions
-from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable
+from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable, partition_mappers
 from trackflow.pipelines.spec import DagSpec
 from trackflow.store.sql.asset_store import SqlAssetStore
 from trackflow.store.sql.database import Database
@@ -67,7 +67,8 @@ class Pipelines:
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
         conditions = {spec["dag_id"]: asset_condition(spec.get("timetable") or {}) or {} for spec in result.specs}
         self.assets.sync_consumers({d: list(asset_triggers.asset_names(c)) for d, c in conditions.items()},
-                                   {d: list(asset_triggers.alias_names(c)) for d, c in conditions.items()})
+                                   {d: list(asset_triggers.alias_names(c)) for d, c in conditions.items()},
+                                   partition_mappers(result.specs))
         return result
 
     def list_dags(self) -> list[DagRecord]:

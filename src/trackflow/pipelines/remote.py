@@ -33,7 +33,8 @@ def _run(d: dict[str, Any]) -> DagRun:
         run_after=_date(d["run_after"]),  # type: ignore[arg-type]
         conf=d.get("conf") or {}, queued_at=_date(d.get("queued_at")), start_date=_date(d.get("start_date")),
         end_date=_date(d.get("end_date")), tracking_run_id=d.get("tracking_run_id"),
-        experiment_id=d.get("experiment_id"),
+        experiment_id=d.get("experiment_id"), partition_key=d.get("partition_key"),
+        partition_date=_date(d.get("partition_date")),
     )
 
 

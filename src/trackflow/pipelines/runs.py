@@ -143,6 +143,7 @@ def create_dag_run(
     run_id: str | None = None,
     info: DagRunInfo | None = None,
     within: Within | None = None,
+    partition_key: str | None = None,
 ) -> DagRun:
     """Create a queued DAG run with its task instances and its tracked run.
 
@@ -169,6 +170,8 @@ def create_dag_run(
         logical_date=info.logical_date, data_interval_start=info.data_interval_start,
         data_interval_end=info.data_interval_end, run_after=info.run_after, conf=conf, queued_at=now,
         tracking_run_id=tracking_run_id, experiment_id=experiment_id,
+        partition_key=partition_key if partition_key is not None else info.partition_key,
+        partition_date=info.partition_date,
     )
     tis = [
         NewTaskInstance(task_id=t.task_id, max_tries=t.retries, priority_weight=t.priority_weight, pool=t.pool,

@@ -6,7 +6,7 @@ of that name whose outlet is the asset, run on ``schedule``. ``@asset.multi(sche
 outlets=[a, b])``: a ``MultiAssetDefinition`` — all of its outlets (as ``AssetAll``, so a DAG
 scheduled on it waits for every one) — and a one-task DAG named after the function producing
 them. The function's parameters: ``self`` (the definition), ``context`` (the task's context),
-and any other name: the asset of that name, which becomes an inlet of the task
+``outlet_events``, one with a default (gets it), and any other name: the asset of that name, which becomes an inlet of the task
 (``context["inlet_events"][param]`` reads its events). Its return value is the task's output.
 """
 
@@ -21,7 +21,7 @@ from trackflow.pipelines.authoring.assets import Asset, AssetAll, BaseAsset
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import DAG
 
-_SPECIAL = ("self", "context")
+_SPECIAL = ("self", "context", "outlet_events")
 
 
 def _inlet_assets(function: Callable[..., Any], what: str) -> dict[str, Asset]:
@@ -33,7 +33,8 @@ def _inlet_assets(function: Callable[..., Any], what: str) -> dict[str, Asset]:
     for p in params.values():
         if p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             raise InvalidInput(f"{what} {function.__name__!r}: *args and **kwargs cannot name assets")
-    return {p: Asset(name=p) for p in params if p not in _SPECIAL}
+    return {name: Asset(name=name) for name, p in params.items()
+            if name not in _SPECIAL and p.default is inspect.Parameter.empty}
 
 
 class _AssetMainOperator(BaseOperator):
@@ -48,11 +49,13 @@ class _AssetMainOperator(BaseOperator):
 
     def execute(self, context: dict[str, Any]) -> Any:
         values: dict[str, Any] = {}
-        for name in inspect.signature(self.definition.function).parameters:
-            if name == "self":
+        for name, param in inspect.signature(self.definition.function).parameters.items():
+            if param.default is not inspect.Parameter.empty:  # as Airflow: a default is no inlet
+                values[name] = param.default
+            elif name == "self":
                 values[name] = self.definition
-            elif name == "context":
-                values[name] = context
+            elif name in ("context", "outlet_events"):
+                values[name] = context if name == "context" else context["outlet_events"]
             else:
                 values[name] = self.definition.inlet_assets[name]
         return self.definition.function(**values)

@@ -104,6 +104,35 @@ class Asset(BaseAsset):
     def iter_assets(self) -> Iterator[Asset]:
         yield self
 
+    @staticmethod
+    def ref(*, name: str | None = None, uri: str | None = None) -> AssetNameRef:
+        """An asset defined elsewhere, by name (Airflow's ``Asset.ref``)."""
+        if uri is not None and name is None:
+            raise InvalidInput(f"Asset.ref(uri={uri!r}): trackflow resolves asset references by name only; "
+                               "use Asset.ref(name=...) or the Asset itself")
+        if name is None:
+            raise InvalidInput("Asset.ref needs name=")
+        return AssetNameRef(name)
+
+
+class AssetNameRef(BaseAsset):
+    """``Asset.ref(name=...)``: the asset of that name, wherever it is defined."""
+
+    def __init__(self, name: str) -> None:
+        self.name = _text(name, "name")
+
+    def __repr__(self) -> str:
+        return f"AssetNameRef(name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetNameRef) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(("asset_ref", self.name))
+
+    def condition(self) -> dict[str, Any]:
+        return {"asset": {"name": self.name, "ref": True}}
+
 
 class AssetAlias(BaseAsset):
     """A name under which a task adds events for assets it picks at run time."""

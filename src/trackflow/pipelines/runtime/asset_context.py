@@ -12,6 +12,8 @@ from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.assets import Asset, AssetAlias, BaseAsset
 
+MAX_PARTITION_KEY = 250
+
 
 class OutletEventAccessor:
     """``outlet_events[asset].extra["rows"] = 10``; ``outlet_events[alias].add(asset, extra)``."""
@@ -20,6 +22,18 @@ class OutletEventAccessor:
         self.key = key
         self.extra: dict[str, Any] = {}
         self.added: list[tuple[Asset, dict[str, Any]]] = []
+        self.partition_keys: dict[str, None] = {}  # ordered, without repeats
+
+    def add_partitions(self, keys: str | list[str]) -> None:
+        """The partitions of this asset the task wrote: one event per key (instead of one
+        event with the run's partition key)."""
+        if isinstance(self.key, AssetAlias):
+            raise InvalidInput("add_partitions() is for an Asset outlet; an alias has no partitions")
+        for key in [keys] if isinstance(keys, str) else list(keys):
+            if not isinstance(key, str) or not key.strip() or len(key) > MAX_PARTITION_KEY:
+                raise InvalidInput(f"a partition key must be a non-blank string of at most {MAX_PARTITION_KEY} "
+                                   f"characters, got {key!r}")
+            self.partition_keys[key] = None
 
     def add(self, asset: Asset, extra: dict[str, Any] | None = None) -> None:
         if not isinstance(self.key, AssetAlias):
@@ -46,16 +60,19 @@ class OutletEventAccessors(Mapping[BaseAsset, OutletEventAccessor]):
     def __len__(self) -> int:
         return len(self._by_key)
 
-    def events(self, outlets: list[Any]) -> list[NewAssetEvent]:
-        """The events a successful try records: one per Asset outlet, one per asset added
-        through an AssetAlias outlet."""
+    def events(self, outlets: list[Any], partition_key: str | None = None) -> list[NewAssetEvent]:
+        """The events a successful try records: one per Asset outlet (one per partition it
+        added, else one with the run's ``partition_key``), one per asset added through an
+        AssetAlias outlet."""
         out = []
         for outlet in outlets:
             accessor = self._by_key.get(outlet)
             if isinstance(outlet, Asset):
-                out.append(NewAssetEvent(outlet.name, outlet.uri, outlet.group, accessor.extra if accessor else {}))
+                extra = accessor.extra if accessor else {}
+                keys = list(accessor.partition_keys) if accessor and accessor.partition_keys else [partition_key]
+                out += [NewAssetEvent(outlet.name, outlet.uri, outlet.group, extra, partition_key=k) for k in keys]
             elif isinstance(outlet, AssetAlias) and accessor is not None:
-                out += [NewAssetEvent(a.name, a.uri, a.group, extra, alias=outlet.name)
+                out += [NewAssetEvent(a.name, a.uri, a.group, extra, alias=outlet.name, partition_key=partition_key)
                         for a, extra in accessor.added]
         return out
 

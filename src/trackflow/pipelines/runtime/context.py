@@ -110,6 +110,8 @@ def build_context(dag: DAG, task: BaseOperator, run: DagRun, ti: TaskInstanceHan
         "data_interval_start": run.data_interval_start,
         "data_interval_end": run.data_interval_end,
         "run_after": run.run_after,
+        "partition_key": run.partition_key,
+        "partition_date": run.partition_date,
         "ds": ds,
         "ds_nodash": ds_nodash,
         "ts": FILTERS["ts"](logical_date),

@@ -91,7 +91,8 @@ class TaskApiChannel:
         body = {"state": state, "now": now.isoformat(), "deferral": to_wire(deferral) if deferral else None,
                 "next_retry_at": next_retry_at.isoformat() if next_retry_at else None,
                 "skip_task_ids": list(skip_task_ids), "skip_at_own_index": list(skip_at_own_index), "note": note,
-                "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra, "alias": e.alias}
+                "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra, "alias": e.alias,
+                                  "partition_key": e.partition_key}
                                  for e in asset_events]}
         return self._call("POST", "/finish", body) is not None
 

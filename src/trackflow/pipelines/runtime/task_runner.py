@@ -437,7 +437,7 @@ class TryRunner:
                     for key, value in result.items():
                         outputs.put(w.task_id, w.map_index, str(key), value, handle.tracking_run_id)
             return TryResult(TIState.SUCCESS, skip=handle.skip_requests, skip_at_own_index=handle.skip_own_index,
-                             asset_events=outlet_events.events(task.outlets))
+                             asset_events=outlet_events.events(task.outlets, run.partition_key))
         except AirflowSkipException as exc:
             print(f"Skipping: {exc}", flush=True)
             return TryResult(TIState.SKIPPED, note=str(exc) or None, skip=handle.skip_requests if handle else [],

@@ -29,6 +29,7 @@ scheduler is gone. On SQLite there is one scheduler (the lease) and the claims l
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import subprocess
@@ -43,11 +44,17 @@ from trackflow.errors import AlreadyExists, Conflict, NotFound
 from trackflow.pipelines import runs as run_ops
 from trackflow.pipelines import state
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload
-from trackflow.pipelines.scheduler import asset_triggers, decisions
+from trackflow.pipelines.scheduler import asset_triggers, decisions, partition_runs
 from trackflow.pipelines.scheduler.lease import holder_name
-from trackflow.pipelines.scheduler.timetables import Restriction, asset_condition, deserialize_timetable
+from trackflow.pipelines.scheduler.timetables import (
+    PartitionedAssetTimetable,
+    Restriction,
+    asset_condition,
+    deserialize_timetable,
+)
 from trackflow.pipelines.spec import DagSpec
 from trackflow.store.pipeline_base import Transition
+from trackflow.store.sql.asset_partitions import SqlPartitionStore
 from trackflow.store.sql.asset_store import SqlAssetStore
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -104,6 +111,7 @@ class SchedulerLoop:
         self.seen: dict[tuple[str, str, str, int], str | None] = {}  # last states reported to on_state
         self.killed: set[tuple[tuple[str, str, str, int], str]] = set()  # fenced tries asked to stop
         self.assets = SqlAssetStore(store.db)
+        self.partitions = SqlPartitionStore(store.db)
         self.callbacks: list[subprocess.Popen[bytes]] = []  # DAG-callback processes still running
         self.gone_since: dict[tuple[tuple[str, str, str, int], str], datetime] = {}  # see release_lost
 
@@ -321,6 +329,9 @@ class SchedulerLoop:
             spec = self.spec(dag_id)
             if (spec.timetable or {}).get("kind", "none") == "none":
                 continue
+            if spec.timetable.get("kind") == PartitionedAssetTimetable.kind:
+                created |= self.create_partition_runs(spec, now)
+                continue
             condition = asset_condition(spec.timetable)
             if condition is not None:
                 created |= self.create_asset_run(spec, condition, now)
@@ -365,6 +376,30 @@ class SchedulerLoop:
             return False
         log.info("%s: asset-triggered run %s (updated: %s)", spec.dag_id, run_id, ", ".join(sorted(names)))
         return True
+
+    def create_partition_runs(self, spec: DagSpec, now: datetime) -> bool:
+        """A run per pending partition of ``spec`` whose events satisfy its condition (see
+        scheduler/partition_runs.py); each run takes its partition in the transaction that
+        creates it, so a partition starts one run, also across a crash or a rival scheduler."""
+        timetable = PartitionedAssetTimetable.from_parts(spec.timetable)
+        created = False
+        for pending in self.partitions.pending(spec.dag_id):
+            if not partition_runs.ready(timetable, pending.partition_key, pending.arrivals):
+                continue
+            date = partition_runs.partition_date(timetable, pending.partition_key,
+                                                 (a.asset_name for a in pending.arrivals))
+            info = dataclasses.replace(timetable.manual_info(now), partition_key=pending.partition_key,
+                                       partition_date=date)
+            run_id = f"asset_triggered__{datetime.now(UTC).isoformat()}"  # one per run, several per tick
+            take = functools.partial(self.partitions.take_in, pending=pending, run_id=run_id)
+            try:
+                run_ops.create_dag_run(self.store, self.tracking, spec, "asset_triggered", now, run_id=run_id,
+                                       info=info, within=take)
+            except (AlreadyExists, Conflict):
+                continue
+            log.info("%s: asset-triggered run %s for partition %r", spec.dag_id, run_id, pending.partition_key)
+            created = True
+        return created
 
     def start_queued_runs(self, now: datetime, specs: dict[str, DagSpec], queued: list[DagRun],
                           held: set[str]) -> bool:

@@ -11,7 +11,7 @@ timezone-aware.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,8 @@ class DagRunInfo:
     data_interval_start: datetime
     data_interval_end: datetime
     run_after: datetime
+    partition_key: str | None = None
+    partition_date: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -293,9 +295,115 @@ class AssetOrTimeSchedule(Timetable):
         return {"kind": self.kind, "timetable": self.timetable.serialize(), "condition": self.condition}
 
 
+class CronPartitionTimetable(CronTriggerTimetable):
+    """A cron schedule whose runs each produce one partition: the run's ``partition_key`` is
+    its tick (shifted ``run_offset`` ticks) formatted with ``key_format`` in ``timezone``, and
+    its tasks' asset events carry that key (Airflow 3.3)."""
+
+    kind = "cron_partition"
+
+    def __init__(self, cron: str, *, timezone: str | tzinfo = "UTC", run_offset: int | None = None,
+                 run_immediately: Any = False, key_format: str = "%Y-%m-%dT%H:%M:%S") -> None:
+        super().__init__(cron, timezone=timezone)
+        if run_offset is not None and (not isinstance(run_offset, int) or isinstance(run_offset, bool)):
+            raise InvalidInput(f"CronPartitionTimetable run_offset must be an integer, got {run_offset!r}")
+        if not isinstance(key_format, str) or not key_format:
+            raise InvalidInput(f"CronPartitionTimetable key_format must be a strftime format, got {key_format!r}")
+        self.run_offset = run_offset or 0
+        self.key_format = key_format
+
+    def partitioned(self, info: DagRunInfo) -> DagRunInfo:
+        date = info.logical_date
+        for _ in range(abs(self.run_offset)):
+            date = self._next(date) if self.run_offset > 0 else self._prev(date)
+        key = date.astimezone(self.tz).strftime(self.key_format)
+        return replace(info, partition_key=key, partition_date=date)
+
+    def next_dagrun_info(
+        self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
+    ) -> DagRunInfo | None:
+        info = super().next_dagrun_info(last_logical_date, restriction, now)
+        return None if info is None else self.partitioned(info)
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        return (self.partitioned(info) for info in super().iter_between(start, end))
+
+    def serialize(self) -> dict[str, Any]:
+        return {**super().serialize(), "run_offset": self.run_offset, "key_format": self.key_format}
+
+
+class PartitionedAtRuntime(Timetable):
+    """Never scheduled: runs are triggered (with a ``partition_key``) and their tasks name the
+    partitions they wrote with ``outlet_events[asset].add_partitions(...)``."""
+
+    kind = "partitioned_at_runtime"
+    summary = "PartitionedAtRuntime"
+
+
+class PartitionedAssetTimetable(Timetable):
+    """Runs per partition of its assets: each partitioned event's key goes through the asset's
+    mapper (``partition_mapper_config``, else ``default_partition_mapper``) to the downstream
+    key(s); a run with that key starts when the condition holds over the assets that delivered
+    it, a rollup's wait policy included (scheduler/partition_runs.py)."""
+
+    kind = "partitioned_assets"
+
+    def __init__(self, *, assets: Any, partition_mapper_config: dict[Any, Any] | None = None,
+                 default_partition_mapper: Any = None) -> None:
+        from trackflow.pipelines.authoring.assets import Asset, AssetNameRef, as_condition
+        from trackflow.pipelines.authoring.partition_mappers import IdentityMapper, PartitionMapper
+
+        condition = as_condition(assets if not isinstance(assets, tuple) else list(assets))
+        if condition is None:
+            raise InvalidInput(f"PartitionedAssetTimetable needs assets, got {assets!r}")
+        default = default_partition_mapper if default_partition_mapper is not None else IdentityMapper()
+        mappers: dict[str, dict[str, Any]] = {}
+        for key, mapper in (partition_mapper_config or {}).items():
+            if not isinstance(key, (Asset, AssetNameRef)):
+                raise InvalidInput(f"partition_mapper_config keys are Assets or Asset.ref(name=...), got {key!r}")
+            if not isinstance(mapper, PartitionMapper):
+                raise InvalidInput(f"partition_mapper_config[{key!r}] must be a partition mapper, got {mapper!r}")
+            mappers[key.name] = mapper.dump()
+        if not isinstance(default, PartitionMapper):
+            raise InvalidInput(f"default_partition_mapper must be a partition mapper, got {default!r}")
+        self._set(condition.condition(), mappers, default.dump())
+
+    def _set(self, condition: dict[str, Any], mappers: dict[str, dict[str, Any]], default: dict[str, Any]) -> None:
+        self.condition = condition
+        self.mappers = mappers
+        self.default_mapper = default
+        self.summary = f"Partitioned Asset: {asset_triggers.summary(condition)}"
+
+    @classmethod
+    def from_parts(cls, data: dict[str, Any]) -> PartitionedAssetTimetable:
+        timetable = cls.__new__(cls)
+        timetable._set(data["condition"], data["mappers"], data["default_mapper"])
+        return timetable
+
+    def mapper_of(self, asset_name: str) -> dict[str, Any]:
+        """The serialized mapper of one of its assets."""
+        return self.mappers.get(asset_name, self.default_mapper)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": self.kind, "condition": self.condition, "mappers": self.mappers,
+                "default_mapper": self.default_mapper}
+
+
 def asset_condition(data: dict[str, Any]) -> dict[str, Any] | None:
     """The asset condition of a serialized timetable, if it has one."""
-    return data.get("condition") if data.get("kind") in ("assets", "asset_or_time") else None
+    return data.get("condition") if data.get("kind") in ("assets", "asset_or_time", "partitioned_assets") else None
+
+
+def partition_mappers(specs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """DAG id -> asset name -> serialized mapper, for the DAGs scheduled on partitions."""
+    out = {}
+    for spec in specs:
+        data = spec.get("timetable") or {}
+        if data.get("kind") == PartitionedAssetTimetable.kind:
+            timetable = PartitionedAssetTimetable.from_parts(data)
+            names = asset_triggers.asset_names(data["condition"])
+            out[spec["dag_id"]] = {name: timetable.mapper_of(name) for name in names}
+    return out
 
 
 def timetable_from_schedule(schedule: Any, tz: tzinfo = UTC) -> Timetable:
@@ -331,4 +439,11 @@ def deserialize_timetable(data: dict[str, Any]) -> Timetable:
         return AssetTriggeredTimetable(data["condition"])
     if kind == "asset_or_time":
         return AssetOrTimeSchedule.from_parts(deserialize_timetable(data["timetable"]), data["condition"])
+    if kind == "cron_partition":
+        return CronPartitionTimetable(data["expression"], timezone=parse_tz(data.get("tz", "UTC")),
+                                      run_offset=data["run_offset"], key_format=data["key_format"])
+    if kind == "partitioned_at_runtime":
+        return PartitionedAtRuntime()
+    if kind == "partitioned_assets":
+        return PartitionedAssetTimetable.from_parts(data)
     return NullTimetable()

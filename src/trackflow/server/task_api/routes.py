@@ -73,6 +73,7 @@ class AssetEventBody(_Body):
     group: str = Field(default="asset", min_length=1, max_length=1500)
     extra: dict[str, Any] = Field(default_factory=dict)
     alias: str | None = Field(default=None, min_length=1, max_length=1500)
+    partition_key: str | None = Field(default=None, min_length=1, max_length=250)
 
 
 class DeferralBody(_Body):
@@ -136,7 +137,8 @@ def holds(ch: Channel) -> dict[str, Any]:
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/finish")
 def finish(body: FinishBody, ch: Channel) -> dict[str, Any]:
-    events = [NewAssetEvent(e.name, e.uri, e.group, e.extra, alias=e.alias) for e in body.asset_events]
+    events = [NewAssetEvent(e.name, e.uri, e.group, e.extra, alias=e.alias, partition_key=e.partition_key)
+              for e in body.asset_events]
     deferral = Deferral(**body.deferral.model_dump()) if body.deferral else None
     if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events, deferral,
                      body.skip_at_own_index):

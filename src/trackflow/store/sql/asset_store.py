@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, delete, insert, select
 
 from trackflow.entities.assets import AssetEvent, AssetRecord, NewAssetEvent
 from trackflow.errors import Conflict, InvalidInput, NotFound
+from trackflow.store.sql.asset_partitions import queue_partitions_in
 from trackflow.store.sql.asset_tables import (
     alias_consumers,
     asset_aliases,
@@ -47,12 +48,13 @@ def _event(row: Any) -> AssetEvent:
         id=row.id, asset_name=row.name, asset_uri=row.uri, timestamp=from_ms(row.timestamp),  # type: ignore[arg-type]
         extra=json.loads(row.extra or "{}"), source=row.source, source_dag_id=row.source_dag_id,
         source_run_id=row.source_run_id, source_task_id=row.source_task_id, source_map_index=row.source_map_index,
+        partition_key=row.partition_key,
     )
 
 
 _EVENT_COLUMNS = (asset_events.c.id, assets.c.name, assets.c.uri, asset_events.c.timestamp, asset_events.c.extra,
                   asset_events.c.source, asset_events.c.source_dag_id, asset_events.c.source_run_id,
-                  asset_events.c.source_task_id, asset_events.c.source_map_index)
+                  asset_events.c.source_task_id, asset_events.c.source_map_index, asset_events.c.partition_key)
 
 
 def check_event(event: NewAssetEvent) -> None:
@@ -88,20 +90,31 @@ def record_events_in(conn: Connection, events: Sequence[NewAssetEvent], now: dat
             asset_id=asset_id, timestamp=to_ms(now), extra=json.dumps(event.extra), source=event.source,
             source_dag_id=event.source_dag_id, source_run_id=event.source_run_id,
             source_task_id=event.source_task_id, source_map_index=event.source_map_index,
+            partition_key=event.partition_key,
         ).returning(asset_events.c.id)).scalar_one()
         ids.append(int(event_id))
         if event.alias is not None:  # the alias now (also) resolves to this asset
             conn.execute(insert_for(conn, asset_aliases).values(alias_name=event.alias, asset_name=event.name)
                          .on_conflict_do_nothing())
+        consumers = conn.execute(select(asset_consumers.c.dag_id, asset_consumers.c.partition_mapper).where(
+            asset_consumers.c.asset_name == event.name)).all()
+        if event.partition_key is not None:  # as Airflow: it reaches the partition-scheduled DAGs only
+            queue_partitions_in(conn, {c.dag_id: c.partition_mapper for c in consumers if c.partition_mapper},
+                                event.name, int(event_id), event.partition_key, now)
+            continue
         aliases = select(asset_aliases.c.alias_name).where(asset_aliases.c.asset_name == event.name)
-        dag_ids = set(conn.execute(select(asset_consumers.c.dag_id).where(
-            asset_consumers.c.asset_name == event.name)).scalars())
+        dag_ids = {c.dag_id for c in consumers if not c.partition_mapper}
         dag_ids |= set(conn.execute(select(alias_consumers.c.dag_id).where(
             alias_consumers.c.alias_name.in_(aliases))).scalars())
         if dag_ids:  # the first update since a consumer's last run keeps its time
             conn.execute(insert_for(conn, asset_queue).on_conflict_do_nothing(), [
                 {"asset_id": asset_id, "dag_id": dag_id, "created_at": to_ms(now)} for dag_id in sorted(dag_ids)])
     return ids
+
+
+def _mapper_json(mappers_by_dag: Mapping[str, Mapping[str, dict[str, Any]]], dag_id: str, name: str) -> str | None:
+    mapper = mappers_by_dag.get(dag_id, {}).get(name)
+    return None if mapper is None else json.dumps(mapper, sort_keys=True)
 
 
 class SqlAssetStore:
@@ -124,15 +137,20 @@ class SqlAssetStore:
         return out
 
     def sync_consumers(self, by_dag: Mapping[str, Iterable[str]],
-                       aliases_by_dag: Mapping[str, Iterable[str]] | None = None) -> None:
-        """Replace, for each DAG given, the assets and aliases it is scheduled on (as last parsed)."""
+                       aliases_by_dag: Mapping[str, Iterable[str]] | None = None,
+                       mappers_by_dag: Mapping[str, Mapping[str, dict[str, Any]]] | None = None) -> None:
+        """Replace, for each DAG given, the assets and aliases it is scheduled on (as last
+        parsed) and, for a DAG scheduled on partitions, its partition mapper of each asset."""
         if not by_dag:
             return
         aliases_by_dag = aliases_by_dag or {}
+        mappers_by_dag = mappers_by_dag or {}
         with self.db.write() as conn:
             conn.execute(delete(asset_consumers).where(asset_consumers.c.dag_id.in_(list(by_dag))))
             conn.execute(delete(alias_consumers).where(alias_consumers.c.dag_id.in_(list(by_dag))))
-            rows = [{"asset_name": name, "dag_id": dag_id} for dag_id, names in by_dag.items() for name in set(names)]
+            rows = [{"asset_name": name, "dag_id": dag_id,
+                     "partition_mapper": _mapper_json(mappers_by_dag, dag_id, name)}
+                    for dag_id, names in by_dag.items() for name in set(names)]
             if rows:
                 conn.execute(insert(asset_consumers), rows)
             alias_rows = [{"alias_name": name, "dag_id": dag_id} for dag_id, names in aliases_by_dag.items()

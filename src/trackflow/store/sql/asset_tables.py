@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
 from trackflow.store.sql.tables import metadata
 
@@ -32,6 +32,7 @@ asset_events = Table(
     Column("source_run_id", ID),
     Column("source_task_id", ID),
     Column("source_map_index", Integer, nullable=False, server_default="-1"),
+    Column("partition_key", String(250)),
     Index("ix_pl_asset_events_asset", "asset_id", "id"),
 )
 
@@ -41,6 +42,7 @@ asset_consumers = Table(
     metadata,
     Column("asset_name", String(1500), primary_key=True),
     Column("dag_id", ID, primary_key=True),
+    Column("partition_mapper", Text),  # JSON of the mapper, for a DAG scheduled on the asset's partitions
 )
 
 # Assets updated since a consuming DAG's last asset-triggered run (Airflow's AssetDagRunQueue).
@@ -75,4 +77,29 @@ alias_consumers = Table(
     metadata,
     Column("alias_name", String(1500), primary_key=True),
     Column("dag_id", ID, primary_key=True),
+)
+
+# A run of a partition-scheduled DAG for one downstream partition key: pending (run_id NULL)
+# until the keys that reached it satisfy the DAG's condition, then the run it became.
+partition_runs = Table(
+    "pl_asset_partition_runs",
+    metadata,
+    Column("id", ASSET_ID, primary_key=True, autoincrement=True),
+    Column("dag_id", ID, nullable=False),
+    Column("partition_key", String(250), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("run_id", ID),
+    Index("ix_pl_asset_partition_runs_pending", "dag_id", "partition_key", unique=True,
+          sqlite_where=text("run_id IS NULL"), postgresql_where=text("run_id IS NULL")),
+)
+
+# Which upstream event (asset, source key) reached which pending partition run.
+partition_keys = Table(
+    "pl_asset_partition_keys",
+    metadata,
+    Column("partition_run_id", ASSET_ID, ForeignKey("pl_asset_partition_runs.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("event_id", ASSET_ID, ForeignKey("pl_asset_events.id", ondelete="CASCADE"), primary_key=True),
+    Column("asset_name", String(1500), nullable=False),
+    Column("source_key", String(250), nullable=False),
 )

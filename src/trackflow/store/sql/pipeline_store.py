@@ -85,6 +85,7 @@ def _run(row: Row[Any]) -> DagRun:
         data_interval_end=_req(row.data_interval_end), run_after=_req(row.run_after),
         conf=json.loads(row.conf or "{}"), queued_at=from_ms(row.queued_at), start_date=from_ms(row.start_date),
         end_date=from_ms(row.end_date), tracking_run_id=row.tracking_run_id, experiment_id=row.experiment_id,
+        partition_key=row.partition_key, partition_date=from_ms(row.partition_date),
     )
 
 
@@ -377,6 +378,7 @@ class SqlPipelineStore:
                     conf=json.dumps(run.conf, default=str), queued_at=to_ms(run.queued_at),
                     start_date=to_ms(run.start_date), end_date=to_ms(run.end_date),
                     tracking_run_id=run.tracking_run_id, experiment_id=run.experiment_id,
+                    partition_key=run.partition_key, partition_date=to_ms(run.partition_date),
                 ))
                 if task_instances_:
                     conn.execute(insert(task_instances), [

@@ -58,6 +58,8 @@ dag_runs = Table(
     Column("end_date", BigInteger),
     Column("tracking_run_id", String(32)),
     Column("experiment_id", String(32)),
+    Column("partition_key", String(250)),
+    Column("partition_date", BigInteger),
     UniqueConstraint("dag_id", "run_id", name="uq_pl_dag_runs_dag_run"),
     Index("ix_pl_dag_runs_state", "state"),
     Index("ix_pl_dag_runs_dag_logical", "dag_id", "logical_date"),
