@@ -45,14 +45,15 @@ class _Assets:
 
         return [to_wire(e) for e in self.store.list_events(name, limit)]
 
-    def emit(self, name: str, uri: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+    def emit(self, name: str, uri: str | None, extra: dict[str, Any], partition_key: str | None) -> dict[str, Any]:
         if self.http is not None:
-            return dict(self.http.call("POST", "/assets/events", {"name": name, "uri": uri or name, "extra": extra}))
+            body = {"name": name, "uri": uri or name, "extra": extra, "partition_key": partition_key}
+            return dict(self.http.call("POST", "/assets/events", body))
         from trackflow.entities.assets import NewAssetEvent
         from trackflow.pipelines.runtime.channel import to_wire
 
-        [event] = self.store.record_events([NewAssetEvent(name, uri or name, extra=extra, source="api")],
-                                           datetime.now(UTC))
+        new = NewAssetEvent(name, uri or name, extra=extra, source="api", partition_key=partition_key)
+        [event] = self.store.record_events([new], datetime.now(UTC))
         return to_wire(event)
 
 
@@ -91,8 +92,9 @@ def list_events(settings: Settings, name: str | None, limit: int, output: str) -
 @click.argument("name")
 @click.option("--uri", help="The asset's uri when it is new (default: its name).")
 @click.option("--extra", default="{}", show_default=True, help="JSON object stored with the event.")
+@click.option("--partition-key", help="The partition of the asset the event is for.")
 @click.pass_obj
-def emit(settings: Settings, name: str, uri: str | None, extra: str) -> None:
+def emit(settings: Settings, name: str, uri: str | None, extra: str, partition_key: str | None) -> None:
     """Record an event of asset NAME: the DAGs scheduled on it run."""
-    event = _Assets(settings).emit(name, uri, json_object(extra, "--extra"))
+    event = _Assets(settings).emit(name, uri, json_object(extra, "--extra"), partition_key)
     click.echo(f"Recorded event {event['id']} of asset {event['asset_name']}")

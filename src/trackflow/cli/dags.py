@@ -129,17 +129,18 @@ def test_dag(ctx: click.Context, dag_id: str, logical_date: str | None, dags_fol
 @click.option("--conf", help="JSON object: the run's conf (checked against the DAG's params).")
 @click.option("--logical-date", help="ISO date/datetime (default: now).")
 @click.option("--run-id", help="Run id (default: manual__<logical date>).")
+@click.option("--partition-key", help="The partition this run is for (partitioned assets).")
 @click.option("--dags-folder", help="Parse this folder first.")
 @click.pass_obj
 def trigger(settings: Settings, dag_id: str, conf: str | None, logical_date: str | None, run_id: str | None,
-            dags_folder: str | None) -> None:
+            partition_key: str | None, dags_folder: str | None) -> None:
     """Create a manual DAG run; the scheduler (`trackflow server`) runs it."""
     from trackflow.pipelines.operations import parse_date
 
     pipelines = _pipelines(settings)
     _ensure_parsed(pipelines, dag_id, dags_folder)
     run = pipelines.trigger(dag_id, _conf(conf), parse_date(logical_date, "--logical-date") if logical_date else None,
-                            run_id)
+                            run_id, partition_key)
     click.echo(f"Created DAG run {run.run_id} of {dag_id} (state {run.state})")
 
 

@@ -23,7 +23,7 @@ from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler import asset_triggers, decisions
 from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable, partition_mappers
 from trackflow.pipelines.spec import DagSpec
-from trackflow.store.sql.asset_store import SqlAssetStore
+from trackflow.store.sql.asset_store import SqlAssetStore, check_partition_key
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -88,10 +88,11 @@ class Pipelines:
 
     # Runs ---------------------------------------------------------------------------------
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: datetime | None = None,
-                run_id: str | None = None) -> DagRun:
+                run_id: str | None = None, partition_key: str | None = None) -> DagRun:
         spec = self.spec(dag_id)
         return run_ops.create_dag_run(self.store, self.tracking, spec, "manual", utcnow(),
-                                      logical_date=logical_date, conf=conf, run_id=run_id)
+                                      logical_date=logical_date, conf=conf, run_id=run_id,
+                                      partition_key=check_partition_key(partition_key))
 
     def trigger_or_reset(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime,
                          reset: bool, fail_if_paused: bool = False) -> DagRun:

@@ -6,8 +6,9 @@ of that name whose outlet is the asset, run on ``schedule``. ``@asset.multi(sche
 outlets=[a, b])``: a ``MultiAssetDefinition`` — all of its outlets (as ``AssetAll``, so a DAG
 scheduled on it waits for every one) — and a one-task DAG named after the function producing
 them. The function's parameters: ``self`` (the definition), ``context`` (the task's context),
-``outlet_events``, one with a default (gets it), and any other name: the asset of that name, which becomes an inlet of the task
-(``context["inlet_events"][param]`` reads its events). Its return value is the task's output.
+``outlet_events``, one with a default (gets it), and any other name: the asset of that name,
+which becomes an inlet of the task (``context["inlet_events"][param]`` reads its events). Its
+return value is the task's output.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from typing import Any
 from trackflow.entities.assets import AssetEvent, NewAssetEvent
 from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.assets import Asset, AssetAlias, BaseAsset
-
-MAX_PARTITION_KEY = 250
+from trackflow.store.sql.asset_store import check_partition_key
 
 
 class OutletEventAccessor:
@@ -30,10 +29,7 @@ class OutletEventAccessor:
         if isinstance(self.key, AssetAlias):
             raise InvalidInput("add_partitions() is for an Asset outlet; an alias has no partitions")
         for key in [keys] if isinstance(keys, str) else list(keys):
-            if not isinstance(key, str) or not key.strip() or len(key) > MAX_PARTITION_KEY:
-                raise InvalidInput(f"a partition key must be a non-blank string of at most {MAX_PARTITION_KEY} "
-                                   f"characters, got {key!r}")
-            self.partition_keys[key] = None
+            self.partition_keys[check_partition_key(key) or ""] = None
 
     def add(self, asset: Asset, extra: dict[str, Any] | None = None) -> None:
         if not isinstance(self.key, AssetAlias):

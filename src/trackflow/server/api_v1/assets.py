@@ -15,7 +15,7 @@ from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.channel import to_wire
 from trackflow.server.api_v1 import schemas as out
 from trackflow.server.api_v1.pipelines import SERVICE_KEY, pipelines
-from trackflow.server.api_v1.schemas import returns
+from trackflow.server.api_v1.schemas import PARTITION_KEY, returns
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 
@@ -33,6 +33,7 @@ class NewEvent(BaseModel):
     name: str | None = NAME
     uri: str | None = NAME
     extra: dict[str, Any] = Field(default_factory=dict)
+    partition_key: str | None = PARTITION_KEY
 
 
 @router.get("/assets", **returns(out.AssetsOut))
@@ -64,7 +65,8 @@ def create_event(body: NewEvent, s: Services = Depends(get_services),
         if given is None:
             raise InvalidInput("name the asset: asset_id, name or uri")
         name, uri = body.name or given, body.uri or given
-    [event] = p.assets.record_events([NewAssetEvent(name, uri, extra=body.extra, source="api")], datetime.now(UTC))
+    [event] = p.assets.record_events([NewAssetEvent(name, uri, extra=body.extra, source="api",
+                                                      partition_key=body.partition_key)], datetime.now(UTC))
     service = s.extras.get(SERVICE_KEY)
     if service is not None:
         service.wake()

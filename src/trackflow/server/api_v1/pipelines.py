@@ -17,7 +17,7 @@ from trackflow.pipelines.operations import Pipelines, parse_date
 from trackflow.pipelines.runtime.channel import to_wire
 from trackflow.pipelines.spec import DagSpec
 from trackflow.server.api_v1 import schemas as out
-from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, JsonObject, returns
+from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, PARTITION_KEY, JsonObject, returns
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 
@@ -54,6 +54,7 @@ class TriggerRun(_Body):
     conf: JsonObject = Field(default_factory=dict)
     logical_date: str | None = None
     run_id: str | None = None
+    partition_key: str | None = PARTITION_KEY
 
 
 class ClearRun(_Body):
@@ -129,6 +130,7 @@ def run_json(run: DagRun) -> dict[str, Any]:
         "data_interval_end": _iso(run.data_interval_end), "run_after": _iso(run.run_after), "conf": run.conf,
         "queued_at": _iso(run.queued_at), "start_date": _iso(run.start_date), "end_date": _iso(run.end_date),
         "tracking_run_id": run.tracking_run_id, "experiment_id": run.experiment_id,
+        "partition_key": run.partition_key, "partition_date": _iso(run.partition_date),
     }
 
 
@@ -176,7 +178,7 @@ def trigger_run(dag_id: str, body: TriggerRun, s: Services = Depends(get_service
                 p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
     """Trigger a run; ``conf`` is validated against the DAG's params (400 naming the param)."""
     date = parse_date(body.logical_date, "logical_date") if body.logical_date else None
-    run = p.trigger(dag_id, body.conf, date, body.run_id)
+    run = p.trigger(dag_id, body.conf, date, body.run_id, body.partition_key)
     _wake(s)
     return run_json(run)
 

@@ -390,6 +390,9 @@ class DagsOut(_Out):
     import_errors: list[ImportErrorOut]
 
 
+PARTITION_KEY: Any = Field(default=None, min_length=1, max_length=250)
+
+
 class DagRunOut(_Out):
     dag_id: str
     run_id: str
@@ -405,6 +408,8 @@ class DagRunOut(_Out):
     end_date: str | None
     tracking_run_id: str | None
     experiment_id: str | None
+    partition_key: str | None = None
+    partition_date: str | None = None
 
 
 class DagRunsOut(_Out):
@@ -423,6 +428,7 @@ class AssetEventOut(_Out):
     source_run_id: str | None
     source_task_id: str | None
     source_map_index: int
+    partition_key: str | None = None
 
 
 class AssetEventsOut(_Out):

@@ -36,6 +36,7 @@ from trackflow.store.sql.pipeline_store import from_ms, to_ms
 from trackflow.store.sql.rows import insert_for
 
 MAX_NAME = 1500
+MAX_PARTITION_KEY = 250
 
 
 def _asset(row: Any) -> AssetRecord:
@@ -57,8 +58,17 @@ _EVENT_COLUMNS = (asset_events.c.id, assets.c.name, assets.c.uri, asset_events.c
                   asset_events.c.source_task_id, asset_events.c.source_map_index, asset_events.c.partition_key)
 
 
+def check_partition_key(key: str | None) -> str | None:
+    """The key, or InvalidInput for a blank or too long one (None: no partition)."""
+    if key is not None and (not isinstance(key, str) or not key.strip() or len(key) > MAX_PARTITION_KEY):
+        raise InvalidInput(f"a partition key must be a non-blank string of at most {MAX_PARTITION_KEY} characters, "
+                           f"got {key!r}")
+    return key
+
+
 def check_event(event: NewAssetEvent) -> None:
     """InvalidInput naming the problem (what reaches the database is trusted)."""
+    check_partition_key(event.partition_key)
     for what, value in (("name", event.name), ("uri", event.uri), ("group", event.group)):
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
             raise InvalidInput(f"asset {what} must be a non-empty string of at most {MAX_NAME} characters, "
