@@ -2,7 +2,7 @@
 import os
 from datetime import datetime, timedelta
 
-from trackflow import dag, task
+from trackflow import dag, task, task_group
 from trackflow.sensors import ExternalTaskMarker, ExternalTaskSensor
 
 
@@ -14,7 +14,25 @@ def upstream_daily():
             raise RuntimeError("load failed")
         return 1
 
-    load() >> ExternalTaskMarker(task_id="marker", external_dag_id="downstream_daily", external_task_id="wait_load")
+    @task_group
+    def publish():
+        @task
+        def copy():
+            return 1
+
+        @task_group
+        def index():
+            @task
+            def build():
+                return 2
+
+            build()
+
+        copy() >> index()
+
+    loaded = load()
+    loaded >> ExternalTaskMarker(task_id="marker", external_dag_id="downstream_daily", external_task_id="wait_load")
+    loaded >> publish()
 
 
 upstream_daily()
@@ -33,7 +51,12 @@ def downstream_daily():
     def report():
         return "upstream loaded"
 
-    [wait, whole_run] >> report()
+    # every task of the group (nested ones too) must succeed
+    group = ExternalTaskSensor(task_id="wait_group", external_dag_id="upstream_daily", external_task_group_id="publish",
+                               failed_states=["failed", "upstream_failed"], poke_interval=0.2, timeout=2,
+                               mode="reschedule", soft_fail=bool(os.environ.get("TF_SOFT")))
+
+    [wait, whole_run, group] >> report()
 
 
 downstream_daily()

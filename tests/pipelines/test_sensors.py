@@ -218,13 +218,14 @@ def test_external_task_sensor_waits_for_another_dag_at_the_same_logical_date(cli
     # nothing upstream yet: the task sensor times out (failed), the run sensor is soft (skipped)
     assert cli("dags", "test", "downstream_daily", "--logical-date", day, "--dags-folder", dags).returncode == 1
     assert {t: s for t, (s, _, _) in task_rows(home, "downstream_daily").items()} == {
-        "wait_load": "failed", "wait_run": "skipped", "report": "upstream_failed"}
+        "wait_load": "failed", "wait_run": "skipped", "wait_group": "failed", "report": "upstream_failed"}
     # upstream fails on that date: failed_states fail the sensor at once (soft_fail: skipped)
     assert cli("dags", "test", "upstream_daily", "--logical-date", day, "--dags-folder", dags,
                env={"TF_UPSTREAM_FAILS": "1"}).returncode == 1
     assert cli("dags", "test", "downstream_daily", "--logical-date", day, "--dags-folder", dags,
                env={"TF_SOFT": "1"}).returncode == 0
     assert task_rows(home, "downstream_daily")["wait_load"][0] == "skipped"
+    assert task_rows(home, "downstream_daily")["wait_group"][0] == "skipped"  # the group's tasks upstream_failed
     # upstream succeeds on that date (a later run of the same date): the sensors pass
     assert cli("dags", "test", "upstream_daily", "--logical-date", day, "--dags-folder", dags).returncode == 0
     assert task_rows(home, "upstream_daily")["marker"][0] == "success"

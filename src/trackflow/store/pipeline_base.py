@@ -188,9 +188,10 @@ class PipelineStore(Protocol):
         holds the running task instance: False (nothing written) once it was fenced."""
 
     def states_at(self, dag_id: str, logical_dates: Sequence[datetime],
-                  task_ids: Sequence[str] | None) -> list[str | None]:
+                  task_ids: Sequence[str] | None, task_group_id: str | None = None) -> list[str | None]:
         """What another DAG's runs at ``logical_dates`` are at: the states of their task
-        instances of ``task_ids`` (every map index), or of the runs themselves when None
+        instances of ``task_ids`` (every map index) or of every task in ``task_group_id``
+        (nested groups included), or of the runs themselves when neither is given
         (ExternalTaskSensor). A date without a run contributes nothing; a date with several
         runs, its latest."""
 

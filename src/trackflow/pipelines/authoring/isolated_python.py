@@ -116,7 +116,11 @@ class _IsolatedPythonOperator(PythonOperator):
         return self.run_in_subprocess(list(self.op_args), kwargs)
 
     def run_in_subprocess(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        serializer = __import__(self.serializer)
+        try:
+            serializer = __import__(self.serializer)
+        except ImportError:
+            raise AirflowException(f"serializer {self.serializer!r} of {self.task_id!r} is not installed where "
+                                   f"trackflow runs: pip install {self.serializer}") from None
         with tempfile.TemporaryDirectory(prefix="trackflow-call-") as tmp:
             folder = Path(tmp)
             script, given, result, strings, failure = (folder / n for n in (

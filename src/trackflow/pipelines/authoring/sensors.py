@@ -395,7 +395,8 @@ class ExternalTaskSensor(BaseSensorOperator):
     context)`` returns — to reach ``allowed_states``. One in ``failed_states`` fails the sensor
     (skips it with ``soft_fail``), one in ``skipped_states`` skips it."""
 
-    template_fields: tuple[str, ...] = ("external_dag_id", "external_task_id", "external_task_ids")
+    template_fields: tuple[str, ...] = ("external_dag_id", "external_task_id", "external_task_ids",
+                                        "external_task_group_id")
 
     def __init__(self, *, external_dag_id: str, external_task_id: str | None = None,
                  external_task_ids: Iterable[str] | None = None, external_task_group_id: str | None = None,
@@ -408,12 +409,12 @@ class ExternalTaskSensor(BaseSensorOperator):
             raise InvalidInput(f"sensor {self.task_id!r}: give external_task_id or external_task_ids, not both")
         if execution_delta is not None and execution_date_fn is not None:
             raise InvalidInput(f"sensor {self.task_id!r}: give execution_delta or execution_date_fn, not both")
-        if external_task_group_id is not None:
-            raise InvalidInput(f"sensor {self.task_id!r}: external_task_group_id is not supported yet; "
-                               "list the group's task ids in external_task_ids")
+        if external_task_group_id is not None and (external_task_id is not None or external_task_ids is not None):
+            raise InvalidInput(f"sensor {self.task_id!r}: give external_task_group_id or external task ids, not both")
         self.external_dag_id = external_dag_id
         self.external_task_id = external_task_id
         self.external_task_ids = list(external_task_ids) if external_task_ids is not None else None
+        self.external_task_group_id = external_task_group_id
         self.allowed_states = list(allowed_states or [TIState.SUCCESS])
         self.skipped_states = list(skipped_states or [])
         self.failed_states = list(failed_states or [])
@@ -443,11 +444,14 @@ class ExternalTaskSensor(BaseSensorOperator):
     def poke(self, context: dict[str, Any]) -> bool:
         dates = self.logical_dates(context)
         task_ids = self.task_ids()
-        what = f"{self.external_dag_id}" + (f".{','.join(task_ids)}" if task_ids else "")
+        group = self.external_task_group_id
+        what = f"{self.external_dag_id}" + (f".{','.join(task_ids)}" if task_ids else "") + \
+            (f" task group {group!r}" if group else "")
         print(f"Poking for {what} on {', '.join(d.isoformat() for d in dates)} ...", flush=True)
-        states = context["ti"].states_of_dag_at(self.external_dag_id, dates, task_ids)
+        states = context["ti"].states_of_dag_at(self.external_dag_id, dates, task_ids, group)
         if self.check_existence and not states:
-            raise AirflowFailException(f"no run of DAG {self.external_dag_id!r} at those logical dates")
+            raise AirflowFailException(f"no run of DAG {self.external_dag_id!r} at those logical dates"
+                                       + (f" with task group {group!r}" if group else ""))
         if any(s in self.failed_states for s in states):
             message = f"{what} ended in one of the failed states {self.failed_states}"
             if self.soft_fail:
@@ -455,7 +459,7 @@ class ExternalTaskSensor(BaseSensorOperator):
             raise AirflowException(message)
         if any(s in self.skipped_states for s in states):
             raise AirflowSkipException(f"{what} ended in one of the skipped states {self.skipped_states}")
-        expected = len(dates) * (len(task_ids) if task_ids else 1)
+        expected = len(dates) * (len(task_ids) if task_ids else 1)  # a group: at least one task per date
         return len(states) >= expected and all(s in self.allowed_states for s in states)
 
 

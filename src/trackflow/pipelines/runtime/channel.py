@@ -88,10 +88,10 @@ class TryChannel(Protocol):
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         """Which upstream values this try read."""
 
-    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
-            str | None]:
-        """Another DAG's task-instance (or, without task ids, run) states at those logical
-        dates (ExternalTaskSensor)."""
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None,
+                  task_group_id: str | None = None) -> list[str | None]:
+        """Another DAG's task-instance (of task ids or a task group; without either, run)
+        states at those logical dates (ExternalTaskSensor)."""
 
     def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
                         fail_if_paused: bool) -> None:
@@ -184,9 +184,9 @@ class StoreChannel:
     def get_outputs(self, task_id: str, key: str) -> list[TaskOutput]:
         return self._call(self.store.get_outputs, self.dag_id, self.run_id, task_id, key)
 
-    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
-            str | None]:
-        return self._call(self.store.states_at, dag_id, logical_dates, task_ids)
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None,
+                  task_group_id: str | None = None) -> list[str | None]:
+        return self._call(self.store.states_at, dag_id, logical_dates, task_ids, task_group_id)
 
     def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
                         fail_if_paused: bool) -> None:

@@ -60,11 +60,11 @@ class TaskInstanceHandle:
         """Store ``value`` under ``key`` (written when the task ends successfully or not)."""
         self.outputs.put(self.task_id, self.map_index, key, value, self.tracking_run_id)
 
-    def states_of_dag_at(self, dag_id: str, logical_dates: list[datetime],
-                         task_ids: list[str] | None) -> list[str | None]:
-        """Another DAG's task-instance states (run states without task ids) at those logical
-        dates: what ExternalTaskSensor pokes."""
-        return self.outputs.channel.states_at(dag_id, logical_dates, task_ids)
+    def states_of_dag_at(self, dag_id: str, logical_dates: list[datetime], task_ids: list[str] | None,
+                         task_group_id: str | None = None) -> list[str | None]:
+        """Another DAG's task-instance states (of task ids or a task group; run states
+        without either) at those logical dates: what ExternalTaskSensor pokes."""
+        return self.outputs.channel.states_at(dag_id, logical_dates, task_ids, task_group_id)
 
     def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], logical_date: datetime, reset: bool,
                         fail_if_paused: bool) -> None:

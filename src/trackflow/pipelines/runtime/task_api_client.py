@@ -118,10 +118,10 @@ class TaskApiChannel:
             raise NotFound(f"outputs of run {self.run_id!r} are not readable with this try's token any more")
         return [from_wire(TaskOutput, o) for o in answer["outputs"]]
 
-    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None) -> list[
-            str | None]:
+    def states_at(self, dag_id: str, logical_dates: Sequence[datetime], task_ids: Sequence[str] | None,
+                  task_group_id: str | None = None) -> list[str | None]:
         body = {"dag_id": dag_id, "logical_dates": [d.isoformat() for d in logical_dates],
-                "task_ids": None if task_ids is None else list(task_ids)}
+                "task_ids": None if task_ids is None else list(task_ids), "task_group_id": task_group_id}
         answer = self._call("POST", "/external-states", body)
         if answer is None:
             raise NotFound("other DAGs' states are not readable with this try's token any more")

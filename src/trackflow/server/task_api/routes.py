@@ -178,11 +178,12 @@ class ExternalStatesBody(_Body):
     dag_id: str = Field(min_length=1, max_length=250)
     logical_dates: list[datetime] = Field(max_length=1000)
     task_ids: list[Annotated[str, Field(max_length=250)]] | None = Field(default=None, max_length=1000)
+    task_group_id: str | None = Field(default=None, min_length=1, max_length=250)
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/external-states")
 def external_states(body: ExternalStatesBody, ch: Channel) -> dict[str, Any]:
-    return {"states": ch.states_at(body.dag_id, body.logical_dates, body.task_ids)}
+    return {"states": ch.states_at(body.dag_id, body.logical_dates, body.task_ids, body.task_group_id)}
 
 
 class TriggerDagRunBody(_Body):

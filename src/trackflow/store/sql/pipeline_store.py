@@ -701,12 +701,17 @@ class SqlPipelineStore:
         return True
 
     def states_at(self, dag_id: str, logical_dates: Sequence[datetime],
-                  task_ids: Sequence[str] | None) -> list[str | None]:
+                  task_ids: Sequence[str] | None, task_group_id: str | None = None) -> list[str | None]:
         dates = [to_ms(d) for d in logical_dates]
         runs = select(dag_runs.c.run_id, dag_runs.c.state, dag_runs.c.logical_date).where(
             dag_runs.c.dag_id == dag_id, dag_runs.c.logical_date.in_(dates)).order_by(dag_runs.c.id)
         with self.db.read() as conn:
             newest = {r.logical_date: r for r in conn.execute(runs)}  # a date run again: its latest run counts
+            if task_group_id is not None:
+                spec = conn.execute(select(dags.c.spec).where(dags.c.dag_id == dag_id)).scalar()
+                task_ids = [t["task_id"] for t in (json.loads(spec)["tasks"] if spec else [])
+                            if (t.get("task_group") or "") == task_group_id
+                            or (t.get("task_group") or "").startswith(f"{task_group_id}.")]
             if task_ids is None:
                 return [r.state for r in newest.values()]
             run_ids = [r.run_id for r in newest.values()]
