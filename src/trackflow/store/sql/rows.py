@@ -20,6 +20,7 @@ from trackflow.entities import (
     RunInfo,
     RunStatus,
 )
+from trackflow.errors import InvalidInput
 from trackflow.store.sql import tables as t
 
 
@@ -41,6 +42,8 @@ def fetch_tuples(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     try:
         cursor.execute(str(compiled), params)
         return list(cursor.fetchall())
+    except conn.dialect.loaded_dbapi.DataError as exc:  # as Database's own wrapping: bad input, not a 5xx
+        raise InvalidInput(f"the database refused a value: {str(exc).strip().splitlines()[0]}") from None
     finally:
         cursor.close()
 
