@@ -33,6 +33,8 @@ ENV_VARS: dict[str, str] = {
     "heartbeat_timeout": "TRACKFLOW_HEARTBEAT_TIMEOUT",
     "queued_timeout": "TRACKFLOW_QUEUED_TIMEOUT",
     "airflow_imports": "TRACKFLOW_AIRFLOW_IMPORTS",
+    "auth": "TRACKFLOW_AUTH",
+    "tracking_token": "TRACKFLOW_TRACKING_TOKEN",
 }
 
 EXECUTORS = ("local", "celery")
@@ -57,6 +59,8 @@ class Settings:
     heartbeat_timeout: float = 60.0  # a running try silent this long died: retried or failed
     queued_timeout: float = 120.0  # a try queued this long never started: queued again
     airflow_imports: bool = False  # DAG files' airflow.* imports resolve to trackflow (see airflow_shim)
+    auth: bool = False  # the server requires a user (Basic) or an API token (Bearer) on every request
+    tracking_token: str = ""  # the API token trackflow's clients send to a server with auth on
 
     @property
     def home_path(self) -> Path:

@@ -37,6 +37,18 @@ class Conflict(TrackflowError):
     error_code = "INVALID_STATE"
 
 
+class Unauthenticated(TrackflowError):
+    """No valid credentials (auth on): a user's Basic credentials or an API token."""
+
+    error_code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(TrackflowError):
+    """Valid credentials, but the user may not do this."""
+
+    error_code = "PERMISSION_DENIED"
+
+
 class Unavailable(TrackflowError):
     """A service trackflow needs (the database, the artifact store) cannot be reached."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -269,6 +270,13 @@ def test_the_server_restarts_its_triggerer(tmp_path: Path, folder: Path) -> None
     service = PipelineService(settings, options=FAST)
     service.start()
     try:
+        # idle, nothing deferred and no asset watcher: no triggerer process (memory kept for work)
+        wait_for(lambda: "many_deferred" in {d.dag_id for d in service.pipelines.list_dags()}, "parsing")
+        for _ in range(5):
+            service.wake()
+            time.sleep(0.2)
+        assert service.triggerer.proc is None
+        service.pipelines.trigger("many_deferred")  # its sensors defer: the triggerer starts
         first = wait_for(lambda: service.triggerer.proc, "the triggerer process")
         assert isinstance(first, subprocess.Popen) and first.poll() is None
         first.kill()

@@ -23,7 +23,7 @@ class _Assets:
         if uri.startswith(("http://", "https://")):
             from trackflow.store.rest.http import HttpJsonClient
 
-            self.http = HttpJsonClient(uri.rstrip("/") + "/api/v1")
+            self.http = HttpJsonClient(uri.rstrip("/") + "/api/v1", token=settings.tracking_token)
         else:
             from trackflow.pipelines.operations import Pipelines
 

@@ -26,7 +26,7 @@ def _pipelines(settings: Settings) -> Any:
     if uri.startswith(("http://", "https://")):
         from trackflow.pipelines.remote import RemotePipelines
 
-        return RemotePipelines(uri)
+        return RemotePipelines(uri, settings.tracking_token)
     from trackflow.pipelines.operations import Pipelines
 
     return Pipelines(settings)

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "triggerer": "trackflow.cli.triggerer:triggerer",
     "worker": "trackflow.cli.worker:worker",
     "assets": "trackflow.cli.assets:assets",
+    "users": "trackflow.cli.accounts:users",
+    "tokens": "trackflow.cli.accounts:tokens",
 }
 
 

@@ -20,6 +20,8 @@ from trackflow.config import Settings
 @click.option("--scheduler/--no-scheduler", "run_scheduler", default=True, show_default=True,
               help="Run the pipeline scheduler and local executor in this process. SQLite allows one "
                    "scheduler per database; on PostgreSQL several servers may each run one.")
+@click.option("--auth/--no-auth", "auth", default=None,
+              help="Require a user or an API token on every request (default: the auth setting, off).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="HTTP worker processes sharing the port (dead ones are replaced); the scheduler then runs "
                    "once, in the parent process.")
@@ -32,6 +34,7 @@ def server(
     artifacts_destination: str | None,
     dags_folder: str | None,
     run_scheduler: bool,
+    auth: bool | None,
     workers: int,
 ) -> None:
     """Run the trackflow server."""
@@ -46,12 +49,16 @@ def server(
         tracking_uri=backend_store_uri,
         artifacts_destination=artifacts_destination,
         dags_folder=dags_folder,
+        auth=auth,
     )
     if settings.tracking_uri:  # given explicitly: a missing directory is a typo, not created
         require_sqlite_directory(settings.tracking_uri)
     # Task processes started by the scheduler read their settings from the environment.
     os.environ.update(settings.to_environ())
     listener = _bind(settings.host, settings.port)  # fail before announcing the address
+    click.echo("auth: on (users and API tokens: `trackflow users`, `trackflow tokens`)" if settings.auth else
+               "auth: off (anyone who can reach this port can read and change everything; --auth turns it on)",
+               err=True)
     if workers > 1:
         _serve_with_workers(settings, listener, workers, run_scheduler)
         return

@@ -50,8 +50,8 @@ def _task_instance(dag_id: str, run_id: str, d: dict[str, Any]) -> TaskInstance:
 
 
 class RemotePipelines:
-    def __init__(self, base_url: str) -> None:
-        self.http = HttpJsonClient(base_url.rstrip("/") + "/api/v1")
+    def __init__(self, base_url: str, token: str = "") -> None:
+        self.http = HttpJsonClient(base_url.rstrip("/") + "/api/v1", token=token)
 
     def sync_folder(self, folder: str | None = None) -> None:
         if folder is not None:

@@ -34,7 +34,9 @@ from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.scheduler.lease import SchedulerLease
 from trackflow.pipelines.scheduler.loop import SchedulerLoop, utcnow
 from trackflow.pipelines.triggers.triggerer import TriggererProcess
+from trackflow.pipelines.triggers.watchers import DeclaredWatchers
 from trackflow.store.sql.database import Database
+from trackflow.store.sql.trigger_store import SqlTriggerStore
 
 log = logging.getLogger("trackflow.pipelines")
 
@@ -87,9 +89,13 @@ class PipelineService:
         self.last_tick: float | None = None  # time.monotonic() of the last tick that did not raise
         self.last_error: str | None = None
         self._failed_ticks = 0  # consecutive ticks that raised
-        # Deferred tasks wait on triggers in a `trackflow triggerer` process beside the scheduler.
+        # Deferred tasks and asset watchers wait on triggers in a `trackflow triggerer` process
+        # beside the scheduler, started when first needed (an idle server has no use for one).
         self.triggerer = TriggererProcess(self.loop.db_uri, settings.resolved_dags_folder,
                                           {**os.environ, **settings.to_environ()})
+        self._triggers = SqlTriggerStore(self.pipelines.store.db)
+        self._declared = DeclaredWatchers(self.pipelines.store)
+        self._watchers_declared = False
 
     def claim(self) -> None:
         """Take the scheduler lease before starting. On SQLite, Conflict (naming the holder's
@@ -164,9 +170,21 @@ class PipelineService:
         return {"scheduler": scheduler, "executor": executor}
 
     def _keep_triggerer(self) -> None:
-        """Start the triggerer process, or again if it died (restarts spaced)."""
-        if self.options.triggerer and not self._stop.is_set():
-            self.triggerer.ensure()
+        """Start the triggerer process once a deferred task or an asset watcher needs it, and
+        again if it died (restarts spaced)."""
+        if not self.options.triggerer or self._stop.is_set():
+            return
+        if self.triggerer.proc is None and not self._triggers_wanted():
+            return
+        self.triggerer.ensure()
+
+    def _triggers_wanted(self) -> bool:
+        if self._triggers.count() > 0:  # a deferred task (or watchers another triggerer recorded)
+            return True
+        declared = self._declared.changed()  # None: no DAG changed since the last look
+        if declared is not None:
+            self._watchers_declared = bool(declared)
+        return self._watchers_declared
 
     def wake(self) -> None:
         """Make the scheduler tick now (e.g. right after a run was triggered)."""

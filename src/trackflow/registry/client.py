@@ -19,11 +19,11 @@ from trackflow.tracking.client import Client as TrackingClient
 from trackflow.tracking.logged_models import logged_model_id
 
 
-def registry_store_for(tracking_uri: str) -> RegistryStore:
+def registry_store_for(tracking_uri: str, token: str = "") -> RegistryStore:
     if tracking_uri.startswith(("http://", "https://")):
         from trackflow.store.rest.registry_store import RestRegistryStore
 
-        return RestRegistryStore(tracking_uri)
+        return RestRegistryStore(tracking_uri, token)
     from trackflow.store.sql.registry_store import SqlRegistryStore
     from trackflow.tracking.backend import open_database
 
@@ -37,6 +37,10 @@ class RegistryClientMixin:
     def tracking_uri(self) -> str:
         raise NotImplementedError  # provided by the tracking Client
 
+    @property
+    def tracking_token(self) -> str:
+        raise NotImplementedError  # provided by the tracking Client
+
     def get_run(self, run_id: str) -> Run:
         raise NotImplementedError  # provided by the tracking Client
 
@@ -47,7 +51,7 @@ class RegistryClientMixin:
     def registry_store(self) -> RegistryStore:
         store = self.__dict__.get("_registry_store")
         if store is None:
-            store = self.__dict__["_registry_store"] = registry_store_for(self.tracking_uri)
+            store = self.__dict__["_registry_store"] = registry_store_for(self.tracking_uri, self.tracking_token)
         return store
 
     # Registered models -------------------------------------------------------------------

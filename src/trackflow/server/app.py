@@ -9,11 +9,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from trackflow import __version__
+from trackflow.auth.credentials import Accounts
 from trackflow.config import Settings
+from trackflow.server.auth import AuthMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
+from trackflow.store.sql.auth_store import SqlAuthStore
 
 MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
@@ -22,6 +25,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     """The ASGI app. With ``run_scheduler`` the pipeline scheduler and local executor run in
     the background of this process (``trackflow server``): on SQLite, Conflict here if another
     scheduler already runs on the database (PipelineService.claim)."""
+    from trackflow.server.api_v1.accounts import router as v1_accounts
     from trackflow.server.api_v1.assets import router as v1_assets
     from trackflow.server.api_v1.inference import router as v1_inference
     from trackflow.server.api_v1.logged_models import router as v1_logged_models
@@ -67,6 +71,10 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         service.claim()  # refuse now, before serving, rather than in the lifespan
         app.state.services.extras[SERVICE_KEY] = service  # trigger/clear routes wake it; /health reads it
     install_error_handlers(app)
+    if app.state.services.accounts is None:
+        app.state.services.accounts = Accounts(SqlAuthStore(app.state.services.db))
+    if app.state.services.settings.auth:
+        app.add_middleware(AuthMiddleware, accounts=app.state.services.accounts)
 
     app.include_router(v1_tracking, prefix="/api/v1")
     app.include_router(v1_logged_models, prefix="/api/v1")
@@ -74,6 +82,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_inference, prefix="/api/v1")
     app.include_router(v1_pipelines, prefix="/api/v1")
     app.include_router(v1_assets, prefix="/api/v1")
+    app.include_router(v1_accounts, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)

@@ -15,14 +15,17 @@ from trackflow.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     StorageFull,
     TrackflowError,
+    Unauthenticated,
     Unavailable,
 )
 from trackflow.server.responses import JSONResponse
 
 # 507 Insufficient Storage: the request was fine, the artifact store has no room for it.
-_STATUS = {NotFound: 404, AlreadyExists: 400, InvalidInput: 400, Conflict: 400, Unavailable: 503, StorageFull: 507}
+_STATUS = {NotFound: 404, AlreadyExists: 400, InvalidInput: 400, Conflict: 400, Unavailable: 503, StorageFull: 507,
+           Unauthenticated: 401, PermissionDenied: 403}
 
 
 def error_response(code: str, message: str, status: int) -> JSONResponse:

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trackflow.artifacts import ArtifactRepository, get_artifact_repository
+from trackflow.auth.credentials import Accounts
 from trackflow.config import Settings
 from trackflow.store.sql import Database, SqlTrackingStore
+from trackflow.store.sql.auth_store import SqlAuthStore
 from trackflow.tracking.backend import PROXIED_ARTIFACT_ROOT, deployment_settings
 
 
@@ -16,6 +18,7 @@ class Services:
     settings: Settings
     db: Database
     tracking: SqlTrackingStore
+    accounts: Accounts | None = None  # users and API tokens (checked when settings.auth is on)
     # Other domains (registry, pipelines) keep their long-lived objects here by name.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -24,7 +27,8 @@ class Services:
         db = Database(settings.resolved_tracking_uri)
         db.upgrade()
         settings = deployment_settings(db, settings, authority=True)  # one artifact root per deployment
-        return cls(settings=settings, db=db, tracking=SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT))
+        return cls(settings=settings, db=db, tracking=SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT),
+                   accounts=Accounts(SqlAuthStore(db)))
 
     def artifact_destination(self) -> ArtifactRepository:
         """The repository the artifact proxy reads and writes."""

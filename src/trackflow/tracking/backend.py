@@ -86,7 +86,7 @@ def resolve_backend(tracking_uri: str | None = None, settings: Settings | None =
     if uri.startswith(("http://", "https://")):
         from trackflow.store.rest import RestTrackingStore
 
-        return Backend(uri, RestTrackingStore(uri), settings)
+        return Backend(uri, RestTrackingStore(uri, settings.tracking_token), settings)
     if uri.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+psycopg:")):
         from trackflow.store.sql import SqlTrackingStore
         from trackflow.store.sql.database import require_sqlite_directory

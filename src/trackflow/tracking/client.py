@@ -45,6 +45,10 @@ class Client(LoggedModelClientMixin):
     def tracking_uri(self) -> str:
         return self._backend.tracking_uri
 
+    @property
+    def tracking_token(self) -> str:
+        return self._backend.settings.tracking_token
+
     # Experiments -------------------------------------------------------------------------
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None

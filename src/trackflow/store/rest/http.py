@@ -7,7 +7,15 @@ from typing import Any
 import orjson
 import requests
 
-from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound, TrackflowError
+from trackflow.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TrackflowError,
+    Unauthenticated,
+)
 
 _ERRORS: dict[str, type[TrackflowError]] = {
     "RESOURCE_DOES_NOT_EXIST": NotFound,
@@ -15,16 +23,20 @@ _ERRORS: dict[str, type[TrackflowError]] = {
     "INVALID_PARAMETER_VALUE": InvalidInput,
     "BAD_REQUEST": InvalidInput,
     "INVALID_STATE": Conflict,
+    "UNAUTHENTICATED": Unauthenticated,
+    "PERMISSION_DENIED": PermissionDenied,
 }
 
 
 class HttpJsonClient:
     """Calls ``{base_url}{path}`` with JSON bodies; maps error responses to trackflow errors."""
 
-    def __init__(self, base_url: str, timeout: float = 120.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 120.0, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()  # keep-alive: one TCP connection for many calls
+        if token:  # a server with auth on (TRACKFLOW_TRACKING_TOKEN)
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         data = None if body is None else orjson.dumps(body)

@@ -17,9 +17,9 @@ def _q(value: object) -> str:
 
 
 class RestRegistryStore:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = HttpJsonClient(self.base_url + "/api/v1")
+        self.http = HttpJsonClient(self.base_url + "/api/v1", token=token)
 
     def _model(self, name: str) -> str:
         return f"/registered-models/{_q(name)}"

@@ -28,9 +28,9 @@ def _q(value: str) -> str:
 
 
 class RestTrackingStore(LoggedModelRestMixin):
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = HttpJsonClient(self.base_url + "/api/v1")
+        self.http = HttpJsonClient(self.base_url + "/api/v1", token=token)
 
     # Experiments -------------------------------------------------------------------------
     def create_experiment(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from trackflow.entities.pipelines import TaskInstance, TIState
@@ -169,7 +169,7 @@ class SqlTriggerStore:
 
     def count(self) -> int:
         with self.db.read() as conn:
-            return len(conn.execute(select(_TR.id)).all())
+            return int(conn.execute(select(func.count()).select_from(triggers)).scalar_one())
 
 
 def decode_kwargs(record: TriggerRecord) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""/api/v1 users and API tokens (auth on): admins manage users; a user makes and revokes
+their own tokens (an admin, anyone's). A token is in the answer that creates it, never again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from trackflow.auth.credentials import MAX_PASSWORD, Accounts
+from trackflow.entities.auth import ApiToken, User
+from trackflow.errors import NotFound, PermissionDenied
+from trackflow.server.auth import current_user, require_admin
+from trackflow.server.deps import get_services
+from trackflow.server.services import Services
+
+router = APIRouter(tags=["accounts"])
+USERNAME = Path(min_length=1, max_length=150)
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    is_admin: bool = False
+
+
+class NewPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+
+
+class NewToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=150)
+    username: str | None = Field(default=None, min_length=1, max_length=150)  # an admin's token for someone
+
+
+def accounts(s: Services = Depends(get_services)) -> Accounts:
+    assert s.accounts is not None  # create_app always builds them
+    return s.accounts
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"username": user.username, "is_admin": user.is_admin,
+            "created_at": user.created_at.isoformat() if user.created_at else None}
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "username": token.username, "name": token.name,
+            "created_at": token.created_at.isoformat() if token.created_at else None,
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+
+
+@router.get("/users/me")
+def me(user: User = Depends(current_user)) -> dict[str, Any]:
+    return user_json(user)
+
+
+@router.get("/users")
+def list_users(_: User = Depends(require_admin), a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    return {"users": [user_json(u) for u in a.store.list_users()]}
+
+
+@router.post("/users")
+def create_user(body: NewUser, _: User = Depends(require_admin), a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    return user_json(a.create_user(body.username, body.password, body.is_admin, datetime.now(UTC)))
+
+
+@router.patch("/users/{username}/password")
+def set_password(body: NewPassword, username: Annotated[str, USERNAME], user: User = Depends(current_user),
+                 a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    if username != user.username and not user.is_admin:
+        raise PermissionDenied(f"user {user.username!r} may only change their own password")
+    a.set_password(username, body.password)
+    return {}
+
+
+@router.delete("/users/{username}")
+def delete_user(username: Annotated[str, USERNAME], _: User = Depends(require_admin),
+                a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    a.delete_user(username)
+    return {}
+
+
+@router.get("/tokens")
+def list_tokens(user: User = Depends(current_user), a: Accounts = Depends(accounts),
+                username: Annotated[str | None, Query(min_length=1, max_length=150)] = None) -> dict[str, Any]:
+    """The caller's tokens (an admin: anyone's, or all without ``username``)."""
+    if not user.is_admin and username not in (None, user.username):
+        raise PermissionDenied(f"user {user.username!r} may only list their own tokens")
+    owner = username or (None if user.is_admin else user.username)
+    return {"tokens": [token_json(t) for t in a.store.list_tokens(owner)]}
+
+
+@router.post("/tokens")
+def create_token(body: NewToken, user: User = Depends(current_user), a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    owner = body.username or user.username
+    if owner != user.username and not user.is_admin:
+        raise PermissionDenied(f"user {user.username!r} may only make tokens for themselves")
+    record, token = a.create_token(owner, body.name, datetime.now(UTC))
+    return {**token_json(record), "token": token}
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_token(token_id: Annotated[str, Path(min_length=1, max_length=32)], user: User = Depends(current_user),
+                 a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    mine = {t.id for t in a.store.list_tokens(user.username)}
+    if token_id not in mine and not user.is_admin:
+        raise NotFound(f"token {token_id!r} does not exist")  # another user's token: not even its existence
+    return token_json(a.store.revoke_token(token_id, datetime.now(UTC)))

@@ -1,0 +1,198 @@
+"""A team server with auth on: every route but the open ones refuses a request without valid
+credentials (a matrix generated from the app's routes, so a new route is covered or fails
+here); users (Basic) and API tokens (Bearer) get in; only admins manage users; a revoked
+token or a wrong password is refused; the official MLflow client works with
+MLFLOW_TRACKING_USERNAME/PASSWORD and with MLFLOW_TRACKING_TOKEN, trackflow's own with
+TRACKFLOW_TRACKING_TOKEN and the CLI manages accounts. With auth off nothing changes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
+
+from peers import clean_env, mlflow_peer_bin
+from servers import ThreadServer
+from trackflow.config import Settings
+from trackflow.server.app import create_app
+from trackflow.server.auth import is_open
+
+SCRIPTS = Path(__file__).parent / "auth_scripts"
+ADMIN, ADMIN_PASSWORD = "root", "admin-password-1"
+ALICE, ALICE_PASSWORD = "alice", "alice-password-1"
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class Team:
+    def __init__(self, url: str, settings: Settings, admin_token: str) -> None:
+        self.url, self.settings, self.admin_token = url, settings, admin_token
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Iterator[Team]:
+    settings = Settings(home=str(tmp_path / "home"), auth=True)
+    app = create_app(settings)
+    accounts = app.state.services.accounts
+    now = datetime.now(UTC)
+    accounts.create_user(ADMIN, ADMIN_PASSWORD, True, now)
+    accounts.create_user(ALICE, ALICE_PASSWORD, False, now)
+    _, token = accounts.create_token(ADMIN, "tests", now)
+    with ThreadServer(app) as server:
+        yield Team(server.url, settings, token)
+    app.state.services.db.dispose()
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def every_route(routes: list[object], prefix: str = "") -> list[tuple[str, str]]:
+    """(method, concrete path) of every route, through included routers (FastAPI keeps those
+    as one entry holding the router and its prefix)."""
+    out = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            out += every_route(list(included.routes), prefix + route.include_context.prefix)  # type: ignore[attr-defined]
+        elif isinstance(route, Mount):
+            out.append(("GET", prefix + route.path + "/x"))
+        elif isinstance(route, (APIRoute, Route)):
+            out += [(method, concrete(prefix + route.path)) for method in sorted(route.methods or {"GET"})]
+    return out
+
+
+def test_every_route_refuses_a_request_without_valid_credentials(team: Team, tmp_path: Path) -> None:
+    routes = every_route(create_app(Settings(home=str(tmp_path / "other"), auth=True)).routes)
+    assert len(routes) > 150  # the whole API: MLflow's, /api/v1, the task API, the UI
+    bad = [{}, basic(ADMIN, "wrong-password"), basic("nobody", ADMIN_PASSWORD), {"Authorization": "Bearer tf_nope"},
+           {"Authorization": "Basic not-base64!"}, {"Authorization": "Digest abc"}]
+    for method, path in routes:
+        expected_open = is_open(path)
+        for headers in bad[:1] if expected_open else bad:
+            answer = requests.request(method, team.url + path, headers=headers, timeout=30)
+            if expected_open:
+                assert answer.status_code != 401, (method, path)
+                continue
+            assert answer.status_code == 401, (method, path, headers, answer.status_code)
+            assert answer.headers["WWW-Authenticate"] == 'Basic realm="trackflow"'
+            assert method == "HEAD" or answer.json()["error_code"] == "UNAUTHENTICATED"
+        if not expected_open and method == "GET":  # with credentials it gets past auth (a 404 for "x" is fine)
+            for headers in (basic(ADMIN, ADMIN_PASSWORD), {"Authorization": f"Bearer {team.admin_token}"}):
+                assert requests.get(team.url + path, headers=headers, timeout=30).status_code not in (401, 403), path
+
+
+def test_admins_manage_users_and_each_user_their_tokens(team: Team) -> None:
+    api = team.url + "/api/v1"
+    admin, alice = basic(ADMIN, ADMIN_PASSWORD), basic(ALICE, ALICE_PASSWORD)
+    assert requests.get(f"{api}/users/me", headers=alice, timeout=30).json()["username"] == ALICE
+    denied = requests.get(f"{api}/users", headers=alice, timeout=30)
+    assert denied.status_code == 403 and denied.json()["error_code"] == "PERMISSION_DENIED"
+    assert requests.post(f"{api}/users", json={"username": "bob", "password": "bob-password-1"}, headers=alice,
+                         timeout=30).status_code == 403
+    made = requests.post(f"{api}/users", json={"username": "bob", "password": "bob-password-1"}, headers=admin,
+                         timeout=30)
+    assert made.status_code == 200 and made.json() == {**made.json(), "username": "bob", "is_admin": False}
+    again = requests.post(f"{api}/users", json={"username": "bob", "password": "bob-password-1"}, headers=admin,
+                          timeout=30)
+    assert again.status_code == 400 and again.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    for body in ({"username": "bad name", "password": "long-enough-1"}, {"username": "carol", "password": "short"},
+                 {"username": "carol", "password": "long-enough-1", "role": "x"}):
+        assert requests.post(f"{api}/users", json=body, headers=admin, timeout=30).status_code == 400, body
+    assert [u["username"] for u in requests.get(f"{api}/users", headers=admin, timeout=30).json()["users"]] == \
+        [ALICE, "bob", ADMIN]
+
+    # alice makes a token, uses it, sees only her tokens, cannot revoke the admin's, revokes hers
+    made = requests.post(f"{api}/tokens", json={"name": "ci"}, headers=alice, timeout=30).json()
+    bearer = {"Authorization": f"Bearer {made['token']}"}
+    assert requests.get(f"{api}/users/me", headers=bearer, timeout=30).json()["username"] == ALICE
+    listed = requests.get(f"{api}/tokens", headers=alice, timeout=30).json()["tokens"]
+    assert [t["name"] for t in listed] == ["ci"] and "token" not in listed[0]
+    assert requests.post(f"{api}/tokens", json={"name": "x", "username": ADMIN}, headers=alice,
+                         timeout=30).status_code == 403
+    admin_token_id = requests.get(f"{api}/tokens?username={ADMIN}", headers=admin, timeout=30).json()["tokens"][0]["id"]
+    assert requests.delete(f"{api}/tokens/{admin_token_id}", headers=alice, timeout=30).status_code == 404
+    assert requests.delete(f"{api}/tokens/{made['id']}", headers=alice, timeout=30).json()["revoked_at"]
+    assert requests.get(f"{api}/users/me", headers=bearer, timeout=30).status_code == 401
+
+    # a new password takes effect at once; a deleted user is refused
+    assert requests.patch(f"{api}/users/{ALICE}/password", json={"password": "new-password-2"}, headers=alice,
+                          timeout=30).status_code == 200
+    assert requests.get(f"{api}/users/me", headers=alice, timeout=30).status_code == 401
+    assert requests.patch(f"{api}/users/bob/password", json={"password": "new-password-2"},
+                          headers=basic(ALICE, "new-password-2"), timeout=30).status_code == 403
+    assert requests.delete(f"{api}/users/bob", headers=admin, timeout=30).status_code == 200
+    assert requests.get(f"{api}/users/me", headers=basic("bob", "bob-password-1"), timeout=30).status_code == 401
+
+
+def test_the_official_mlflow_client_and_trackflow_clients_sign_in(team: Team, tmp_path: Path) -> None:
+    python = str(mlflow_peer_bin("python"))
+
+    def flow(**env: str) -> dict[str, object]:
+        proc = subprocess.run([python, str(SCRIPTS / "mlflow_flow.py")], cwd=tmp_path, capture_output=True, text=True,
+                              env=clean_env(MLFLOW_TRACKING_URI=team.url, **env), timeout=300)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    ok = flow(MLFLOW_TRACKING_USERNAME=ALICE, MLFLOW_TRACKING_PASSWORD=ALICE_PASSWORD)
+    assert ok["runs"] == 1 and ok["loss"] == 0.5, ok
+    assert flow(MLFLOW_TRACKING_TOKEN=team.admin_token)["runs"] == 1
+    refused = flow(MLFLOW_TRACKING_USERNAME=ALICE, MLFLOW_TRACKING_PASSWORD="wrong-password")
+    assert "401" in str(refused["error"]) or "UNAUTHENTICATED" in str(refused["error"]), refused
+    assert "error" in flow()
+
+    # trackflow's client and CLI with TRACKFLOW_TRACKING_TOKEN
+    from trackflow.registry.client import Client
+
+    client = Client(team.url, settings=Settings(tracking_uri=team.url, tracking_token=team.admin_token))
+    experiment_id = client.create_experiment("from-trackflow")
+    assert client.get_experiment(experiment_id).name == "from-trackflow"
+    client.create_registered_model("tf-model")
+    assert client.get_registered_model("tf-model").name == "tf-model"
+    with pytest.raises(Exception, match="not authenticated"):
+        Client(team.url, settings=Settings(tracking_uri=team.url)).create_experiment("anonymous")
+    env = {**clean_env(), "TRACKFLOW_TRACKING_URI": team.url, "TRACKFLOW_TRACKING_TOKEN": team.admin_token}
+    listed = subprocess.run([sys.executable, "-m", "trackflow", "experiments", "list"], capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert listed.returncode == 0 and "from-trackflow" in listed.stdout, listed.stderr
+
+
+def test_the_cli_manages_accounts_and_auth_off_changes_nothing(tmp_path: Path) -> None:
+    env = {**clean_env(), "TRACKFLOW_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "trackflow", *args], input=stdin, capture_output=True, text=True,
+                              env=env, timeout=60)
+
+    assert cli("users", "create", "ops", "--admin", "--password-stdin", stdin="ops-password-1\n").returncode == 0
+    short = cli("users", "create", "dev", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "8 to 1024 characters" in short.stderr
+    assert cli("users", "create", "ops", "--password-stdin", stdin="ops-password-1\n").returncode == 2
+    made = cli("tokens", "create", "--user", "ops", "--name", "ci")
+    assert made.returncode == 0 and made.stdout.strip().startswith("tf_") and "shown only now" in made.stderr
+    listed = json.loads(cli("tokens", "list", "--output", "json").stdout)
+    assert [t["name"] for t in listed] == ["ci"] and made.stdout.strip() not in json.dumps(listed)
+    assert cli("tokens", "revoke", listed[0]["id"]).returncode == 0
+    assert cli("tokens", "revoke", "nope").returncode == 2
+    assert "ops" in cli("users", "list").stdout
+    assert cli("users", "delete", "ops").returncode == 0 and cli("users", "delete", "ops").returncode == 2
+
+    app = create_app(Settings(home=str(tmp_path / "home")))  # auth off: open, accounts refused
+    with ThreadServer(app) as server:
+        assert requests.get(f"{server.url}/api/2.0/mlflow/experiments/search?max_results=5", timeout=30).status_code \
+            == 200
+        off = requests.get(f"{server.url}/api/v1/users", timeout=30)
+        assert off.status_code == 400 and "auth is off" in off.json()["message"]
+    app.state.services.db.dispose()
