@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     },
     "Client": "trackflow.registry.client",
     "ActiveRun": "trackflow.tracking.fluent",
+    **{name: "trackflow.evaluation" for name in ("evaluate", "scorer", "EvaluationResult", "EvaluationGateFailed")},
     **{
         name: "trackflow.pipelines.authoring"
         for name in (
@@ -85,7 +86,8 @@ _EXPORTS: dict[str, str] = {
        for name in ("Window", "HourWindow", "DayWindow", "WeekWindow", "MonthWindow", "QuarterWindow", "YearWindow",
                     "SegmentWindow", "WaitPolicy", "WaitForAll", "MinimumCount")},
 }
-_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models", "timezone"}
+_SUBMODULES = {"sklearn", "pyfunc", "pytorch", "operators", "sensors", "entities", "errors", "models", "timezone",
+               "evaluation"}
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
