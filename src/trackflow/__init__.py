@@ -44,6 +44,8 @@ _EXPORTS: dict[str, str] = {
     "Client": "trackflow.registry.client",
     "ActiveRun": "trackflow.tracking.fluent",
     **{name: "trackflow.evaluation" for name in ("evaluate", "scorer", "EvaluationResult", "EvaluationGateFailed")},
+    **{name: "trackflow.registry.prompts"
+       for name in ("register_prompt", "load_prompt", "set_prompt_alias", "search_prompts", "PromptVersion")},
     **{
         name: "trackflow.pipelines.authoring"
         for name in (

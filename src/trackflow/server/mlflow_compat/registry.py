@@ -163,12 +163,27 @@ def get_by_alias(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 
 
 # Versions --------------------------------------------------------------------------------
+# The sources MLflow's client and store put on a prompt's version (its template is in a tag).
+PROMPT_SOURCES = frozenset({"dummy-source", "prompt-template"})
+
+
+def _is_prompt_version(p: dict[str, Any]) -> bool:
+    """As MLflow's server: the version's ``mlflow.prompt.is_prompt`` tag (last value wins) is true."""
+    tags = dict(key_values(p.get("tags"), "tags"))
+    return str(tags.get("mlflow.prompt.is_prompt", "false")).lower() == "true"
+
+
 def create_model_version(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     source = as_str(required(p, "source"), "source")
     run_id = as_str(p["run_id"], "run_id") if p.get("run_id") else None
-    model_id = _source_model_id(s, p)
-    if not model_id and logged_model_id(source) is None:
-        check_version_source(source, run_id, lambda r: _run_artifact_uri(s, r))
+    model_id = None
+    if _is_prompt_version(p):  # a prompt's version: a placeholder source, no run or model behind it
+        if source not in PROMPT_SOURCES:
+            raise InvalidInput(f"Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder.")
+    else:
+        model_id = _source_model_id(s, p)
+        if not model_id and logged_model_id(source) is None:
+            check_version_source(source, run_id, lambda r: _run_artifact_uri(s, r))
     if run_id:
         s.tracking.get_run(run_id)  # NotFound names an unknown run
     if model_id and not run_id:  # MLflow 3: the version of a logged model has the model's run
