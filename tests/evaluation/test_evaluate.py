@@ -135,3 +135,30 @@ def test_a_failed_gate_fails_its_pipeline_task(tmp_path: Path) -> None:
     assert "evaluation gate failed" in proc.stdout + proc.stderr
     tracked = Client(settings=settings).get_run(tis["good_enough"].tracking_run_id)
     assert tracked.data.metrics["exact_match/mean"] == 1.0  # recorded in the task's own tracked run
+
+
+def test_the_example_genai_pipeline_promotes_only_a_better_prompt(tmp_path: Path) -> None:
+    """examples/dags/genai_prompt_pipeline.py, as `make demo` loads it: the first prompt becomes
+    the champion, a better one replaces it, a worse one does not."""
+    from trackflow.config import Settings
+    from trackflow.pipelines.operations import Pipelines
+    from trackflow.registry.client import Client
+    from trackflow.registry.prompts import Prompts
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "dags" / "genai_prompt_pipeline.py"
+    home = tmp_path / "home"
+    env = {"TRACKFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    for variant in ("vague", "concise", "vague"):
+        proc = subprocess.run([sys.executable, "-m", "trackflow", "dags", "test", "genai_prompt_pipeline",
+                               "--dags-folder", str(example), "--conf", json.dumps({"variant": variant})],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    settings = Settings(home=str(home))
+    pipelines = Pipelines(settings)
+    runs = sorted(pipelines.store.list_dag_runs("genai_prompt_pipeline"), key=lambda r: r.queued_at)
+    said = [json.loads(pipelines.store.get_outputs("genai_prompt_pipeline", r.run_id, "promote")[0].data or b"")
+            for r in runs]
+    assert said == ["support-answer v1 is the champion (0.00)", "support-answer v2 is the champion (1.00)",
+                    "kept the champion (1.00 >= 0.00)"]
+    champion = Prompts(Client(settings=settings)).load("prompts:/support-answer@champion", link_to_run=False)
+    assert champion.version == 2 and champion.variables == {"question"}
