@@ -56,16 +56,20 @@ def server(
     # Task processes started by the scheduler read their settings from the environment.
     os.environ.update(settings.to_environ())
     listener = _bind(settings.host, settings.port)  # fail before announcing the address
-    click.echo("auth: on (users and API tokens: `trackflow users`, `trackflow tokens`)" if settings.auth else
-               "auth: off (anyone who can reach this port can read and change everything; --auth turns it on)",
-               err=True)
     if workers > 1:
         _serve_with_workers(settings, listener, workers, run_scheduler)
         return
     app = create_app(settings, run_scheduler=run_scheduler)  # a second scheduler on SQLite fails here
     click.echo(f"trackflow server on http://{settings.host}:{settings.port}", err=True)
+    _announce_auth(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _announce_auth(settings: Settings) -> None:
+    click.echo("auth: on (users and API tokens: `trackflow users`, `trackflow tokens`)" if settings.auth else
+               "auth: off (anyone who can reach this port can read and change everything; --auth turns it on)",
+               err=True)
 
 
 def _serve_with_workers(settings: Settings, listener: socket.socket, workers: int, run_scheduler: bool) -> None:
@@ -85,6 +89,7 @@ def _serve_with_workers(settings: Settings, listener: socket.socket, workers: in
         service.claim()  # on SQLite, a second scheduler fails here
         service.start()
     click.echo(f"trackflow server on http://{settings.host}:{settings.port} ({workers} workers)", err=True)
+    _announce_auth(settings)
     config = uvicorn.Config("trackflow.server.app:app_from_environment", factory=True, workers=workers,
                             host=settings.host, port=settings.port, log_level="warning", access_log=False)
     try:

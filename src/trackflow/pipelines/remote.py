@@ -74,9 +74,9 @@ class RemotePipelines:
         self.http.call("PATCH", f"/dags/{_q(dag_id)}", {"is_paused": paused})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, logical_date: datetime | None = None,
-                run_id: str | None = None) -> DagRun:
+                run_id: str | None = None, partition_key: str | None = None) -> DagRun:
         body = {"conf": conf or {}, "logical_date": logical_date.isoformat() if logical_date else None,
-                "run_id": run_id}
+                "run_id": run_id, "partition_key": partition_key}
         return _run(self.http.call("POST", f"/dags/{_q(dag_id)}/dagRuns", body))
 
     def list_runs(self, dag_id: str, state: str | None = None, limit: int = 100) -> list[DagRun]:

@@ -179,9 +179,13 @@ class PipelineService:
         self.triggerer.ensure()
 
     def _triggers_wanted(self) -> bool:
-        if self._triggers.count() > 0:  # a deferred task (or watchers another triggerer recorded)
-            return True
-        declared = self._declared.changed()  # None: no DAG changed since the last look
+        try:
+            if self._triggers.count() > 0:  # a deferred task (or watchers another triggerer recorded)
+                return True
+            declared = self._declared.changed()  # None: no DAG changed since the last look
+        except Exception:  # the database is away: the tick reports it; ask again next time
+            log.debug("cannot tell whether the triggerer is needed:\n%s", traceback.format_exc())
+            return False
         if declared is not None:
             self._watchers_declared = bool(declared)
         return self._watchers_declared

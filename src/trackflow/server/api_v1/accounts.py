@@ -12,11 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from trackflow.auth.credentials import MAX_PASSWORD, Accounts
 from trackflow.entities.auth import ApiToken, User
 from trackflow.errors import NotFound, PermissionDenied
+from trackflow.server.api_v1 import schemas as out
+from trackflow.server.api_v1.schemas import ERROR_RESPONSES, returns
 from trackflow.server.auth import current_user, require_admin
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
 USERNAME = Path(min_length=1, max_length=150)
 
 
@@ -54,22 +56,22 @@ def token_json(token: ApiToken) -> dict[str, Any]:
             "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
 
 
-@router.get("/users/me")
+@router.get("/users/me", **returns(out.UserOut))
 def me(user: User = Depends(current_user)) -> dict[str, Any]:
     return user_json(user)
 
 
-@router.get("/users")
+@router.get("/users", **returns(out.UsersOut))
 def list_users(_: User = Depends(require_admin), a: Accounts = Depends(accounts)) -> dict[str, Any]:
     return {"users": [user_json(u) for u in a.store.list_users()]}
 
 
-@router.post("/users")
+@router.post("/users", **returns(out.UserOut))
 def create_user(body: NewUser, _: User = Depends(require_admin), a: Accounts = Depends(accounts)) -> dict[str, Any]:
     return user_json(a.create_user(body.username, body.password, body.is_admin, datetime.now(UTC)))
 
 
-@router.patch("/users/{username}/password")
+@router.patch("/users/{username}/password", **returns(out.EmptyOut))
 def set_password(body: NewPassword, username: Annotated[str, USERNAME], user: User = Depends(current_user),
                  a: Accounts = Depends(accounts)) -> dict[str, Any]:
     if username != user.username and not user.is_admin:
@@ -78,14 +80,14 @@ def set_password(body: NewPassword, username: Annotated[str, USERNAME], user: Us
     return {}
 
 
-@router.delete("/users/{username}")
+@router.delete("/users/{username}", **returns(out.EmptyOut))
 def delete_user(username: Annotated[str, USERNAME], _: User = Depends(require_admin),
                 a: Accounts = Depends(accounts)) -> dict[str, Any]:
     a.delete_user(username)
     return {}
 
 
-@router.get("/tokens")
+@router.get("/tokens", **returns(out.TokensOut))
 def list_tokens(user: User = Depends(current_user), a: Accounts = Depends(accounts),
                 username: Annotated[str | None, Query(min_length=1, max_length=150)] = None) -> dict[str, Any]:
     """The caller's tokens (an admin: anyone's, or all without ``username``)."""
@@ -95,7 +97,7 @@ def list_tokens(user: User = Depends(current_user), a: Accounts = Depends(accoun
     return {"tokens": [token_json(t) for t in a.store.list_tokens(owner)]}
 
 
-@router.post("/tokens")
+@router.post("/tokens", **returns(out.NewTokenOut))
 def create_token(body: NewToken, user: User = Depends(current_user), a: Accounts = Depends(accounts)) -> dict[str, Any]:
     owner = body.username or user.username
     if owner != user.username and not user.is_admin:
@@ -104,7 +106,7 @@ def create_token(body: NewToken, user: User = Depends(current_user), a: Accounts
     return {**token_json(record), "token": token}
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", **returns(out.TokenOut))
 def revoke_token(token_id: Annotated[str, Path(min_length=1, max_length=32)], user: User = Depends(current_user),
                  a: Accounts = Depends(accounts)) -> dict[str, Any]:
     mine = {t.id for t in a.store.list_tokens(user.username)}

@@ -517,3 +517,32 @@ class PoolUsageOut(PoolOut):
 
 class PoolsOut(_Out):
     pools: list[PoolUsageOut]
+
+
+# Accounts (auth on) ---------------------------------------------------------------------------
+class UserOut(_Out):
+    username: str
+    is_admin: bool
+    created_at: str | None
+
+
+class UsersOut(_Out):
+    users: list[UserOut]
+
+
+class TokenOut(_Out):
+    id: str
+    username: str
+    name: str
+    created_at: str | None
+    revoked_at: str | None
+
+
+class TokensOut(_Out):
+    tokens: list[TokenOut]
+
+
+class NewTokenOut(TokenOut):
+    """The token itself is in this answer only."""
+
+    token: str
