@@ -248,3 +248,31 @@ def test_an_asset_function_is_a_dag_whose_success_updates_it(settings: Settings,
         assert [e.extra for e in d.pipelines.assets.list_events("report_pdf")] == [{"pages": 2}]
         assert len(d.pipelines.assets.list_events("report_csv")) == 1
         assert lines(tmp_path / "out" / "reports.txt") == [["report_csv", "report_pdf"]]
+
+
+def test_a_uri_reference_schedules_on_the_asset_with_that_uri(tmp_path: Path) -> None:
+    from trackflow.pipelines.operations import Pipelines
+    from trackflow.pipelines.operations import utcnow as now
+
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    (folder / "producer.py").write_text(
+        "from datetime import datetime\nfrom trackflow import Asset, dag, task\n\n"
+        "@dag(schedule=None, start_date=datetime(2025, 1, 1))\ndef make_clean():\n"
+        "    @task(outlets=[Asset(name='clean', uri='s3://lake/clean.parquet')])\n"
+        "    def write():\n        pass\n\n    write()\n\nmake_clean()\n")
+    (folder / "consumer.py").write_text(
+        "from datetime import datetime\nfrom trackflow import Asset, dag, task\n\n"
+        "@dag(schedule=Asset.ref(uri='s3://lake/clean.parquet') | Asset.ref(uri='s3://lake/nobody'),\n"
+        "     start_date=datetime(2025, 1, 1))\ndef on_clean_uri():\n"
+        "    @task\n    def read():\n        pass\n\n    read()\n\non_clean_uri()\n")
+    p = Pipelines(Settings(home=str(tmp_path / "home"), dags_folder=str(folder)))
+    p.sync_folder()
+    assert p.import_errors() == []
+    consumers = p.assets.consumers()
+    assert consumers["clean"] == ["on_clean_uri"]  # the reference took the declared asset's name
+    assert consumers["s3://lake/nobody"] == ["on_clean_uri"]  # undeclared: named by its uri, as Asset(uri=)
+    p.assets.record_events([NewAssetEvent("clean", "s3://lake/clean.parquet", source="api")], now())
+    assert p.assets.queued("on_clean_uri") == {"clean"}
+    with pytest.raises(InvalidInput, match="one of them"):
+        Asset.ref(name="a", uri="b")

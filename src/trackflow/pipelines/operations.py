@@ -23,6 +23,7 @@ from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler import asset_triggers, decisions
 from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable, partition_mappers
 from trackflow.pipelines.spec import DagSpec
+from trackflow.pipelines.uri_refs import declared_names, resolve_uri_refs
 from trackflow.store.sql.asset_store import SqlAssetStore, check_partition_key
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
@@ -64,6 +65,8 @@ class Pipelines:
         if not Path(folder).exists():
             return ParseResult()
         result = parse_folder(folder, airflow_imports=self.settings.airflow_imports)
+        known = {a.uri: a.name for a in self.assets.list_assets()}
+        resolve_uri_refs(result.specs, {**known, **declared_names(result.specs)})
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
         conditions = {spec["dag_id"]: asset_condition(spec.get("timetable") or {}) or {} for spec in result.specs}
         self.assets.sync_consumers({d: list(asset_triggers.asset_names(c)) for d, c in conditions.items()},

@@ -105,14 +105,11 @@ class Asset(BaseAsset):
         yield self
 
     @staticmethod
-    def ref(*, name: str | None = None, uri: str | None = None) -> AssetNameRef:
-        """An asset defined elsewhere, by name (Airflow's ``Asset.ref``)."""
-        if uri is not None and name is None:
-            raise InvalidInput(f"Asset.ref(uri={uri!r}): trackflow resolves asset references by name only; "
-                               "use Asset.ref(name=...) or the Asset itself")
-        if name is None:
-            raise InvalidInput("Asset.ref needs name=")
-        return AssetNameRef(name)
+    def ref(*, name: str | None = None, uri: str | None = None) -> AssetNameRef | AssetUriRef:
+        """An asset defined elsewhere, by name or by uri (Airflow's ``Asset.ref``)."""
+        if (name is None) == (uri is None):
+            raise InvalidInput("Asset.ref takes name= or uri=, one of them")
+        return AssetNameRef(name) if name is not None else AssetUriRef(str(uri))
 
 
 class AssetNameRef(BaseAsset):
@@ -132,6 +129,28 @@ class AssetNameRef(BaseAsset):
 
     def condition(self) -> dict[str, Any]:
         return {"asset": {"name": self.name, "ref": True}}
+
+
+class AssetUriRef(BaseAsset):
+    """``Asset.ref(uri=...)``: the asset with that uri, wherever it is defined. When the DAGs
+    folder is parsed it becomes that asset's name (see :func:`resolve_uri_refs`); a uri no
+    asset declares stands for the asset named by it (as ``Asset(uri=...)``)."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = _text(uri, "uri")
+        self.name = self.uri  # until resolved
+
+    def __repr__(self) -> str:
+        return f"AssetUriRef(uri={self.uri!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetUriRef) and self.uri == other.uri
+
+    def __hash__(self) -> int:
+        return hash(("asset_uri_ref", self.uri))
+
+    def condition(self) -> dict[str, Any]:
+        return {"asset": {"name": self.uri, "uri": self.uri, "ref": "uri"}}
 
 
 class AssetAlias(BaseAsset):

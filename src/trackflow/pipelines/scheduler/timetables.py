@@ -350,7 +350,7 @@ class PartitionedAssetTimetable(Timetable):
 
     def __init__(self, *, assets: Any, partition_mapper_config: dict[Any, Any] | None = None,
                  default_partition_mapper: Any = None) -> None:
-        from trackflow.pipelines.authoring.assets import Asset, AssetNameRef, as_condition
+        from trackflow.pipelines.authoring.assets import Asset, AssetNameRef, AssetUriRef, as_condition
         from trackflow.pipelines.authoring.partition_mappers import IdentityMapper, PartitionMapper
 
         condition = as_condition(assets if not isinstance(assets, tuple) else list(assets))
@@ -359,8 +359,8 @@ class PartitionedAssetTimetable(Timetable):
         default = default_partition_mapper if default_partition_mapper is not None else IdentityMapper()
         mappers: dict[str, dict[str, Any]] = {}
         for key, mapper in (partition_mapper_config or {}).items():
-            if not isinstance(key, (Asset, AssetNameRef)):
-                raise InvalidInput(f"partition_mapper_config keys are Assets or Asset.ref(name=...), got {key!r}")
+            if not isinstance(key, (Asset, AssetNameRef, AssetUriRef)):
+                raise InvalidInput(f"partition_mapper_config keys are Assets or Asset.ref(...), got {key!r}")
             if not isinstance(mapper, PartitionMapper):
                 raise InvalidInput(f"partition_mapper_config[{key!r}] must be a partition mapper, got {mapper!r}")
             mappers[key.name] = mapper.dump()
