@@ -196,3 +196,33 @@ def test_the_cli_manages_accounts_and_auth_off_changes_nothing(tmp_path: Path) -
         off = requests.get(f"{server.url}/api/v1/users", timeout=30)
         assert off.status_code == 400 and "auth is off" in off.json()["message"]
     app.state.services.db.dispose()
+
+
+def test_every_change_is_in_the_audit_log(team: Team, tmp_path: Path) -> None:
+    api, mlflow_api = team.url + "/api/v1", team.url + "/api/2.0/mlflow"
+    admin, alice = basic(ADMIN, ADMIN_PASSWORD), basic(ALICE, ALICE_PASSWORD)
+    made = requests.post(f"{mlflow_api}/experiments/create", json={"name": "audited"}, headers=alice, timeout=30)
+    assert made.status_code == 200
+    assert requests.post(f"{mlflow_api}/runs/search", json={"experiment_ids": ["0"]}, headers=alice,
+                         timeout=30).status_code == 200  # a read, though a POST: not a change
+    assert requests.get(f"{api}/dags", headers=alice, timeout=30).status_code == 200  # a read
+    assert requests.post(f"{api}/users", json={"username": "eve", "password": "eve-password-1"}, headers=alice,
+                         timeout=30).status_code == 403  # refused: recorded too
+    assert requests.post(f"{mlflow_api}/experiments/create", json={"name": "anon"}, timeout=30).status_code == 401
+    entries = requests.get(f"{api}/audit", headers=admin, timeout=30).json()["entries"]
+    assert [(e["username"], e["method"], e["path"], e["status"]) for e in entries] == [
+        (None, "POST", "/api/2.0/mlflow/experiments/create", 401),
+        (ALICE, "POST", "/api/v1/users", 403),
+        (ALICE, "POST", "/api/2.0/mlflow/experiments/create", 200),
+    ]
+    assert entries[0]["client"] == "127.0.0.1" and entries[0]["at"]
+    mine = requests.get(f"{api}/audit", params={"username": ALICE, "limit": 1}, headers=admin, timeout=30).json()
+    assert [e["path"] for e in mine["entries"]] == ["/api/v1/users"]
+    assert requests.get(f"{api}/audit", headers=alice, timeout=30).status_code == 403
+    assert requests.get(f"{api}/audit", params={"since": "yesterday"}, headers=admin, timeout=30).status_code == 400
+
+    shown = subprocess.run([sys.executable, "-m", "trackflow", "audit", "--user", ALICE, "--output", "json"],
+                           capture_output=True, text=True, env={**clean_env(), "TRACKFLOW_HOME": team.settings.home},
+                           timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert [row["path"] for row in json.loads(shown.stdout)][-1] == "/api/2.0/mlflow/experiments/create"

@@ -116,3 +116,20 @@ def revoke_token(settings: Settings, token_id: str) -> None:
     """Revoke token TOKEN_ID: requests with it are refused from now on."""
     token = _accounts(settings).store.revoke_token(token_id, datetime.now(UTC))
     click.echo(f"Revoked token {token.id} ({token.name}) of {token.username}")
+
+
+@click.command()
+@click.option("--user", "username", help="Only this user's changes.")
+@click.option("--since", help="ISO date/datetime: only changes from then on.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@OUTPUT_OPTION
+@click.pass_obj
+def audit(settings: Settings, username: str | None, since: str | None, limit: int, output: str) -> None:
+    """Changes made through a server with auth on, newest first: who, what, when, from where."""
+    from trackflow.cli.render import print_table
+    from trackflow.pipelines.operations import parse_date
+
+    start = parse_date(since, "--since") if since else None
+    rows = [(e.at.isoformat(), e.username or "(not signed in)", e.method, e.path + (f"?{e.query}" if e.query else ""),
+             e.status, e.client) for e in _accounts(settings).store.list_audit(username, start, limit)]
+    print_table("Audit log", ["at", "user", "method", "path", "status", "from"], rows, output)

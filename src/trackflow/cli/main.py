@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "assets": "trackflow.cli.assets:assets",
     "users": "trackflow.cli.accounts:users",
     "tokens": "trackflow.cli.accounts:tokens",
+    "audit": "trackflow.cli.accounts:audit",
 }
 
 

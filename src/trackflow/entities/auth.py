@@ -23,3 +23,17 @@ class ApiToken:
     name: str
     created_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change request: who (None: not signed in), what, when, from where, how it ended."""
+
+    id: int
+    at: datetime
+    username: str | None
+    method: str
+    path: str
+    query: str
+    status: int
+    client: str

@@ -6,10 +6,12 @@ carries a user's HTTP Basic credentials or a Bearer API token, else 401 (with
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
 
 import anyio
 from fastapi import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trackflow.auth.credentials import Accounts
 from trackflow.entities.auth import User
@@ -19,9 +21,16 @@ from trackflow.errors import Conflict, PermissionDenied, Unauthenticated
 # their try's own token (server/task_api).
 OPEN_PREFIXES = ("/static/ui/", "/task-api/")
 OPEN_PATHS = frozenset({"/health", "/version"})
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger(__name__)
 UNAUTHENTICATED = ("you are not authenticated: send a user's Basic credentials (MLFLOW_TRACKING_USERNAME and "
                    "MLFLOW_TRACKING_PASSWORD) or an API token as Bearer (MLFLOW_TRACKING_TOKEN, "
                    "TRACKFLOW_TRACKING_TOKEN); see README, Team setup")
+
+
+def is_change(method: str, path: str) -> bool:
+    """A request that may change something: not a read (MLflow's searches are POSTs)."""
+    return method not in READS and not path.rsplit("/", 1)[-1].startswith("search")
 
 
 def is_open(path: str) -> bool:
@@ -29,6 +38,9 @@ def is_open(path: str) -> bool:
 
 
 class AuthMiddleware:
+    """Authenticates every request but the open ones, and writes each change request (any
+    method but GET, HEAD and OPTIONS), refused ones included, to the audit log once answered."""
+
     def __init__(self, app: ASGIApp, accounts: Accounts) -> None:
         self.app = app
         self.accounts = accounts
@@ -40,11 +52,33 @@ class AuthMiddleware:
         header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
         # a token lookup, or argon2 on a first Basic check: off the event loop
         user = await anyio.to_thread.run_sync(self.accounts.user_of, header) if header else None
-        if user is None:
-            await _unauthenticated(send)
-            return
-        scope.setdefault("state", {})["user"] = user
-        await self.app(scope, receive, send)
+        changes = is_change(scope.get("method", "GET"), scope["path"])
+        status = [500]  # what the client got; 500 if the app failed before answering
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            if user is None:
+                status[0] = 401
+                await _unauthenticated(send)
+            else:
+                scope.setdefault("state", {})["user"] = user
+                await self.app(scope, receive, send_noting_status if changes else send)
+        finally:
+            if changes:
+                await anyio.to_thread.run_sync(self._audit, scope, user, status[0])
+
+    def _audit(self, scope: Scope, user: User | None, status: int) -> None:
+        client = scope.get("client") or ("", 0)
+        try:
+            self.accounts.store.record_audit(datetime.now(UTC), user.username if user else None, scope["method"],
+                                             scope["path"], scope.get("query_string", b"").decode("latin-1"),
+                                             status, str(client[0]))
+        except Exception:  # the change itself stands; a lost audit line is logged loudly
+            log.exception("could not write the audit log entry of %s %s", scope.get("method"), scope["path"])
 
 
 async def _unauthenticated(send: Send) -> None:

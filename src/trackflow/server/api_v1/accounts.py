@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from trackflow.auth.credentials import MAX_PASSWORD, Accounts
 from trackflow.entities.auth import ApiToken, User
 from trackflow.errors import NotFound, PermissionDenied
+from trackflow.pipelines.operations import parse_date
 from trackflow.server.api_v1 import schemas as out
 from trackflow.server.api_v1.schemas import ERROR_RESPONSES, returns
 from trackflow.server.auth import current_user, require_admin
@@ -54,6 +55,18 @@ def token_json(token: ApiToken) -> dict[str, Any]:
     return {"id": token.id, "username": token.username, "name": token.name,
             "created_at": token.created_at.isoformat() if token.created_at else None,
             "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+
+
+@router.get("/audit", **returns(out.AuditOut))
+def audit_log(_: User = Depends(require_admin), a: Accounts = Depends(accounts),
+              username: Annotated[str | None, Query(min_length=1, max_length=150)] = None,
+              since: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+              limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
+    """Changes made through this server, newest first (admins): who, what, when, from where."""
+    start = parse_date(since, "since") if since else None
+    return {"entries": [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "method": e.method,
+                         "path": e.path, "query": e.query, "status": e.status, "client": e.client}
+                        for e in a.store.list_audit(username, start, limit)]}
 
 
 @router.get("/users/me", **returns(out.UserOut))

@@ -542,6 +542,21 @@ class TokensOut(_Out):
     tokens: list[TokenOut]
 
 
+class AuditEntryOut(_Out):
+    id: int
+    at: str
+    username: str | None
+    method: str
+    path: str
+    query: str
+    status: int
+    client: str
+
+
+class AuditOut(_Out):
+    entries: list[AuditEntryOut]
+
+
 class NewTokenOut(TokenOut):
     """The token itself is in this answer only."""
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trackflow.entities.auth import ApiToken, User
+from trackflow.entities.auth import ApiToken, AuditEntry, User
 from trackflow.errors import AlreadyExists, NotFound
-from trackflow.store.sql.auth_tables import tokens, users
+from trackflow.store.sql.auth_tables import audit, tokens, users
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import from_ms, to_ms
 
@@ -97,3 +97,22 @@ class SqlAuthStore:
         if row is None:
             raise NotFound(f"token {token_id!r} does not exist")
         return _token(row)
+
+    # Audit log ---------------------------------------------------------------------------
+    def record_audit(self, at: datetime, username: str | None, method: str, path: str, query: str, status: int,
+                     client: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(insert(audit).values(at=to_ms(at), username=username, method=method[:10], path=path,
+                                              query=query, status=status, client=client[:64]))
+
+    def list_audit(self, username: str | None = None, since: datetime | None = None,
+                   limit: int = 100) -> list[AuditEntry]:
+        """Newest first; of one user, and/or from ``since`` on."""
+        query = select(audit).order_by(audit.c.at.desc(), audit.c.id.desc()).limit(limit)
+        if username is not None:
+            query = query.where(audit.c.username == username)
+        if since is not None:
+            query = query.where(audit.c.at >= to_ms(since))
+        with self.db.read() as conn:
+            return [AuditEntry(r.id, from_ms(r.at), r.username, r.method, r.path, r.query, r.status,  # type: ignore[arg-type]
+                               r.client) for r in conn.execute(query)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, String, Table, false
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, false
 
 from trackflow.store.sql.tables import metadata
 
@@ -24,4 +24,20 @@ tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
+)
+
+# Every change made through a server with auth on (audit.py): who, what, when, from where.
+audit = Table(
+    "auth_audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("username", String(150)),
+    Column("method", String(10), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False, server_default=""),
+    Column("status", Integer, nullable=False),
+    Column("client", String(64), nullable=False, server_default=""),
+    Index("ix_auth_audit_at", "at"),
+    Index("ix_auth_audit_user", "username", "at"),
 )
