@@ -35,6 +35,7 @@ ENV_VARS: dict[str, str] = {
     "airflow_imports": "TRACKFLOW_AIRFLOW_IMPORTS",
     "auth": "TRACKFLOW_AUTH",
     "tracking_token": "TRACKFLOW_TRACKING_TOKEN",
+    "serving_token": "TRACKFLOW_SERVING_TOKEN",
 }
 
 EXECUTORS = ("local", "celery")
@@ -61,6 +62,7 @@ class Settings:
     airflow_imports: bool = False  # DAG files' airflow.* imports resolve to trackflow (see airflow_shim)
     auth: bool = False  # the server requires a user (Basic) or an API token (Bearer) on every request
     tracking_token: str = ""  # the API token trackflow's clients send to a server with auth on
+    serving_token: str = ""  # the token `models serve --require-token` asks of callers
 
     @property
     def home_path(self) -> Path:

@@ -30,16 +30,20 @@ def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve(iris_model_dir: Path, tmp_path: Path, workers: int) -> None:
+TOKEN = "a-serving-token-of-some-length"
+
+
+@pytest.mark.parametrize(("workers", "token"), [(1, False), (2, False), (2, True)])
+def test_serve(iris_model_dir: Path, tmp_path: Path, workers: int, token: bool) -> None:
     port = free_port()
     log = open(tmp_path / "serve.log", "wb")
-    env = {**os.environ, "TRACKFLOW_HOME": str(tmp_path)}
+    env = {**os.environ, "TRACKFLOW_HOME": str(tmp_path), "TRACKFLOW_SERVING_TOKEN": TOKEN}
     process = subprocess.Popen(
         [sys.executable, "-c", CLI, "models", "serve", "-m", str(iris_model_dir), "--port", str(port),
-         "--workers", str(workers)],
+         "--workers", str(workers), *(["--require-token"] if token else [])],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
+    headers = {"Authorization": f"Bearer {TOKEN}"} if token else {}
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -51,12 +55,17 @@ def test_serve(iris_model_dir: Path, tmp_path: Path, workers: int) -> None:
                 pass
             assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
             time.sleep(0.1)
+        row = {"inputs": [dict(zip(COLUMNS, [5.1, 3.5, 1.4, 0.2], strict=True))]}
+        if token:  # probes stay open; predictions and metrics need the token
+            for wrong in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {TOKEN}"}):
+                refused = requests.post(f"http://127.0.0.1:{port}/invocations", json=row, headers=wrong, timeout=10)
+                assert refused.status_code == 401 and refused.json()["error_code"] == "UNAUTHENTICATED"
+            assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 401
+            assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
         for _ in range(4):
-            response = requests.post(f"http://127.0.0.1:{port}/invocations",
-                                     json={"inputs": [dict(zip(COLUMNS, [5.1, 3.5, 1.4, 0.2], strict=True))]},
-                                     timeout=10)
+            response = requests.post(f"http://127.0.0.1:{port}/invocations", json=row, headers=headers, timeout=10)
             assert response.json() == {"predictions": [0]}
-        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=5).text
         assert 'trackflow_scoring_requests_total{endpoint="invocations",status="200"} 4.0' in metrics
     finally:
         process.terminate()
@@ -92,3 +101,10 @@ def test_predict_bad_input_is_one_line_exit_2(iris_model_dir: Path, tmp_path: Pa
     assert "Traceback" not in result.stderr
     result = run_cli("models", "predict", "-m", str(tmp_path / "nope"), "-i", str(tmp_path / "in.csv"), home=tmp_path)
     assert result.returncode == 2 and "no model at" in result.stderr
+
+
+def test_require_token_needs_a_token(iris_model_dir: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TRACKFLOW_SERVING_TOKEN"}
+    proc = subprocess.run([sys.executable, "-c", CLI, "models", "serve", "-m", str(iris_model_dir), "--require-token"],
+                          capture_output=True, text=True, env={**env, "TRACKFLOW_HOME": str(tmp_path)}, timeout=60)
+    assert proc.returncode == 2 and "TRACKFLOW_SERVING_TOKEN" in proc.stderr

@@ -34,6 +34,8 @@ def models() -> None:
               help="Fraction of requests logged when --log-inferences is on.")
 @click.option("--env-manager", type=click.Choice(["local"]), default="local",
               help="Accepted for MLflow compatibility; models are served in the current environment.")
+@click.option("--require-token", is_flag=True,
+              help="Require the token in TRACKFLOW_SERVING_TOKEN as Bearer on /invocations and /metrics.")
 @click.pass_obj
 def serve(
     settings: Settings,
@@ -45,12 +47,17 @@ def serve(
     log_inferences: bool,
     sample_rate: float,
     env_manager: str,
+    require_token: bool,
 ) -> None:
     """Serve a model over HTTP: POST /invocations, GET /ping, /health, /version, /metrics."""
     from trackflow.models.uri import download_model
     from trackflow.serving.server import ServeOptions
     from trackflow.serving.server import serve as run_server
+    from trackflow.serving.tokens import token_sha256
 
+    if require_token and len(settings.serving_token) < 16:
+        raise click.UsageError("--require-token needs TRACKFLOW_SERVING_TOKEN (or serving_token) of at least 16 "
+                               "characters")
     tracking_uri = settings.resolved_tracking_uri
     model_dir = download_model(model_uri, tracking_uri=tracking_uri)
     inference_uri = None
@@ -69,6 +76,7 @@ def serve(
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             inference_log_uri=inference_uri,
             sample_rate=sample_rate,
+            token_sha256=token_sha256(settings.serving_token) if require_token else None,
         )
     )
 

@@ -21,6 +21,7 @@ Speed matters here (latency and throughput are benchmarked against MLflow):
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -48,6 +49,7 @@ from trackflow.serving.payload import (
     encode_predictions,
     parse_request,
 )
+from trackflow.serving.tokens import token_sha256
 
 logger = logging.getLogger("trackflow.serving")
 
@@ -60,6 +62,7 @@ class ScoringConfig:
     model_uri: str = ""
     max_body_bytes: int = 50 * 1024 * 1024
     metrics_multiprocess_dir: str | None = None
+    token_sha256: str | None = None  # set: /invocations and /metrics need that Bearer token (probes stay open)
 
 
 class _TooLarge(Exception):
@@ -193,17 +196,39 @@ class ScoringApp:
     """The ASGI app: ``POST /invocations`` to the endpoint, anything else (probes, metrics,
     lifespan, 404/405) to the Starlette app in ``routes``."""
 
-    def __init__(self, invocations: InvocationsEndpoint, routes: Starlette) -> None:
+    def __init__(self, invocations: InvocationsEndpoint, routes: Starlette, token_sha256: str | None = None) -> None:
         self.invocations = invocations
         self.routes = routes
         self.model = invocations.model
         self.metrics = invocations.metrics
+        self.token_sha256 = token_sha256
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.token_sha256 and scope["type"] == "http" and scope["path"] in GUARDED \
+                and not _bearer_matches(scope, self.token_sha256):
+            await _refuse(send)
+            return
         if scope["type"] == "http" and scope["path"] == "/invocations" and scope["method"] == "POST":
             await self.invocations(scope, receive, send)
         else:
             await self.routes(scope, receive, send)
+
+
+GUARDED = frozenset({"/invocations", "/metrics"})  # what a token protects; /ping, /health, /version stay open
+
+
+def _bearer_matches(scope: Scope, expected_sha256: str) -> bool:
+    header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token_sha256(token.strip()), expected_sha256)
+
+
+async def _refuse(send: Send) -> None:
+    body = orjson.dumps({"error_code": "UNAUTHENTICATED",
+                         "message": "this model server requires a token: send it as Authorization: Bearer <token>"})
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="trackflow-serving"')]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_scoring_app(
@@ -241,4 +266,4 @@ def create_scoring_app(
         exception_handlers={HTTPException: http_error},
         lifespan=_closing(inference_logger),
     )
-    return ScoringApp(invocations, routes)
+    return ScoringApp(invocations, routes, config.token_sha256)

@@ -52,6 +52,7 @@ class ServeOptions:
     inference_log_uri: str | None = None  # a database URI; None disables logging
     sample_rate: float = 1.0
     metrics_dir: str | None = None
+    token_sha256: str | None = None  # requests to /invocations and /metrics need the token (its hash here)
 
 
 def build_app(options: ServeOptions, model: Any = None) -> Any:
@@ -69,7 +70,7 @@ def build_app(options: ServeOptions, model: Any = None) -> Any:
 
         store = SqlInferenceLogStore(open_database(options.inference_log_uri))
         inference_logger = InferenceLogger(store, options.model_uri, options.sample_rate)
-    config = ScoringConfig(options.model_uri, options.max_body_bytes, options.metrics_dir)
+    config = ScoringConfig(options.model_uri, options.max_body_bytes, options.metrics_dir, options.token_sha256)
     return create_scoring_app(model, config, inference_logger)
 
 
