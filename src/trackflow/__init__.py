@@ -71,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     },
     **{name: "trackflow.sensors" for name in ("BaseSensorOperator", "PokeReturnValue")},
     "NEVER_EXPIRE": "trackflow.pipelines.runtime.state_store",
+    "Variable": "trackflow.pipelines.variables",
     **{name: "trackflow.pipelines.authoring.assets"
        for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetNameRef", "AssetWatcher", "Metadata")},
     **{name: "trackflow.pipelines.authoring.asset_decorator"

@@ -36,6 +36,7 @@ ENV_VARS: dict[str, str] = {
     "auth": "TRACKFLOW_AUTH",
     "tracking_token": "TRACKFLOW_TRACKING_TOKEN",
     "serving_token": "TRACKFLOW_SERVING_TOKEN",
+    "fernet_key": "TRACKFLOW_FERNET_KEY",
 }
 
 EXECUTORS = ("local", "celery")
@@ -63,6 +64,7 @@ class Settings:
     auth: bool = False  # the server requires a user (Basic) or an API token (Bearer) on every request
     tracking_token: str = ""  # the API token trackflow's clients send to a server with auth on
     serving_token: str = ""  # the token `models serve --require-token` asks of callers
+    fernet_key: str = ""  # encrypts Variables at rest; empty: a key generated into $TRACKFLOW_HOME/fernet.key
 
     @property
     def home_path(self) -> Path:

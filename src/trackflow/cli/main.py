@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "users": "trackflow.cli.accounts:users",
     "tokens": "trackflow.cli.accounts:tokens",
     "audit": "trackflow.cli.accounts:audit",
+    "variables": "trackflow.cli.variables:variables",
 }
 
 

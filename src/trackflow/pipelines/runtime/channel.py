@@ -22,7 +22,7 @@ import os
 import types
 import typing
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -109,6 +109,12 @@ class TryChannel(Protocol):
                   now: datetime) -> bool:
         """Set ``key`` (JSON ``value``), delete it (``value`` None) or every key (both None) of
         this task instance's state store, or of ``asset``'s; False once fenced."""
+
+    def get_variable(self, key: str) -> str | None:
+        """A Variable's value (decrypted), None if it does not exist."""
+
+    def put_variable(self, key: str, value: str | None, description: str | None) -> bool:
+        """Set a Variable, or delete it (``value`` None; False if it did not exist)."""
 
 
 class StoreChannel:
@@ -214,6 +220,22 @@ class StoreChannel:
     @property
     def states(self) -> SqlStateStore:
         return SqlStateStore(self.store.db)  # type: ignore[attr-defined]
+
+    def _variables(self) -> Any:
+        from trackflow.config import load_settings
+        from trackflow.pipelines.variables import fernet_for
+        from trackflow.store.sql.variable_store import SqlVariableStore
+
+        return SqlVariableStore(self.store.db, fernet_for(self.settings or load_settings()))  # type: ignore[attr-defined]
+
+    def get_variable(self, key: str) -> str | None:
+        return self._call(self._variables().get, key)  # type: ignore[no-any-return]
+
+    def put_variable(self, key: str, value: str | None, description: str | None) -> bool:
+        if value is None:
+            return self._call(self._variables().delete, key)  # type: ignore[no-any-return]
+        self._call(self._variables().set, key, value, description, datetime.now(UTC))
+        return True
 
     def get_state(self, asset: str | None, key: str, now: datetime) -> str | None:
         if asset is not None:

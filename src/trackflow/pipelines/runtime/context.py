@@ -11,6 +11,7 @@ from trackflow.entities.pipelines import DagRun, TIState
 from trackflow.pipelines.authoring.templating import FILTERS
 from trackflow.pipelines.runtime import macros
 from trackflow.pipelines.runtime.outputs import Outputs
+from trackflow.pipelines.variables import VariableAccessor
 
 if TYPE_CHECKING:
     from trackflow.pipelines.authoring.baseoperator import BaseOperator
@@ -123,5 +124,5 @@ def build_context(dag: DAG, task: BaseOperator, run: DagRun, ti: TaskInstanceHan
         "inlets": [],
         "outlets": [],
         "map_index_template": task.map_index_template,  # the task may set another before it ends
-        "var": {"value": {}, "json": {}},
+        "var": {"value": VariableAccessor(False), "json": VariableAccessor(True)},
     }

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from trackflow.pipelines.runtime.masking import RedactingStream
+
 LOG_FORMAT = "[%(asctime)s] {%(filename)s:%(lineno)d} %(levelname)s - %(message)s"
 
 
@@ -41,8 +43,11 @@ def capture(path: str) -> Iterator[None]:
     os.dup2(fd, 2)
     os.close(fd)
     old_out, old_err = sys.stdout, sys.stderr
-    sys.stdout = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
-    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+    # secrets the task read (masking.py) become *** in what it prints and logs
+    sys.stdout = RedactingStream(os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8",  # type: ignore[assignment]
+                                           errors="backslashreplace"))
+    sys.stderr = RedactingStream(os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8",  # type: ignore[assignment]
+                                           errors="backslashreplace"))
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))

@@ -157,6 +157,18 @@ class TaskApiChannel:
                 "expires_at": expires_at.isoformat() if expires_at else None}
         return self._call("POST", "/state/put", body) is not None
 
+    def get_variable(self, key: str) -> str | None:
+        answer = self._call("POST", "/variables/get", {"key": key})
+        if answer is None:
+            raise NotFound("variables are not readable with this try's token any more")
+        return answer["value"]  # type: ignore[no-any-return]
+
+    def put_variable(self, key: str, value: str | None, description: str | None) -> bool:
+        answer = self._call("POST", "/variables/put", {"key": key, "value": value, "description": description})
+        if answer is None:
+            raise NotFound("variables are not writable with this try's token any more")
+        return bool(answer["changed"])
+
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         if edges:
             self._call("POST", "/lineage", {"edges": [to_wire(e) for e in edges]})

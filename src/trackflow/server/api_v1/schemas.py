@@ -561,3 +561,19 @@ class NewTokenOut(TokenOut):
     """The token itself is in this answer only."""
 
     token: str
+
+
+# Variables ------------------------------------------------------------------------------------
+class VariableOut(_Out):
+    key: str
+    value: str
+
+
+class VariableListed(_Out):
+    key: str
+    description: str
+    updated_at: str | None
+
+
+class VariablesOut(_Out):
+    variables: list[VariableListed]

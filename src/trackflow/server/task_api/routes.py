@@ -239,6 +239,30 @@ def put_state(body: StatePutBody, ch: Channel) -> dict[str, Any]:
     return {}
 
 
+class VariableGetBody(_Body):
+    key: str = Field(min_length=1, max_length=250)
+
+
+class VariablePutBody(_Body):
+    key: str = Field(min_length=1, max_length=250)
+    value: str | None = Field(default=None, max_length=10_000_000)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/variables/get")
+def get_variable(body: VariableGetBody, ch: Channel) -> dict[str, Any]:
+    if not ch.holds():
+        raise _fenced()
+    return {"value": ch.get_variable(body.key)}
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/variables/put")
+def put_variable(body: VariablePutBody, ch: Channel) -> dict[str, Any]:
+    if not ch.holds():
+        raise _fenced()
+    return {"changed": ch.put_variable(body.key, body.value, body.description)}
+
+
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/lineage")
 def record_lineage(body: LineageBody, ch: Channel) -> dict[str, Any]:
     try:
