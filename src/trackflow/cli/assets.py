@@ -17,14 +17,11 @@ class _Assets:
     """The three operations, on the database or on a server's /api/v1 (same answers)."""
 
     def __init__(self, settings: Settings) -> None:
-        uri = settings.resolved_tracking_uri
-        self.http: Any = None
-        self.store: Any = None
-        if uri.startswith(("http://", "https://")):
-            from trackflow.store.rest.http import HttpJsonClient
+        from trackflow.store.rest.http import server_api
 
-            self.http = HttpJsonClient(uri.rstrip("/") + "/api/v1", token=settings.tracking_token)
-        else:
+        self.http: Any = server_api(settings)
+        self.store: Any = None
+        if self.http is None:
             from trackflow.pipelines.operations import Pipelines
 
             self.pipelines = Pipelines(settings)

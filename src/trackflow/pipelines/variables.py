@@ -54,14 +54,11 @@ class VariableBackend:
     """Outside a task: the configured database or server."""
 
     def __init__(self, settings: Settings) -> None:
-        uri = settings.resolved_tracking_uri
-        self.http: Any = None
-        self.store: Any = None
-        if uri.startswith(("http://", "https://")):
-            from trackflow.store.rest.http import HttpJsonClient
+        from trackflow.store.rest.http import server_api
 
-            self.http = HttpJsonClient(uri.rstrip("/") + "/api/v1", token=settings.tracking_token)
-        else:
+        self.http: Any = server_api(settings)
+        self.store: Any = None
+        if self.http is None:
             from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
             from trackflow.pipelines.runtime.task_runner import open_db
             from trackflow.store.sql.variable_store import SqlVariableStore

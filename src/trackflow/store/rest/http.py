@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import requests
 
+from trackflow.config import Settings
 from trackflow.errors import (
     AlreadyExists,
     Conflict,
@@ -52,6 +53,15 @@ class HttpJsonClient:
         if not response.content:
             return None
         return orjson.loads(response.content)
+
+
+def server_api(settings: Settings) -> HttpJsonClient | None:
+    """A client of the /api/v1 of the server the tracking URI names (sending the API token),
+    or None when the tracking URI is a database."""
+    uri = settings.resolved_tracking_uri
+    if not uri.startswith(("http://", "https://")):
+        return None
+    return HttpJsonClient(uri.rstrip("/") + "/api/v1", token=settings.tracking_token)
 
 
 def _error_from(response: requests.Response) -> TrackflowError:
