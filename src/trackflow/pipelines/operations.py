@@ -123,17 +123,19 @@ class Pipelines:
     def run_detail(self, dag_id: str, run_id: str) -> RunDetail:
         return RunDetail(self.store.get_dag_run(dag_id, run_id), self.store.list_task_instances(dag_id, run_id))
 
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False,
+              include_upstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
-        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream)
+        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream,
+                                     include_upstream)
         self.tracking.follow(before, None)
         return list(dict.fromkeys(ti.task_id for ti in before))
 
     def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
-             include_downstream: bool = False) -> list[str]:
+             include_downstream: bool = False, include_upstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
         before = run_ops.mark_tasks(self.store, self.spec(dag_id), run_id, task_ids, state, utcnow(),
-                                    include_downstream)
+                                    include_downstream, include_upstream)
         self.tracking.follow(before, state)
         return list(dict.fromkeys(ti.task_id for ti in before))
 
