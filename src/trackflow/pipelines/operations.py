@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,12 +60,13 @@ class Pipelines:
         self.tracking = run_ops.RunTracking(settings)
 
     # DAGs ---------------------------------------------------------------------------------
-    def sync_folder(self, folder: str | None = None) -> ParseResult:
-        """Parse the dags folder in a child process and record DAGs and import errors."""
+    def sync_folder(self, folder: str | None = None, cancel: threading.Event | None = None) -> ParseResult:
+        """Parse the dags folder in a child process and record DAGs and import errors;
+        ParseCancelled (nothing recorded) once ``cancel`` is set."""
         folder = folder or self.settings.resolved_dags_folder
         if not Path(folder).exists():
             return ParseResult()
-        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports)
+        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports, cancel=cancel)
         known = {a.uri: a.name for a in self.assets.list_assets()}
         resolve_uri_refs(result.specs, {**known, **declared_names(result.specs)})
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
