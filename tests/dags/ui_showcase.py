@@ -23,6 +23,7 @@ with DAG(
         "dry_run": Param(False, type="boolean"),
     },
     tags=["ui"],
+    is_paused_upon_creation=True,
 ) as dag:
     start = EmptyOperator(task_id="start")
 

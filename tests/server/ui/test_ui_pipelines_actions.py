@@ -1,0 +1,296 @@
+"""The Airflow users' pages in a real browser, acting through the UI: DAG list (pause switch,
+recent-run squares, next run, import errors), trigger with conf (JSON-schema errors from the
+server shown at the field), the grid (DAG order, mapped rows, keyboard), the task panel (tries
+with their tracked runs, the live log, clear and mark through /api/v1), the graph (collapsible
+task groups, live colours), the Gantt chart, the code view and the offline API docs.
+
+One ``trackflow server --dags-folder`` for the module, whose own scheduler and local executor
+run the DAG: what the pages show is checked against /api/v1, and what the pages do is read back
+through it. With TRACKFLOW_SCREENSHOTS=DIR (``make screenshots``) the main pages are saved
+there as PNG files for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # a developer machine without the browser extras; CI must have them
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+DAG = "ui_showcase"
+WAIT_LIMIT = 90.0  # a bound for a loaded machine, not a timing assertion
+
+
+def wait_for(check: Callable[[], object], what: str, limit: float = WAIT_LIMIT) -> None:
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class UiServer:
+    server: str
+    api: httpx.Client
+    release: Path  # the showcase's wait_and_log task ends once this file exists
+
+    def dag(self) -> dict[str, Any]:
+        return self.api.get(f"/api/v1/dags/{DAG}").raise_for_status().json()
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return self.api.get(f"/api/v1/dags/{DAG}/dagRuns/{run_id}").raise_for_status().json()
+
+    def ti(self, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
+        return next(t for t in self.run(run_id)["task_instances"]
+                    if t["task_id"] == task_id and t["map_index"] == map_index)
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory, trackflow_server: Any) -> Iterator[UiServer]:
+    root = tmp_path_factory.mktemp("ui-actions")
+    dags = root / "dags"
+    dags.mkdir()
+    for name in ("ui_showcase.py", "broken_import.py"):
+        shutil.copy(DAGS / name, dags / name)
+    release = root / "release"
+    with trackflow_server(root, env={"TF_UI_RELEASE": str(release)},
+                                extra_args=("--dags-folder", str(dags))) as url:
+        with httpx.Client(base_url=str(url), timeout=30) as api:
+            wait_for(lambda: api.get(f"/api/v1/dags/{DAG}").status_code == 200, "the showcase DAG parsed")
+            yield UiServer(str(url), api, release)
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save the page for the README when screenshots are asked for (make screenshots)."""
+    folder = os.environ.get("TRACKFLOW_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
+
+
+def trigger_api(ui: UiServer, run_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
+    body = {"run_id": run_id, "conf": conf or {}}
+    return ui.api.post(f"/api/v1/dags/{DAG}/dagRuns", json=body).raise_for_status().json()
+
+
+def test_dag_list_pause_switch_recent_runs_next_run_and_import_errors(page: Any, ui: UiServer) -> None:
+    assert ui.dag()["is_paused"] is True  # is_paused_upon_creation
+    trigger_api(ui, "list_run_1")
+    trigger_api(ui, "list_run_2")
+    page.goto(ui.server + "/dags")
+    row = page.locator("#dags tr[data-dag-id=ui_showcase]")
+    squares = row.locator("a.sq")
+    expect(squares).to_have_count(2)
+    expect(squares.first).to_have_attribute("aria-label", "run list_run_1: queued")  # oldest first
+    expect(row.locator("td").nth(4)).to_contain_text("20")  # the next daily run's date (UTC)
+    expect(page.locator("#import-errors")).to_contain_text("broken_import.py")
+    shoot(page, "dags")
+
+    switch = page.get_by_role("switch", name="Active (unpaused): ui_showcase")
+    expect(switch).not_to_be_checked()
+    switch.focus()
+    page.keyboard.press("Space")  # the switch is reachable and usable from the keyboard
+    expect(row).to_contain_text("active")
+    assert ui.dag()["is_paused"] is False
+    switch.click()
+    expect(row).to_contain_text("paused")
+    assert ui.dag()["is_paused"] is True
+    page.reload()
+    expect(page.get_by_role("switch", name="Active (unpaused): ui_showcase")).not_to_be_checked()
+
+
+def test_trigger_form_from_params_shows_server_validation_inline(page: Any, ui: UiServer) -> None:
+    page.goto(f"{ui.server}/dags/{DAG}/trigger")
+    count = page.get_by_label("count")
+    expect(count).to_have_value("3")  # the param's default
+    expect(page.get_by_label("mode")).to_have_value('"fast"')
+    shoot(page, "trigger")
+
+    count.fill("50")  # the schema says maximum 10: the server refuses, naming the param
+    page.get_by_label("Run id").fill("ui_form_run")
+    page.get_by_role("button", name="Trigger").click()
+    expect(page.locator(".field[data-param=count] .field-error")).to_contain_text("count")
+    expect(count).to_have_attribute("aria-invalid", "true")
+    assert ui.api.get(f"/api/v1/dags/{DAG}/dagRuns/ui_form_run").status_code == 404  # nothing stored
+
+    page.get_by_label("label").fill("x")  # minLength 2, also refused by the server
+    count.fill("4")
+    page.get_by_role("button", name="Trigger").click()
+    expect(page.locator(".field[data-param=label] .field-error")).to_contain_text("label")
+    expect(count).not_to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("label").fill("from the form")
+    page.get_by_label("mode").select_option('"thorough"')
+    page.get_by_label("dry_run").check()
+    page.get_by_role("button", name="Trigger").click()
+    page.wait_for_url(f"**/dags/{DAG}/grid")
+    run = ui.run("ui_form_run")
+    assert run["conf"] == {"count": 4, "mode": "thorough", "label": "from the form", "dry_run": True}
+    assert run["run_type"] == "manual"
+
+
+def test_grid_panel_live_log_mark_and_clear(page: Any, ui: UiServer) -> None:
+    ui.api.patch(f"/api/v1/dags/{DAG}", json={"is_paused": False}).raise_for_status()
+    try:
+        trigger_api(ui, "grid_run", {"count": 3})
+        _grid_run(page, ui)
+    finally:
+        ui.release.touch()
+        ui.api.patch(f"/api/v1/dags/{DAG}", json={"is_paused": True})
+
+
+def _grid_run(page: Any, ui: UiServer) -> None:
+    page.goto(f"{ui.server}/dags/{DAG}/grid")
+    order = [t["task_id"] for t in ui.dag()["tasks"]]
+    assert order != sorted(order)  # DAG order is not the alphabetical one
+    rows = page.locator("#task-grid > tbody:not(.map-rows) > tr")
+    expect(rows).to_have_count(len(order))
+    assert [rows.nth(i).get_attribute("data-task-id") for i in range(len(order))] == order
+
+    column = [r["run_id"] for r in ui.api.get(f"/api/v1/ui/dags/{DAG}/grid").json()["runs"]].index("grid_run")
+    cell = page.locator(f"#task-grid tr[data-task-id=wait_and_log] a.cell >> nth={column}")
+    expect(cell).to_have_class("cell state-running")  # the page follows the run without reloads
+    cell.click()
+    panel = page.locator("#side-panel #task-panel")
+    expect(panel.locator("h2")).to_have_text("wait_and_log")
+    log = panel.locator("#task-log")
+    expect(log).to_contain_text("waiting line 3")
+    expect(log).to_contain_text("waiting line 12")  # still streaming into the same page
+    ti = ui.ti("grid_run", "wait_and_log")
+    expect(panel.locator("tr[data-try='1'] a", has_text=ti["tracking_run_id"])).to_have_attribute(
+        "href", f"/runs/{ti['tracking_run_id']}")
+    shoot(page, "grid")
+
+    ui.release.touch()
+    expect(log).to_contain_text("released")
+    expect(panel.locator("#task-state")).to_have_text("success")
+
+    # The mapped task: its row shows how many indexes, and expands into one row per index.
+    square = page.locator(f"#task-grid tr[data-task-id=square] a.cell >> nth={column}")
+    expect(square).to_have_text("3")
+    page.get_by_role("button", name="Show map indexes of square").click()
+    grid = ui.api.get(f"/api/v1/ui/dags/{DAG}/grid").json()
+    [square_row] = [r for r in grid["rows"] if r["task_id"] == "square"]
+    assert square_row["cells"][column]["mapped_count"] == 3
+    # as many rows as the run with most indexes has (ui_form_run maps over 4 when it ran too)
+    expect(page.locator("#task-grid tbody.map-rows tr")).to_have_count(len(square_row["map_rows"]))
+    expect(page.locator("#task-grid tr[data-task-id='square[2]'] a.cell").nth(column)).to_have_class(
+        "cell state-success")
+
+    # Keyboard: arrows move between cells, Enter opens the focused one in the panel.
+    cell.focus()
+    page.keyboard.press("ArrowDown")
+    below = order[order.index("wait_and_log") + 1]
+    assert below in page.evaluate("document.activeElement.getAttribute('aria-label')")
+    page.keyboard.press("Enter")
+    expect(panel.locator("h2")).to_have_text(below)
+
+    wait_for(lambda: ui.run("grid_run")["state"] == "success", "grid_run finished")
+    page.locator(f"#task-grid tr[data-task-id=finish] a.cell >> nth={column}").click()
+    expect(panel.locator("h2")).to_have_text("finish")
+    panel.get_by_role("button", name="Mark failed").click()
+    expect(panel.locator(".action-status")).to_contain_text("Marked failed: finish")
+    assert ui.ti("grid_run", "finish")["state"] == "failed"
+    expect(page.locator(f"#task-grid tr[data-task-id=finish] a.cell >> nth={column}")).to_have_class(
+        "cell state-failed")
+
+    # Clear with upstream: finish and everything it depends on run again (second tries).
+    panel.get_by_label("with upstream").check()
+    panel.get_by_role("button", name="Clear").click()
+    expect(panel.locator(".action-status")).to_contain_text("Cleared: finish")
+    wait_for(lambda: ui.ti("grid_run", "wait_and_log")["try_number"] == 2
+             and ui.run("grid_run")["state"] == "success", "grid_run ran again after the clear")
+    assert ui.ti("grid_run", "finish")["state"] == "success"
+    page.locator(f"#task-grid tr[data-task-id=wait_and_log] a.cell >> nth={column}").click()
+    expect(panel.locator("h2")).to_have_text("wait_and_log")
+    expect(panel.locator("table.tries tbody tr")).to_have_count(2)
+    tracked = panel.get_by_role("link", name="tracked run of try 2")
+    expect(tracked).to_have_attribute("href", f"/runs/{ui.ti('grid_run', 'wait_and_log')['tracking_run_id']}")
+
+
+def test_graph_collapses_groups_and_follows_the_run(page: Any, ui: UiServer) -> None:
+    trigger_api(ui, "graph_run")  # the DAG is paused: the run stays queued until marked
+    page.goto(f"{ui.server}/dags/{DAG}/graph?run_id=graph_run")
+    graph = page.locator("#graph svg")
+    expect(graph.locator("[data-task-id='prepare.clean']")).to_have_count(1)
+    expect(graph.locator("[data-task-id=start]")).to_have_class("node state-none")
+    shoot(page, "graph")
+
+    group = graph.locator("[data-group=prepare]")
+    group.focus()
+    page.keyboard.press("Enter")
+    expect(graph.locator("[data-task-id='prepare.clean']")).to_have_count(0)
+    collapsed = graph.locator(".group-node[data-group=prepare]")
+    expect(collapsed).to_have_attribute("aria-expanded", "false")
+    expect(collapsed).to_contain_text("prepare (2)")
+    page.keyboard.press("Enter")  # focus stays on the group: Enter again expands it
+    expect(graph.locator("[data-task-id='prepare.checks.schema']")).to_have_count(1)
+
+    # No reload: the page polls the run while it is unfinished and recolours the nodes.
+    ui.api.patch(f"/api/v1/dags/{DAG}/dagRuns/graph_run/taskInstances/start",
+                 json={"state": "success"}).raise_for_status()
+    expect(graph.locator("[data-task-id=start]")).to_have_class("node state-success")
+
+
+def test_gantt_code_and_offline_api_docs(page: Any, ui: UiServer) -> None:
+    run_id = "grid_run"
+    page.goto(f"{ui.server}/dags/{DAG}/runs/{run_id}/gantt")
+    bars = page.locator("table.gantt tr[data-task-id=wait_and_log] a.gbar")
+    expect(bars).to_have_count(1)
+    assert "success" in (bars.get_attribute("aria-label") or "")
+    shoot(page, "gantt")
+
+    page.goto(f"{ui.server}/dags/{DAG}/code")
+    expect(page.locator("#dag-code")).to_contain_text('"ui_showcase"')
+    expect(page.get_by_role("link", name="Code")).to_have_attribute("aria-current", "page")
+
+    # Offline: any request leaving this server fails the test.
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(ui.server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    refused: list[str] = []  # what the pages' Content-Security-Policy kept from leaving
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{ui.server}/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("trackflow")
+    expect(page.locator(".swagger-ui .opblock-tag", has_text="pipelines")).to_be_visible()
+    page.goto(f"{ui.server}/api/v1/redoc")
+    expect(page.get_by_role("heading", name="trackflow", exact=False).first).to_be_visible()
+    expect(page.locator("text=Something went wrong")).to_have_count(0)
+    assert outside == []
+    assert all("cdn.redoc.ly" in text for text in refused), refused  # only ReDoc's "powered by" logo
+
+
+def test_bad_input_to_the_new_pages_is_a_4xx_page(page: Any, ui: UiServer) -> None:
+    for path, status in ((f"/dags/{DAG}/grid?limit=0", 400), (f"/dags/{DAG}/grid?offset=-1", 400),
+                         ("/dags/no_such_dag/graph", 404), (f"/dags/{DAG}/graph?run_id=no_such_run", 404),
+                         (f"/dags/{DAG}/runs/grid_run/tasks/no_such_task", 404),
+                         (f"/dags/{DAG}/runs/grid_run/tasks/start?map_index=-2", 400),
+                         (f"/dags/{DAG}/runs/no_such_run/gantt", 404)):
+        answer = page.goto(ui.server + path)
+        assert answer.status == status, path
+        expect(page.get_by_role("alert")).not_to_be_empty()
+    assert ui.api.get(f"/api/v1/ui/dags/{DAG}/grid", params={"limit": 1000}).status_code == 400
+    assert ui.api.get(f"/api/v1/dags/{DAG}/dagRuns/grid_run/taskInstances/start/logs",
+                      params={"offset": -1}).status_code == 400
