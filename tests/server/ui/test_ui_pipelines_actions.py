@@ -6,7 +6,7 @@ task groups, live colours), the Gantt chart, the code view and the offline API d
 
 One ``trackflow server --dags-folder`` for the module, whose own scheduler and local executor
 run the DAG: what the pages show is checked against /api/v1, and what the pages do is read back
-through it. With TRACKFLOW_SCREENSHOTS=DIR (``make screenshots``) the main pages are saved
+through it. With UI_SCREENSHOTS=DIR (``make screenshots``) the main pages are saved
 there as PNG files for the README.
 """
 
@@ -77,7 +77,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory, trackflow_server: Any) -> Itera
 
 def shoot(page: Any, name: str) -> None:
     """Save the page for the README when screenshots are asked for (make screenshots)."""
-    folder = os.environ.get("TRACKFLOW_SCREENSHOTS")
+    folder = os.environ.get("UI_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
@@ -280,6 +280,21 @@ def test_gantt_code_and_offline_api_docs(page: Any, ui: UiServer) -> None:
     expect(page.locator("text=Something went wrong")).to_have_count(0)
     assert outside == []
     assert all("cdn.redoc.ly" in text for text in refused), refused  # only ReDoc's "powered by" logo
+
+
+def test_model_version_links_to_the_task_that_made_it_and_back(page: Any, ui: UiServer) -> None:
+    tracked = ui.ti("grid_run", "finish")["tracking_run_id"]  # the task's tracked run (tagged with its task)
+    ui.api.post("/api/v1/registered-models", json={"name": "ui-showcase-model"}).raise_for_status()
+    version = ui.api.post("/api/v1/registered-models/ui-showcase-model/versions",
+                          json={"source": f"runs:/{tracked}/model", "run_id": tracked}).raise_for_status().json()
+    number = version.get("version") or version["model_version"]["version"]
+    page.goto(f"{ui.server}/models/ui-showcase-model/versions/{number}")
+    page.locator("#made-by-task").click()
+    expect(page.locator("#task-panel h2")).to_have_text("finish")
+    back = page.get_by_role("link", name=f"ui-showcase-model v{number}")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page.locator("h1")).to_have_text(f"ui-showcase-model v{number}")
 
 
 def test_bad_input_to_the_new_pages_is_a_4xx_page(page: Any, ui: UiServer) -> None:

@@ -17,7 +17,9 @@ from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.spec import DagSpec
 from trackflow.server.api_v1.pipelines import pipelines
+from trackflow.server.api_v1.registry import registry
 from trackflow.server.services import Services
+from trackflow.server.ui.data import quote_literal
 from trackflow.server.ui.urls import Urls
 from trackflow.store.pipeline_base import GridCell
 
@@ -153,6 +155,16 @@ class TryRow:
 
 
 @dataclass
+class MadeModel:
+    """A model version registered from one of the task's tries (its tracked run)."""
+
+    name: str
+    version: str
+    try_number: int
+    url: str
+
+
+@dataclass
 class TaskPanel:
     dag_id: str
     run_id: str
@@ -170,6 +182,7 @@ class TaskPanel:
     downstream: list[str]
     map_indexes: list[int]  # a mapped task's expanded indexes (its panel at map_index -1)
     tries: list[TryRow]
+    models: list[MadeModel]  # model versions whose source run is one of the tries' tracked runs
     live: bool  # the task instance has not finished
     log_api_url: str | None  # /api/v1 log of the latest try, polled with ?offset= while it runs
     clear_api_url: str
@@ -192,7 +205,7 @@ def task_panel(services: Services, dag_id: str, run_id: str, task_id: str, map_i
         ti_state = summary_state([c.state for c in cells if c.map_index >= 0])
         panel = TaskPanel(dag_id, run_id, task_id, -1, task.operator, ti_state, max(c.try_number for c in cells),
                           task.retries, None, None, None, None, list(task.upstream), list(task.downstream), indexes,
-                          [], ti_state in decisions.UNFINISHED, None, Urls.api_clear_task(dag_id, run_id, task_id),
+                          [], [], ti_state in decisions.UNFINISHED, None, Urls.api_clear_task(dag_id, run_id, task_id),
                           Urls.api_mark_task(dag_id, run_id, task_id), Urls.dag_grid(dag_id))
         return panel
     ti = ops.store.get_task_instance(dag_id, run_id, task_id, map_index)
@@ -205,8 +218,19 @@ def task_panel(services: Services, dag_id: str, run_id: str, task_id: str, map_i
     return TaskPanel(
         dag_id, run_id, task_id, map_index, task.operator, ti.state, ti.try_number, ti.max_tries, ti.start_date,
         ti.end_date, ti.duration, ti.note, list(task.upstream), list(task.downstream), [], tries,
-        ti.state in decisions.UNFINISHED,
+        _made_models(services, tries), ti.state in decisions.UNFINISHED,
         Urls.api_task_log(dag_id, run_id, task_id, map_index, tries[-1].try_number) if tries else None,
         Urls.api_clear_task(dag_id, run_id, task_id), Urls.api_mark_task(dag_id, run_id, task_id),
         Urls.dag_grid(dag_id),
     )
+
+
+def _made_models(services: Services, tries: list[TryRow]) -> list[MadeModel]:
+    """One registry query for every try's tracked run."""
+    by_run = {t.tracking_run_id: t.try_number for t in tries if t.tracking_run_id}
+    if not by_run:
+        return []
+    ids = ", ".join(quote_literal(r) for r in by_run)
+    found = registry(services).search_model_versions(f"run_id IN ({ids})", 100, ["version_number DESC"])
+    return [MadeModel(v.name, v.version, by_run.get(v.run_id or "", 0), Urls.model_version(v.name, v.version))
+            for v in found.items]
