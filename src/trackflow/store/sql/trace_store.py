@@ -74,8 +74,6 @@ class SqlTraceStore:
                         **_root_summary(root)))
                 self._upsert_spans(conn, trace_spans)
                 self._merge(conn, tt.trace_tags, trace_id, {SPANS_LOCATION: "TRACKING_STORE"})
-                if root is not None:
-                    self._merge(conn, tt.trace_tags, trace_id, {TRACE_NAME: root.name}, replace=False)
 
     def start_trace(self, info: TraceInfo, artifact_root: str) -> TraceInfo:
         """Record a finished trace's info (MLflow's StartTraceV3): create it, or complete the row
@@ -300,13 +298,12 @@ class SqlTraceStore:
             conn.execute(stmt, chunk)
 
     @staticmethod
-    def _merge(conn: Connection, table: Any, trace_id: str, values: dict[str, str], replace: bool = True) -> None:
+    def _merge(conn: Connection, table: Any, trace_id: str, values: dict[str, str]) -> None:
         if not values:
             return
         stmt = insert_for(conn, table)
-        stmt = (stmt.on_conflict_do_update(index_elements=[table.c.trace_id, table.c.key],
-                                           set_={"value": stmt.excluded.value})
-                if replace else stmt.on_conflict_do_nothing())
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.trace_id, table.c.key],
+                                          set_={"value": stmt.excluded.value})
         conn.execute(stmt, [{"trace_id": trace_id, "key": k, "value": v} for k, v in values.items()])
 
     @staticmethod
