@@ -135,11 +135,12 @@ def test_trace_endpoints_refuse_bad_input_with_4xx(running_server: str) -> None:
     """Every malformed request gets a 4xx naming the problem, never a 5xx."""
     api = f"{running_server}/api/3.0/mlflow"
     experiment_id = _experiment(running_server)
+    location = {"mlflow_experiment": {"experiment_id": experiment_id}}
     cases = [
         ("POST", "/traces", {"trace": {"trace_info": {"trace_id": "tr-1"}}}),
         ("POST", "/traces", {"trace": "nope"}),
         ("POST", "/traces", {"trace": {"trace_info": {"trace_id": "tr-1", "request_time": "yesterday",
-                                                      "trace_location": {"mlflow_experiment": {"experiment_id": experiment_id}}}}}),
+                                                      "trace_location": location}}}),
         ("POST", "/traces/search", {"locations": [{"mlflow_experiment": {"experiment_id": experiment_id}}],
                                     "filter": "tags.x >> 1"}),
         ("POST", "/traces/search", {"locations": [{"mlflow_experiment": {"experiment_id": experiment_id}}],
