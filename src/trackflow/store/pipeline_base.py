@@ -57,8 +57,6 @@ class GridCell:
     map_index: int
     state: str | None
     try_number: int
-    start_date: datetime | None
-    end_date: datetime | None
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ def gantt_page(services: Services, dag_id: str, run_id: str) -> GanttPage:
     spec = ops.spec(dag_id)
     run = ops.store.get_dag_run(dag_id, run_id)
     order = {t.task_id: i for i, t in enumerate(spec.tasks)}
-    cells = sorted(ops.store.task_instance_grid(dag_id, [run_id]),
+    cells = sorted(ops.store.list_task_instances(dag_id, run_id),
                    key=lambda c: (order.get(c.task_id, len(order)), c.map_index))
     now = datetime.now(UTC)
     started = [c for c in cells if c.start_date is not None]

@@ -48,13 +48,15 @@ class GridRunColumn:
     run_type: str
     logical_date: datetime
     url: str
+    task_url_prefix: str  # + a row's task_url_suffix = the task panel of that cell
+
+
 
 
 @dataclass
 class GridCellView:
     state: str | None
     try_number: int
-    url: str  # the task panel of this task instance
     mapped_count: int = 0  # a mapped task: how many map indexes this run has
 
 
@@ -66,6 +68,7 @@ class GridRow:
     depth: int  # task-group nesting, for indentation
     operator: str
     is_mapped: bool
+    task_url_suffix: str  # after a run column's task_url_prefix: the cell's task panel
     cells: list[GridCellView]  # one per run column, in the same order
     map_rows: list[GridRow] = field(default_factory=list)  # a mapped task: one row per map index
 
@@ -107,38 +110,40 @@ def grid_page(services: Services, dag_id: str, offset: int = 0, limit: int = GRI
         cells = []
         indexes = 0
         for run in runs:
-            found = sorted(by_key.get((task.task_id, run.run_id), ()), key=lambda c: c.map_index)
+            found = by_key.get((task.task_id, run.run_id), [])
+            if len(found) == 1 and found[0].map_index < 0:  # the common case, kept cheap (10,000 cells)
+                cells.append(GridCellView(found[0].state, found[0].try_number))
+                continue
+            found = sorted(found, key=lambda c: c.map_index)
             mapped = [c for c in found if c.map_index >= 0]
             indexes = max(indexes, len(mapped))
             shown = mapped or found
             cells.append(GridCellView(
                 summary_state([c.state for c in shown]) if shown else None,
                 max((c.try_number for c in shown), default=0),
-                Urls.task(dag_id, run.run_id, task.task_id),
                 len(mapped),
             ))
         row = GridRow(task.task_id, _label(task.task_id, task.task_group), task.task_group,
                       task.task_group.count(".") + 1 if task.task_group else 0, task.operator,
-                      task.is_mapped or indexes > 0, cells)
+                      task.is_mapped or indexes > 0, Urls.task_suffix(task.task_id), cells)
         for index in range(indexes):
             row.map_rows.append(GridRow(
                 f"{task.task_id}[{index}]", f"[{index}]", task.task_group, row.depth + 1, task.operator, False,
-                [_map_cell(dag_id, run.run_id, task.task_id, index, by_key) for run in runs],
+                Urls.task_suffix(task.task_id, index),
+                [_map_cell(run.run_id, task.task_id, index, by_key) for run in runs],
             ))
         rows.append(row)
-    columns = [GridRunColumn(r.run_id, r.state, r.run_type, r.logical_date, Urls.dag_run(dag_id, r.run_id))
-               for r in runs]
+    columns = [GridRunColumn(r.run_id, r.state, r.run_type, r.logical_date, Urls.dag_run(dag_id, r.run_id),
+                             Urls.task_prefix(dag_id, r.run_id)) for r in runs]
     live = any(r.state in (decisions.RUN_QUEUED, decisions.RUN_RUNNING) for r in runs)
     return GridPage(dag_id, record.is_paused, columns, rows, offset, next_offset, live)
 
 
-def _map_cell(dag_id: str, run_id: str, task_id: str, index: int,
-              by_key: dict[tuple[str, str], list[GridCell]]) -> GridCellView:
-    url = Urls.task(dag_id, run_id, task_id, index)
+def _map_cell(run_id: str, task_id: str, index: int, by_key: dict[tuple[str, str], list[GridCell]]) -> GridCellView:
     for cell in by_key.get((task_id, run_id), ()):
         if cell.map_index == index:
-            return GridCellView(cell.state, cell.try_number, url)
-    return GridCellView(None, 0, url)
+            return GridCellView(cell.state, cell.try_number)
+    return GridCellView(None, 0)
 
 
 # The task panel ------------------------------------------------------------------------------

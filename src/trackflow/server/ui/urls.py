@@ -95,8 +95,17 @@ class Urls:
 
     @staticmethod
     def task(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
-        url = f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}/tasks/{_seg(task_id)}"
-        return _query(url, map_index=map_index if map_index >= 0 else None)
+        """The task panel: ``task_prefix(dag_id, run_id) + task_suffix(task_id, map_index)``."""
+        return Urls.task_prefix(dag_id, run_id) + Urls.task_suffix(task_id, map_index)
+
+    @staticmethod
+    def task_prefix(dag_id: str, run_id: str) -> str:
+        # The grid joins one prefix per run with one suffix per task (10,000 cells, 250 quotes).
+        return f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}/tasks/"
+
+    @staticmethod
+    def task_suffix(task_id: str, map_index: int = -1) -> str:
+        return _query(_seg(task_id), map_index=map_index if map_index >= 0 else None)
 
     @staticmethod
     def task_log(dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int | None = None) -> str:

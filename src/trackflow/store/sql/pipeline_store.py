@@ -483,11 +483,10 @@ class SqlPipelineStore:
     def task_instance_grid(self, dag_id: str, run_ids: Sequence[str]) -> list[GridCell]:
         if not run_ids:
             return []
-        query = select(_TI.run_id, _TI.task_id, _TI.map_index, _TI.state, _TI.try_number, _TI.start_date,
-                       _TI.end_date).where(_TI.dag_id == dag_id, _TI.run_id.in_(list(run_ids)))
+        query = select(_TI.run_id, _TI.task_id, _TI.map_index, _TI.state, _TI.try_number).where(
+            _TI.dag_id == dag_id, _TI.run_id.in_(list(run_ids)))
         with self.db.read() as conn:
-            return [GridCell(r[0], r[1], r[2], r[3], r[4], from_ms(r[5]), from_ms(r[6]))
-                    for r in conn.execute(query)]
+            return [GridCell(*r) for r in conn.execute(query)]
 
     def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
         with self.db.read() as conn:
