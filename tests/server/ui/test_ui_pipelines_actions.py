@@ -83,6 +83,34 @@ def shoot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
+# Every control a keyboard reaches must say what it is: a link or button by its text or
+# aria-label, a form field by a <label> or aria-label(ledby). Returns the unnamed ones.
+_UNNAMED_JS = """() => {
+  const named = (el) => {
+    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return true;
+    if (['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName)) return el.labels && el.labels.length > 0;
+    return (el.textContent || '').trim().length > 0;
+  };
+  const focusable = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]');
+  return Array.from(focusable)
+    .filter((el) => el.getAttribute('tabindex') !== '-1' && el.type !== 'hidden' && !named(el))
+    .map((el) => el.outerHTML.slice(0, 120));
+}"""
+
+
+def assert_keyboard_ready(page: Any, stops: int = 6) -> None:
+    """Every focusable control is named, and Tab walks through visible, named controls."""
+    assert page.evaluate(_UNNAMED_JS) == []
+    page.locator("body").focus()
+    seen = []
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("""() => { const el = document.activeElement;
+            const box = el.getBoundingClientRect();
+            return [el.tagName, box.width > 0 && box.height > 0]; }"""))
+    assert all(tag != "BODY" and visible for tag, visible in seen), seen
+
+
 def trigger_api(ui: UiServer, run_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
     body = {"run_id": run_id, "conf": conf or {}}
     return ui.api.post(f"/api/v1/dags/{DAG}/dagRuns", json=body).raise_for_status().json()
@@ -99,6 +127,7 @@ def test_dag_list_pause_switch_recent_runs_next_run_and_import_errors(page: Any,
     expect(squares.first).to_have_attribute("aria-label", "run list_run_1: queued")  # oldest first
     expect(row.locator("td").nth(4)).to_contain_text("20")  # the next daily run's date (UTC)
     expect(page.locator("#import-errors")).to_contain_text("broken_import.py")
+    assert_keyboard_ready(page)
     shoot(page, "dags")
 
     switch = page.get_by_role("switch", name="Active (unpaused): ui_showcase")
@@ -119,6 +148,7 @@ def test_trigger_form_from_params_shows_server_validation_inline(page: Any, ui: 
     count = page.get_by_label("count")
     expect(count).to_have_value("3")  # the param's default
     expect(page.get_by_label("mode")).to_have_value('"fast"')
+    assert_keyboard_ready(page)
     shoot(page, "trigger")
 
     count.fill("50")  # the schema says maximum 10: the server refuses, naming the param
@@ -174,6 +204,7 @@ def _grid_run(page: Any, ui: UiServer) -> None:
     ti = ui.ti("grid_run", "wait_and_log")
     expect(panel.locator("tr[data-try='1'] a", has_text=ti["tracking_run_id"])).to_have_attribute(
         "href", f"/runs/{ti['tracking_run_id']}")
+    assert_keyboard_ready(page)  # the grid and the task panel opened beside it
     shoot(page, "grid")
 
     ui.release.touch()
@@ -229,6 +260,7 @@ def test_graph_collapses_groups_and_follows_the_run(page: Any, ui: UiServer) -> 
     graph = page.locator("#graph svg")
     expect(graph.locator("[data-task-id='prepare.clean']")).to_have_count(1)
     expect(graph.locator("[data-task-id=start]")).to_have_class("node state-none")
+    assert_keyboard_ready(page)
     shoot(page, "graph")
 
     group = graph.locator("[data-group=prepare]")
@@ -257,11 +289,13 @@ def test_gantt_code_and_offline_api_docs(page: Any, ui: UiServer) -> None:
     expect(bars).to_have_count(2)
     expect(page.locator("table.gantt tr[data-task-id='prepare.clean'] a.gbar")).to_have_class("gbar state-failed")
     expect(page.locator("#gantt")).to_contain_text("Not started: items")
+    assert_keyboard_ready(page)
     shoot(page, "gantt")
 
     page.goto(f"{ui.server}/dags/{DAG}/code")
     expect(page.locator("#dag-code")).to_contain_text('"ui_showcase"')
     expect(page.get_by_role("link", name="Code")).to_have_attribute("aria-current", "page")
+    assert_keyboard_ready(page)
 
     # Offline: any request leaving this server fails the test.
     outside: list[str] = []
@@ -296,6 +330,7 @@ def test_model_version_links_to_the_task_that_made_it_and_back(page: Any, ui: Ui
     page.goto(f"{ui.server}/models/ui-showcase-model/versions/{number}")
     page.locator("#made-by-task").click()
     expect(page.locator("#task-panel h2")).to_have_text("finish")
+    assert_keyboard_ready(page)  # the task panel as a page of its own
     back = page.get_by_role("link", name=f"ui-showcase-model v{number}")
     expect(back).to_be_visible()
     back.click()
