@@ -125,7 +125,7 @@ def test_dag_list_pause_switch_recent_runs_next_run_and_import_errors(page: Any,
     squares = row.locator("a.sq")
     expect(squares).to_have_count(2)
     expect(squares.first).to_have_attribute("aria-label", "run list_run_1: queued")  # oldest first
-    expect(row.locator("td").nth(4)).to_contain_text("20")  # the next daily run's date (UTC)
+    expect(row.locator("td").nth(4)).to_contain_text("(due once unpaused)")  # today's daily run, not made yet
     expect(page.locator("#import-errors")).to_contain_text("broken_import.py")
     assert_keyboard_ready(page)
     shoot(page, "dags")
@@ -134,10 +134,10 @@ def test_dag_list_pause_switch_recent_runs_next_run_and_import_errors(page: Any,
     expect(switch).not_to_be_checked()
     switch.focus()
     page.keyboard.press("Space")  # the switch is reachable and usable from the keyboard
-    expect(row).to_contain_text("active")
+    expect(row.locator(".switch-text")).to_have_text("active")
     assert ui.dag()["is_paused"] is False
     switch.click()
-    expect(row).to_contain_text("paused")
+    expect(row.locator(".switch-text")).to_have_text("paused")
     assert ui.dag()["is_paused"] is True
     page.reload()
     expect(page.get_by_role("switch", name="Active (unpaused): ui_showcase")).not_to_be_checked()
@@ -222,6 +222,13 @@ def _grid_run(page: Any, ui: UiServer) -> None:
     expect(page.locator("#task-grid tbody.map-rows tr")).to_have_count(len(square_row["map_rows"]))
     expect(page.locator("#task-grid tr[data-task-id='square[2]'] a.cell").nth(column)).to_have_class(
         "cell state-success")
+
+    # A mapped task's panel lists its map indexes; each opens its own panel.
+    square.click()
+    expect(panel.locator("h2")).to_have_text("square")
+    panel.get_by_role("link", name="[1]").click()
+    expect(panel.locator("h2")).to_have_text("square[1]")
+    expect(panel.locator("#task-state")).to_have_text("success")
 
     # Keyboard: arrows move between cells, Enter opens the focused one in the panel.
     cell.focus()

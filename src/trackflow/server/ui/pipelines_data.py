@@ -52,6 +52,7 @@ class DagRow:
     latest_run: DagRun | None
     recent_runs: list[RecentRun]  # oldest first, the newest RECENT_RUNS
     next_run: datetime | None  # when the scheduler next creates a run (None: not on a time schedule)
+    next_run_due: bool  # that time has come (the scheduler creates it on its next tick, unless paused)
     url: str  # the DAG's grid
     pause_api_url: str  # PATCH {"is_paused": ...}
 
@@ -86,6 +87,7 @@ def dags_page(services: Services) -> DagsPage:
     for record in ops.list_dags():
         runs = recent.get(record.dag_id, [])
         spec = DagSpec.from_dict(record.spec)
+        next_at = next_run_after(spec, last_dates.get(record.dag_id), now)
         rows.append(
             DagRow(
                 record.dag_id,
@@ -97,7 +99,8 @@ def dags_page(services: Services) -> DagsPage:
                 runs[0] if runs else None,
                 [RecentRun(r.run_id, r.state, r.logical_date, Urls.dag_run(r.dag_id, r.run_id))
                  for r in reversed(runs)],
-                next_run_after(spec, last_dates.get(record.dag_id), now),
+                next_at,
+                next_at is not None and next_at <= now,
                 Urls.dag_grid(record.dag_id),
                 Urls.api_dag(record.dag_id),
             )
