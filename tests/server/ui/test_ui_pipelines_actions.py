@@ -167,10 +167,16 @@ def test_trigger_form_from_params_shows_server_validation_inline(page: Any, ui: 
     page.get_by_label("label").fill("from the form")
     page.get_by_label("mode").select_option('"thorough"')
     page.get_by_label("dry_run").check()
+    extra = page.get_by_label("Conf as JSON")
+    extra.fill("[1, 2]")  # not an object: refused before anything is sent
+    page.get_by_role("button", name="Trigger").click()
+    expect(page.locator("#trigger-extra-conf-error")).to_contain_text("JSON object")
+    extra.fill('{"note": "extra key", "dry_run": false}')  # extra keys pass through; it overrides fields
     page.get_by_role("button", name="Trigger").click()
     page.wait_for_url(f"**/dags/{DAG}/grid")
     run = ui.run("ui_form_run")
-    assert run["conf"] == {"count": 4, "mode": "thorough", "label": "from the form", "dry_run": True}
+    assert run["conf"] == {"count": 4, "mode": "thorough", "label": "from the form", "dry_run": False,
+                           "note": "extra key"}
     assert run["run_type"] == "manual"
 
 

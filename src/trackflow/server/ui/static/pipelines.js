@@ -281,6 +281,19 @@
       problem.field.querySelector("input, select, textarea").focus();
       return;
     }
+    var extraField = document.getElementById("extra-conf-field");
+    var extraText = form.elements.__extra_conf.value.trim();
+    fieldError(extraField, "");
+    if (extraText) {
+      var extra;
+      try { extra = JSON.parse(extraText); } catch (e) { extra = e; }
+      if (extra === null || typeof extra !== "object" || Array.isArray(extra) || extra instanceof Error) {
+        fieldError(extraField, "conf must be a JSON object" + (extra instanceof Error ? ": " + extra.message : ""));
+        form.elements.__extra_conf.focus();
+        return;
+      }
+      Object.keys(extra).forEach(function (key) { conf[key] = extra[key]; });
+    }
     var body = { conf: conf };
     var date = form.elements.__logical_date.value.trim();
     var runId = form.elements.__run_id.value.trim();
