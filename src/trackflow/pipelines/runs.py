@@ -162,6 +162,8 @@ def create_dag_run(
     run_id = run_id or default_run_id(run_type, info.logical_date)
     if not run_id or len(run_id) > 250:
         raise InvalidInput(f"invalid run_id {run_id!r}")
+    if "/" in run_id:  # a path segment of every API and UI URL of the run (Airflow refuses it too)
+        raise InvalidInput(f"invalid run_id {run_id!r}: it may not contain '/'")
     tracking_run_id, experiment_id = (None, None)
     if tracking is not None:
         tracking_run_id, experiment_id = tracking.start(spec, run_id, run_type, info.logical_date, params)

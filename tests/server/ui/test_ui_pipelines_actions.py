@@ -350,6 +350,23 @@ def test_model_version_links_to_the_task_that_made_it_and_back(page: Any, ui: Ui
     expect(page.locator("h1")).to_have_text(f"ui-showcase-model v{number}")
 
 
+def test_markup_in_a_run_id_stays_text(page: Any, ui: UiServer) -> None:
+    evil = '<img src=x onerror="window.pwned=1">"\'&<!--'
+    trigger_api(ui, evil)
+    slash = ui.api.post(f"/api/v1/dags/{DAG}/dagRuns", json={"run_id": "a/b"})
+    assert slash.status_code == 400 and "'/'" in slash.json()["message"]  # unreachable in URLs: refused
+    for path in (f"/dags/{DAG}/grid", f"/dags/{DAG}/graph", "/dags"):
+        page.goto(ui.server + path)
+        assert page.evaluate("window.pwned") is None, path
+    page.goto(f"{ui.server}/dags/{DAG}/graph")
+    expect(page.locator("#graph-run option").first).to_have_text(f"{evil} (queued)")
+    expect(page.locator("#graph svg [data-task-id=start]")).to_have_count(1)  # its JSON parsed
+    page.goto(f"{ui.server}/dags/{DAG}/grid")
+    cell = page.locator("#task-grid tr[data-task-id=start] a.cell").last
+    cell.click()
+    expect(page.locator("#task-panel dl")).to_contain_text(evil)
+
+
 def test_bad_input_to_the_new_pages_is_a_4xx_page(page: Any, ui: UiServer) -> None:
     for path, status in ((f"/dags/{DAG}/grid?limit=0", 400), (f"/dags/{DAG}/grid?offset=-1", 400),
                          ("/dags/no_such_dag/graph", 404), (f"/dags/{DAG}/graph?run_id=no_such_run", 404),
