@@ -220,7 +220,8 @@ class SqlTraceStore:
 
     def count_spans(self, trace_id: str) -> int:
         with self.db.read() as conn:
-            return conn.execute(select(func.count()).where(tt.spans.c.trace_id == trace_id)).scalar_one()
+            count = select(func.count()).select_from(tt.spans).where(tt.spans.c.trace_id == trace_id)
+            return conn.execute(count).scalar_one()
 
     def search_traces(self, experiment_ids: Sequence[str], filter_string: str | None = None,
                       order_by: Sequence[str] | None = None, max_results: int = 100,
@@ -404,13 +405,13 @@ def _span_attribute(c: Comparison, sqlite: bool) -> Any:
     column = (func.json_extract(tt.spans.c.attributes, f'$."{key}"') if sqlite
               else cast(tt.spans.c.attributes, JSONB)[key].astext)
     value = c.value
-    if isinstance(value, tuple):
-        encoded: Any = tuple(json.dumps(v) for v in value)
-    elif c.op in ("LIKE", "ILIKE"):
-        encoded = f'"{value}"'
-    else:
-        encoded = json.dumps(value)
-    return compare(column, Comparison(c.kind, c.key, c.op, encoded))
+    if c.op in ("LIKE", "ILIKE"):
+        return compare(column, Comparison(c.kind, c.key, c.op, f'"{value}"'))
+    # '3' matches the number 3 (stored 3) and the string "3" (stored "3").
+    values = value if isinstance(value, tuple) else (value,)
+    encoded = tuple(form for v in values for form in (json.dumps(v), str(v)))
+    op = "NOT IN" if c.op in ("!=", "NOT IN") else "IN"
+    return compare(column, Comparison(c.kind, c.key, op, encoded))
 
 
 def _clause(c: Comparison, sqlite: bool) -> Any:
