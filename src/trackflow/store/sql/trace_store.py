@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -361,8 +362,8 @@ def _span(row: Any) -> SpanRecord:
     return SpanRecord(
         trace_id=row.trace_id, span_id=row.span_id, parent_span_id=row.parent_span_id, name=row.name,
         start_time_ns=row.start_time_ns, end_time_ns=row.end_time_ns, status=SpanStatus(row.status),
-        status_message=row.status_message, attributes=json.loads(row.attributes),
-        events=tuple(SpanEvent(n, ts, a) for n, ts, a in json.loads(row.events)), kind=row.kind,
+        status_message=row.status_message, attributes=orjson.loads(row.attributes),
+        events=tuple(SpanEvent(n, ts, a) for n, ts, a in orjson.loads(row.events)), kind=row.kind,
     )
 
 
