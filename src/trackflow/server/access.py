@@ -12,6 +12,7 @@ derived lookup cannot find (a made-up run id) lets the request through to answer
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ class Request:
 
     method: str
     path: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, Any]
     body: dict[str, Any]
     user: User
 
@@ -93,6 +94,8 @@ def experiments_listed(r: Request, s: Services) -> list[Target]:
     ids = r.get("experiment_ids")
     if ids is None:
         return []
+    if isinstance(ids, (str, int)):
+        ids = [ids]
     if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
         raise InvalidInput(f"'experiment_ids' must be a list of ids, got {ids!r}")
     return [(EXPERIMENT, str(i)) for i in ids]
@@ -513,10 +516,15 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-def _query(scope: Scope) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+def _query(scope: Scope) -> dict[str, Any]:
+    """The query's parameters; a repeated one (experiment_ids=1&experiment_ids=2) as a list."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+        if key in out:
+            out[key] = [*out[key], value] if isinstance(out[key], list) else [out[key], value]
+        else:
+            out[key] = value
+    return out
 
 
 def _json(body: bytes, scope: Scope | None) -> Any:

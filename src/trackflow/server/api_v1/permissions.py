@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 from trackflow.auth.credentials import check_username
 from trackflow.auth.permissions import Permissions, parse_level, parse_resource_type
 from trackflow.entities.auth import Grant, Group, User
-from trackflow.errors import PermissionDenied
 from trackflow.server.api_v1 import schemas as out
 from trackflow.server.api_v1.schemas import ERROR_RESPONSES, returns
 from trackflow.server.auth import current_user
@@ -72,17 +71,11 @@ def object_permissions(resource_type: Annotated[str, RESOURCE_TYPE], resource_id
 
 @router.get("/permissions/{resource_type}/{resource_id}/effective", **returns(out.EffectivePermissionOut))
 def effective_permission(resource_type: Annotated[str, RESOURCE_TYPE], resource_id: Annotated[str, RESOURCE_ID],
-                         user: User = Depends(current_user), p: Permissions = Depends(permissions),
-                         username: Annotated[str | None, Query(min_length=1, max_length=150)] = None
-                         ) -> dict[str, Any]:
-    """What a user (the caller unless an admin names another) may do with one object, from
-    their grants, their groups' and the default."""
-    if username not in (None, user.username) and not user.is_admin:
-        raise PermissionDenied(f"user {user.username!r} may only ask about their own permissions")
-    who = p.store.get_user(username) if username else user
+                         user: User = Depends(current_user), p: Permissions = Depends(permissions)) -> dict[str, Any]:
+    """What the caller may do with one object, from their grants, their groups' and the default."""
     kind = parse_resource_type(resource_type)
-    return {"username": who.username, "resource_type": kind, "resource_id": resource_id,
-            "permission": p.level(who, kind, resource_id).name}
+    return {"username": user.username, "resource_type": kind, "resource_id": resource_id,
+            "permission": p.level(user, kind, resource_id).name}
 
 
 @router.put("/permissions/{resource_type}/{resource_id}/{principal_kind}/{principal}", **returns(out.GrantOut))
