@@ -12,10 +12,10 @@ derived lookup cannot find (a made-up run id) lets the request through to answer
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from starlette.routing import compile_path
