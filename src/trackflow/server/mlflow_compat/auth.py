@@ -54,6 +54,12 @@ def _text(payload: dict[str, Any], name: str) -> str:
     return as_str(required(payload, name), name)
 
 
+class OwnAccount(InvalidInput):
+    """MLflow answers a user deleting their own account with BAD_REQUEST."""
+
+    error_code = "BAD_REQUEST"
+
+
 def user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "is_admin": user.is_admin, "username": user.username}
 
@@ -105,7 +111,7 @@ def delete_user(s: Services, sender: User, payload: dict[str, Any]) -> dict[str,
     accounts, _ = _parts(s)
     username = _text(payload, "username")
     if username == sender.username:
-        raise InvalidInput("Users cannot delete their own account. Ask another admin to delete this user instead.")
+        raise OwnAccount("Users cannot delete their own account. Ask another admin to delete this user instead.")
     accounts.delete_user(username)
     return {}
 
