@@ -158,6 +158,26 @@ def test_dag_access_read_sees_and_reads_logs_edit_triggers_clears_and_pauses(tmp
         # with NO_PERMISSIONS as the default, bob sees no experiment he was not given
         assert client.get(f"{API}/experiments/0", headers=bob).status_code == 403
         assert client.get(f"{API}/ui/dags/taskflow_etl", headers=bob).status_code == 403
+        # lists keep what the caller may read
+        made = client.post(f"{MLFLOW}/experiments/create", json={"name": "bobs"}, headers=bob).json()
+        client.post(f"{MLFLOW}/registered-models/create", json={"name": "bobs-model"}, headers=bob)
+        client.post(f"{MLFLOW}/registered-models/create", json={"name": "admins-model"}, headers=admin)
+
+        def names(path: str, key: str, field: str, user: dict[str, str], body: object = None) -> list[str]:
+            answer = client.request("POST" if body is not None else "GET", path, json=body, headers=user)
+            assert answer.status_code == 200, answer.text
+            return sorted(str(item[field]) for item in answer.json()[key])
+
+        assert names(f"{API}/dags", "dags", "dag_id", bob) == []
+        assert names(f"{API}/dags", "dags", "dag_id", alice) == names(f"{API}/ui/dags", "dags", "dag_id", alice) == [
+            "taskflow_etl"]
+        assert names(f"{MLFLOW}/experiments/search", "experiments", "experiment_id", bob, {"max_results": 10}) == \
+            names(f"{API}/ui/experiments", "experiments", "experiment_id", bob) == [made["experiment_id"]]
+        everything = names(f"{MLFLOW}/experiments/search", "experiments", "experiment_id", admin, {})
+        assert {"0", made["experiment_id"]} < set(everything)  # and the DAG's
+        assert names(f"{MLFLOW}/registered-models/search", "registered_models", "name", bob) == \
+            names(f"{API}/registered-models/search", "registered_models", "name", bob, {}) == ["bobs-model"]
+        assert names(f"{MLFLOW}/registered-models/search", "registered_models", "name", alice) == []
 
 
 def test_permission_input_is_checked(client: TestClient) -> None:

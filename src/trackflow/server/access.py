@@ -62,7 +62,8 @@ class Request:
 
 Target = tuple[str, str]  # (resource type, resource id)
 Locator = Callable[[Request, Services], list[Target]]
-After = Callable[[Request, Any, Services, Permissions], None]
+# runs on a successful answer's JSON; what it returns (not None) is answered instead
+After = Callable[[Request, Any, Services, Permissions], Any]
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Rule:
     """``level`` on every object ``locate`` finds; or only being signed in (no locator); or an
     admin (``admin``); or being the user the request names, or an admin (``self_param``).
     ``after`` runs on a successful answer's JSON (the creator becomes its owner, grants follow
-    a renamed model)."""
+    a renamed model) and may replace it (a list keeps what the user may read)."""
 
     level: Level | None = None
     locate: Locator | None = None
@@ -168,6 +169,21 @@ def model_deleted(r: Request, answer: Any, s: Services, p: Permissions) -> None:
     p.store.forget_resource(REGISTERED_MODEL, r.need("name"))
 
 
+def readable(list_key: str, resource_type: str, id_key: str) -> Rule:
+    """A signed-in user's list, keeping only the objects they may READ (as MLflow filters a
+    search's page: a page may come back shorter)."""
+    def keep(r: Request, answer: Any, s: Services, p: Permissions) -> Any:
+        items = answer.get(list_key) if isinstance(answer, dict) else None
+        if not isinstance(items, list) or r.user.is_admin:
+            return None
+        ids = [str(item.get(id_key)) for item in items if isinstance(item, dict)]
+        allowed = p.readable(r.user, resource_type, ids)
+        return {**answer, list_key: [item for item in items if str(item.get(id_key)) in allowed]}
+
+    keep.__name__ = f"readable_{list_key}"
+    return Rule(after=keep)
+
+
 def on(level: Level, locate: Locator, after: After | None = None) -> Rule:
     return Rule(level=level, locate=locate, after=after, body=True)
 
@@ -182,8 +198,8 @@ MLFLOW_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/experiments/create"): Rule(after=owns_new_experiment),
     ("GET", "/experiments/get"): on(R, EXP),
     ("GET", "/experiments/get-by-name"): on(R, experiment_by_name("experiment_name")),
-    ("GET", "/experiments/search"): SIGNED_IN,
-    ("POST", "/experiments/search"): SIGNED_IN,
+    ("GET", "/experiments/search"): readable("experiments", EXPERIMENT, "experiment_id"),
+    ("POST", "/experiments/search"): readable("experiments", EXPERIMENT, "experiment_id"),
     ("POST", "/experiments/update"): on(E, EXP),
     ("POST", "/experiments/delete"): on(M, EXP),
     ("POST", "/experiments/restore"): on(M, EXP),
@@ -210,7 +226,7 @@ MLFLOW_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/registered-models/rename"): on(E, RM, after=model_renamed),
     ("PATCH", "/registered-models/update"): on(E, RM),
     ("DELETE", "/registered-models/delete"): on(M, RM, after=model_deleted),
-    ("GET", "/registered-models/search"): SIGNED_IN,
+    ("GET", "/registered-models/search"): readable("registered_models", REGISTERED_MODEL, "name"),
     ("GET", "/registered-models/get-latest-versions"): on(R, RM),
     ("POST", "/registered-models/get-latest-versions"): on(R, RM),
     ("POST", "/registered-models/set-tag"): on(E, RM),
@@ -222,7 +238,7 @@ MLFLOW_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/model-versions/get"): on(R, RM),
     ("PATCH", "/model-versions/update"): on(E, RM),
     ("DELETE", "/model-versions/delete"): on(M, RM),
-    ("GET", "/model-versions/search"): SIGNED_IN,
+    ("GET", "/model-versions/search"): readable("model_versions", REGISTERED_MODEL, "name"),
     ("POST", "/model-versions/transition-stage"): on(E, RM),
     ("POST", "/model-versions/set-tag"): on(E, RM),
     ("DELETE", "/model-versions/delete-tag"): on(E, RM),
@@ -267,7 +283,7 @@ RULES: dict[tuple[str, str], Rule] = {
                                                             "/docs/oauth2-redirect")},
     ("POST", V1 + "/experiments"): Rule(after=owns_new_experiment, body=True),
     ("GET", V1 + "/experiments/by-name"): on(R, experiment_by_name("name")),
-    ("POST", V1 + "/experiments/search"): SIGNED_IN,
+    ("POST", V1 + "/experiments/search"): readable("experiments", EXPERIMENT, "experiment_id"),
     ("GET", V1 + "/experiments/{experiment_id}"): on(R, EXP),
     ("PATCH", V1 + "/experiments/{experiment_id}"): on(E, EXP),
     ("DELETE", V1 + "/experiments/{experiment_id}"): on(M, EXP),
@@ -297,7 +313,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", V1 + "/logged-models/{model_id}/tags/delete"): on(E, LM),
     ("POST", V1 + "/logged-models/{model_id}/params"): on(E, LM),
     ("POST", V1 + "/registered-models"): Rule(after=owns_new_model),
-    ("POST", V1 + "/registered-models/search"): SIGNED_IN,
+    ("POST", V1 + "/registered-models/search"): readable("registered_models", REGISTERED_MODEL, "name"),
     ("GET", MODEL): on(R, RM),
     ("PATCH", MODEL): on(E, RM),
     ("DELETE", MODEL): on(M, RM, after=model_deleted),
@@ -305,7 +321,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", MODEL + "/tags"): on(E, RM),
     ("GET", MODEL + "/latest-versions"): on(R, RM),
     ("POST", MODEL + "/versions"): on(E, RM),
-    ("POST", V1 + "/model-versions/search"): SIGNED_IN,
+    ("POST", V1 + "/model-versions/search"): readable("model_versions", REGISTERED_MODEL, "name"),
     ("GET", VERSION): on(R, RM),
     ("PATCH", VERSION): on(E, RM),
     ("DELETE", VERSION): on(M, RM),
@@ -320,7 +336,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/inference-log"): SIGNED_IN,
     ("GET", V1 + "/inference-log/summary"): SIGNED_IN,
     # DAGs: READ sees them and reads logs, EDIT triggers, clears, marks and pauses
-    ("GET", V1 + "/dags"): SIGNED_IN,
+    ("GET", V1 + "/dags"): readable("dags", DAG, "dag_id"),
     ("GET", V1 + "/importErrors"): SIGNED_IN,
     ("GET", V1 + "/dags/{dag_id}"): on(R, dag),
     ("PATCH", V1 + "/dags/{dag_id}"): on(E, dag),
@@ -372,14 +388,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ajax-api/3.0/mlflow/server-info"): SIGNED_IN,
     ("GET", "/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files"): on(R, LM),
     # the web UI's data and pages
-    ("GET", V1 + "/ui/experiments"): SIGNED_IN,
+    ("GET", V1 + "/ui/experiments"): readable("experiments", EXPERIMENT, "experiment_id"),
     ("GET", V1 + "/ui/experiments/{experiment_id}"): on(R, EXP),
     ("GET", V1 + "/ui/runs/{run_id}"): on(R, RUN),
     ("GET", V1 + "/ui/runs/{run_id}/metric-series"): on(R, RUN),
-    ("GET", V1 + "/ui/models"): SIGNED_IN,
+    ("GET", V1 + "/ui/models"): readable("models", REGISTERED_MODEL, "name"),
     ("GET", V1 + "/ui/models/{name}"): on(R, RM),
     ("GET", V1 + "/ui/models/{name}/versions/{version}"): on(R, RM),
-    ("GET", V1 + "/ui/dags"): SIGNED_IN,
+    ("GET", V1 + "/ui/dags"): readable("dags", DAG, "dag_id"),
     ("GET", V1 + "/ui/dags/{dag_id}"): on(R, dag),
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}"): on(R, dag),
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log"): on(R, dag),
@@ -492,7 +508,12 @@ class AccessMiddleware:
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         if start is not None and start["status"] == 200:
             answer = _json(b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"), None)
-            await anyio.to_thread.run_sync(after, request, answer, self.services, self.permissions)
+            replaced = await anyio.to_thread.run_sync(after, request, answer, self.services, self.permissions)
+            if replaced is not None:
+                body = json.dumps(replaced).encode()
+                headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                held = [{**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]},
+                        {"type": "http.response.body", "body": body}]
         for message in held:
             await send(message)
 

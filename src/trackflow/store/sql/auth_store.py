@@ -238,6 +238,19 @@ class SqlAuthStore:
             return [Grant(r.principal_kind, r.principal, r.resource_type, r.resource_id, r.permission)
                     for r in conn.execute(query)]
 
+    def levels_of(self, username: str, resource_type: str) -> dict[str, list[str]]:
+        """The grants to ``username`` and their groups on every object of one type: id -> levels."""
+        in_groups = select(group_members.c.group_name).where(group_members.c.username == username)
+        query = select(permissions.c.resource_id, permissions.c.permission).where(
+            permissions.c.resource_type == resource_type,
+            or_(and_(permissions.c.principal_kind == "user", permissions.c.principal == username),
+                and_(permissions.c.principal_kind == "group", permissions.c.principal.in_(in_groups))))
+        out: dict[str, list[str]] = {}
+        with self.db.read() as conn:
+            for resource_id, permission in conn.execute(query):
+                out.setdefault(resource_id, []).append(permission)
+        return out
+
     def rename_resource(self, resource_type: str, old: str, new: str) -> None:
         """Grants on a renamed registered model follow it."""
         with self.db.write() as conn:
