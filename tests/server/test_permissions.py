@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def as_user(name: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()}
 
 
+@contextmanager
 def server(tmp_path: Path, **settings: str) -> Iterator[TestClient]:
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -51,7 +53,8 @@ def server(tmp_path: Path, **settings: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    yield from server(tmp_path)
+    with server(tmp_path) as made:
+        yield made
 
 
 def test_creators_own_what_they_make_and_others_get_the_default(client: TestClient) -> None:
@@ -129,7 +132,7 @@ def test_groups_grant_together_and_the_highest_grant_applies(client: TestClient)
 
 
 def test_dag_access_read_sees_and_reads_logs_edit_triggers_clears_and_pauses(tmp_path: Path) -> None:
-    for client in server(tmp_path, auth_default_permission="NO_PERMISSIONS"):
+    with server(tmp_path, auth_default_permission="NO_PERMISSIONS") as client:
         admin, alice, bob = as_user(ADMIN), as_user(ALICE), as_user(BOB)
         dag = f"{API}/dags/taskflow_etl"
         assert client.get(dag, headers=admin).status_code == 200
