@@ -577,3 +577,33 @@ class VariableListed(_Out):
 
 class VariablesOut(_Out):
     variables: list[VariableListed]
+
+
+# Permissions and groups --------------------------------------------------------------------
+class GrantOut(_Out):
+    principal_kind: str
+    principal: str
+    resource_type: str
+    resource_id: str
+    permission: str
+
+
+class GrantsOut(_Out):
+    permissions: list[GrantOut]
+
+
+class EffectivePermissionOut(_Out):
+    username: str
+    resource_type: str
+    resource_id: str
+    permission: str
+
+
+class GroupOut(_Out):
+    name: str
+    members: list[str]
+    created_at: str | None
+
+
+class GroupsOut(_Out):
+    groups: list[GroupOut]
