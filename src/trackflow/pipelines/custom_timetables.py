@@ -136,6 +136,8 @@ def ask(timetable: dict[str, Any], question: dict[str, Any]) -> Any:
     """Ask the serialized custom ``timetable`` one question in a child process (see :func:`answer`);
     InvalidInput naming the class when it fails."""
     name = f"{timetable.get('module')}.{timetable.get('qualname')}"
+    if str(timetable.get("module")).startswith("trackflow_dag_"):  # defined in the DAG file
+        name = f"{timetable.get('qualname')} of {timetable.get('fileloc')}"
     try:
         proc = subprocess.run([sys.executable, "-m", "trackflow.pipelines.custom_timetables"],
                               input=json.dumps({"timetable": timetable, "question": question}),
@@ -161,8 +163,9 @@ def main() -> int:
         reply: dict[str, Any] = {"answer": answer(user, request["question"])}
     except InvalidInput as exc:
         reply = {"error": exc.message}
-    except Exception:
-        reply = {"error": traceback.format_exc(limit=-3).strip()}
+    except Exception as exc:
+        traceback.print_exc()  # on stderr, for whoever runs it by hand
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
     out.write(json.dumps(reply) + "\n")
     out.flush()
     return 0
