@@ -94,9 +94,9 @@ def answer(user: Any, question: dict[str, Any]) -> Any:
         last: DataInterval | None = None
         while len(infos) < MAX_BACKFILL_RUNS:
             found = _info(user.next_dagrun_info(last_automated_data_interval=last, restriction=restriction), name)
-            if found is None or _date(found["start"]) > end:  # type: ignore[operator]
+            if found is None or datetime.fromisoformat(found["start"]) > end:
                 break
-            if last is not None and _date(found["start"]) <= last.start:
+            if last is not None and datetime.fromisoformat(found["start"]) <= last.start:
                 raise InvalidInput(f"timetable {name} returned the same run twice ({found['start']}): "
                                    "next_dagrun_info must move forward")
             infos.append(found)
