@@ -14,6 +14,7 @@ from trackflow.config import Settings
 from trackflow.server.auth import AuthMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
+from trackflow.server.mlflow_compat.server_info import MLFLOW_API_VERSION
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.store.sql.auth_store import SqlAuthStore
@@ -39,6 +40,8 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.mlflow_compat.logged_models import router as mlflow_logged_models
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
     from trackflow.server.mlflow_compat.server_info import router as mlflow_server_info
+    from trackflow.server.mlflow_compat.traces import otlp_router
+    from trackflow.server.mlflow_compat.traces import router as mlflow_traces
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
     from trackflow.server.task_api.routes import router as task_api
     from trackflow.server.ui import install_ui
@@ -90,6 +93,9 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         app.include_router(mlflow_tracking, prefix=prefix)
         app.include_router(mlflow_registry, prefix=prefix)
         app.include_router(mlflow_logged_models, prefix=prefix)
+    for prefix in (*MLFLOW_PREFIXES, "/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
+        app.include_router(mlflow_traces, prefix=prefix)
+    app.include_router(otlp_router)  # OTLP/HTTP span export: POST /v1/traces
     app.include_router(mlflow_logged_models_ajax, prefix="/ajax-api/2.0/mlflow")
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
     app.include_router(mlflow_server_info)
@@ -107,7 +113,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
 
     @app.get("/version", include_in_schema=False)
     def version() -> PlainTextResponse:
-        return PlainTextResponse(__version__)
+        return PlainTextResponse(f"{MLFLOW_API_VERSION}+trackflow.{__version__}")
 
     return app
 

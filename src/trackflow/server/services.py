@@ -10,6 +10,7 @@ from trackflow.auth.credentials import Accounts
 from trackflow.config import Settings
 from trackflow.store.sql import Database, SqlTrackingStore
 from trackflow.store.sql.auth_store import SqlAuthStore
+from trackflow.store.sql.trace_store import SqlTraceStore
 from trackflow.tracking.backend import PROXIED_ARTIFACT_ROOT, deployment_settings
 
 
@@ -18,6 +19,7 @@ class Services:
     settings: Settings
     db: Database
     tracking: SqlTrackingStore
+    traces: SqlTraceStore
     accounts: Accounts | None = None  # users and API tokens (checked when settings.auth is on)
     # Other domains (registry, pipelines) keep their long-lived objects here by name.
     extras: dict[str, Any] = field(default_factory=dict)
@@ -28,7 +30,7 @@ class Services:
         db.upgrade()
         settings = deployment_settings(db, settings, authority=True)  # one artifact root per deployment
         return cls(settings=settings, db=db, tracking=SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT),
-                   accounts=Accounts(SqlAuthStore(db)))
+                   traces=SqlTraceStore(db), accounts=Accounts(SqlAuthStore(db)))
 
     def artifact_destination(self) -> ArtifactRepository:
         """The repository the artifact proxy reads and writes."""
