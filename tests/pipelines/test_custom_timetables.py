@@ -171,3 +171,71 @@ def test_a_naive_datetime_from_the_timetable_is_refused() -> None:
     dag = DAG("naive", schedule=Naive(), start_date=datetime(2025, 1, 1))
     with pytest.raises(InvalidInput, match="must be an aware datetime"):
         dag.timetable.next_run(None, None, Restriction(utc(2025, 1, 1), None, True), utc(2025, 2, 1))
+
+
+CALENDAR = '''
+from datetime import timedelta
+
+from airflow.plugins_manager import AirflowPlugin
+from airflow.task.priority_strategy import PriorityWeightStrategy
+from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
+
+
+class Hourly(Timetable):
+    def infer_manual_data_interval(self, *, run_after):
+        return DataInterval(run_after - timedelta(hours=1), run_after)
+
+    def next_dagrun_info(self, *, last_automated_data_interval, restriction):
+        start = last_automated_data_interval.end if last_automated_data_interval else restriction.earliest
+        if restriction.latest is not None and start > restriction.latest:
+            return None
+        return DagRunInfo.interval(start, start + timedelta(hours=1))
+
+
+class Heavy(PriorityWeightStrategy):
+    def get_weight(self, ti):
+        return 42
+
+
+class CalendarPlugin(AirflowPlugin):
+    name = "calendar"
+    timetables = [Hourly]
+    priority_weight_strategies = [Heavy]
+'''
+
+SHIMMED_DAG = '''
+from datetime import datetime
+
+from airflow.example_dags.helpers.calendar import Hourly
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG("shimmed_calendar", schedule=Hourly(), start_date=datetime(2025, 1, 1), end_date=datetime(2025, 1, 1, 2),
+         catchup=True):
+    EmptyOperator(task_id="t", weight_rule="airflow.example_dags.helpers.calendar.Heavy")
+'''
+
+
+def test_with_the_shim_airflow_example_dags_is_the_dags_folder(home: Path, tmp_path: Path) -> None:
+    """Airflow's examples import their plugins as ``airflow.example_dags.plugins.<module>``: with
+    the import shim that is the module beside the DAG files, for the timetable (asked in a child
+    process, which installs the shim too) and for a weight_rule given by its import path."""
+    folder = tmp_path / "dags"
+    (folder / "helpers").mkdir(parents=True)
+    (folder / "helpers" / "calendar.py").write_text(CALENDAR)
+    (folder / "shimmed_calendar.py").write_text(SHIMMED_DAG)
+    p = Pipelines(Settings(home=str(home), dags_folder=str(folder), airflow_imports=True))
+    p.sync_folder()
+    assert p.import_errors() == []
+    spec = p.spec("shimmed_calendar")
+    assert (spec.timetable["module"], spec.timetable["airflow_imports"]) == ("airflow.example_dags.helpers.calendar",
+                                                                             True)
+    assert spec.task_map["t"].priority_weight == 42
+    p.set_paused("shimmed_calendar", False)
+    create_due(loop_of(p), "shimmed_calendar", utc(2025, 2, 1))
+    assert sorted(r.logical_date for r in p.list_runs("shimmed_calendar")) == [
+        utc(2025, 1, 1), utc(2025, 1, 1, 1), utc(2025, 1, 1, 2)]
+    assert "airflow" not in sys.modules  # the shim was installed in child processes only
+    plain = Pipelines(Settings(home=str(tmp_path / "plain"), dags_folder=str(folder)))
+    plain.sync_folder()
+    assert all("No module named 'airflow'" in e.stacktrace for e in plain.import_errors())
