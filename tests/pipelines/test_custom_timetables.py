@@ -150,6 +150,15 @@ def test_where_the_dag_file_is_loaded_the_object_itself_is_asked() -> None:
     assert info is not None and (info.logical_date, info.data_interval_end) == (utc(2025, 1, 1, 2), utc(2025, 1, 1, 4))
 
 
+def test_a_timetable_may_limit_the_active_runs() -> None:
+    class OneAtATime(EveryHours):
+        active_runs_limit = 1
+
+    assert DAG("one", schedule=OneAtATime(), start_date=datetime(2025, 1, 1)).max_active_runs == 1
+    assert DAG("three", schedule=OneAtATime(), start_date=datetime(2025, 1, 1), max_active_runs=3).max_active_runs == 3
+    assert DAG("default", schedule=EveryHours(), start_date=datetime(2025, 1, 1)).max_active_runs == 16
+
+
 def test_a_timetable_is_validated_and_serialized_when_the_dag_is_defined() -> None:
     with pytest.raises(ValueError, match="hours must be >= 1"):
         DAG("bad_hours", schedule=EveryHours(0), start_date=datetime(2025, 1, 1))
