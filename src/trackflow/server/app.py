@@ -33,6 +33,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.api_v1.pipelines import SERVICE_KEY
     from trackflow.server.api_v1.pipelines import router as v1_pipelines
     from trackflow.server.api_v1.registry import router as v1_registry
+    from trackflow.server.api_v1.traces import router as v1_traces
     from trackflow.server.api_v1.tracking import router as v1_tracking
     from trackflow.server.api_v1.variables import router as v1_variables
     from trackflow.server.mlflow_compat.artifacts import router as mlflow_artifacts
@@ -88,6 +89,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_assets, prefix="/api/v1")
     app.include_router(v1_accounts, prefix="/api/v1")
     app.include_router(v1_variables, prefix="/api/v1")
+    app.include_router(v1_traces, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)

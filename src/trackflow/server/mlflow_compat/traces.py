@@ -19,7 +19,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.concurrency import run_in_threadpool
 
-from trackflow.entities.traces import Assessment, SpanRecord, TraceInfo, TraceState, decoded
+from trackflow.entities.traces import Assessment, SpanRecord, SpanStatus, TraceInfo, TraceState, decoded
 from trackflow.errors import InvalidInput
 from trackflow.server.mlflow_compat.codec import as_int, as_list, as_str, required
 from trackflow.server.mlflow_compat.routes import add_endpoint
@@ -115,7 +115,9 @@ def span_json(span: SpanRecord) -> dict[str, Any]:
              "attributes": [{"key": k, "value": any_value_json(decoded(v))} for k, v in e.attributes.items()]}
             for e in span.events
         ]
-    status: dict[str, Any] = {"code": f"STATUS_CODE_{span.status.value}"}
+    status: dict[str, Any] = {}  # protobuf's JSON leaves defaults (UNSET, "") out
+    if span.status is not SpanStatus.UNSET:
+        status["code"] = f"STATUS_CODE_{span.status.value}"
     if span.status_message:
         status["message"] = span.status_message
     out["status"] = status
@@ -134,7 +136,10 @@ def assessment_json(a: Assessment) -> dict[str, Any]:
     out["create_time"] = _timestamp(a.create_time)
     out["last_update_time"] = _timestamp(a.last_update_time)
     body: dict[str, Any] = {}
-    if a.value is not None:
+    if a.kind == "expectation" and a.value is not None and not isinstance(a.value, int | float | str):
+        # MLflow sends (and returns) structured expectations as a JSON string.
+        body["serialized_value"] = {"serialization_format": "JSON_FORMAT", "value": json.dumps(a.value)}
+    elif a.value is not None:
         body["value"] = a.value
     if a.error is not None:
         body["error"] = a.error
@@ -199,8 +204,8 @@ def _assessment_from_json(raw: Any, trace_id: str, now_ms: int) -> Assessment:
     if source_type not in _SOURCE_TYPES:
         raise InvalidInput(f"Invalid value {source_type!r} for parameter 'source.source_type'")
     value = body.get("value")
-    if "serialized_value" in body:
-        value = body["serialized_value"]
+    if isinstance(body.get("serialized_value"), dict):
+        value = _deserialized(body["serialized_value"])
     return Assessment(
         assessment_id="",
         trace_id=trace_id,
@@ -220,6 +225,15 @@ def _assessment_from_json(raw: Any, trace_id: str, now_ms: int) -> Assessment:
         overrides=raw.get("overrides") or None,
         valid=raw.get("valid", True) is not False,
     )
+
+
+def _deserialized(serialized: dict[str, Any]) -> Any:
+    if serialized.get("serialization_format") != "JSON_FORMAT":
+        raise InvalidInput(f"Unknown serialization format {serialized.get('serialization_format')!r}; use JSON_FORMAT")
+    try:
+        return json.loads(serialized.get("value") or "null")
+    except ValueError:
+        raise InvalidInput("expectation.serialized_value.value is not valid JSON") from None
 
 
 def _now_ms() -> int:
@@ -353,7 +367,9 @@ def update_assessment(s: Services, p: dict[str, Any]) -> dict[str, Any]:
             changes["name"] = as_str(raw.get("assessment_name"), "assessment_name")
         elif path in ("feedback", "expectation"):
             body: dict[str, Any] = raw[path] if isinstance(raw.get(path), dict) else {}
-            changes.update(kind=path, value=body.get("value"), error=body.get("error"))
+            value = (_deserialized(body["serialized_value"]) if isinstance(body.get("serialized_value"), dict)
+                     else body.get("value"))
+            changes.update(kind=path, value=value, error=body.get("error"))
         elif path == "rationale":
             changes["rationale"] = raw.get("rationale")
         elif path == "metadata":
