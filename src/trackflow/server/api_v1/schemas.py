@@ -467,6 +467,8 @@ class TaskInstanceOut(_Out):
     tracking_run_id: str | None
     next_retry_at: str | None
     note: str | None
+    rendered_map_index: str | None = Field(
+        default=None, description="a mapped task instance's map_index_template, rendered when its try ended")
 
 
 class DagRunDetailOut(DagRunOut):
