@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,12 +67,13 @@ class Pipelines:
         self.tracking = run_ops.RunTracking(settings)
 
     # DAGs ---------------------------------------------------------------------------------
-    def sync_folder(self, folder: str | None = None) -> ParseResult:
-        """Parse the dags folder in a child process and record DAGs and import errors."""
+    def sync_folder(self, folder: str | None = None, cancel: threading.Event | None = None) -> ParseResult:
+        """Parse the dags folder in a child process and record DAGs and import errors;
+        ParseCancelled (nothing recorded) once ``cancel`` is set."""
         folder = folder or self.settings.resolved_dags_folder
         if not Path(folder).exists():
             return ParseResult()
-        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports)
+        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports, cancel=cancel)
         known = {a.uri: a.name for a in self.assets.list_assets()}
         resolve_uri_refs(result.specs, {**known, **declared_names(result.specs)})
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
@@ -130,17 +132,19 @@ class Pipelines:
     def run_detail(self, dag_id: str, run_id: str) -> RunDetail:
         return RunDetail(self.store.get_dag_run(dag_id, run_id), self.store.list_task_instances(dag_id, run_id))
 
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False,
+              include_upstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
-        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream)
+        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream,
+                                     include_upstream)
         self.tracking.follow(before, None)
         return list(dict.fromkeys(ti.task_id for ti in before))
 
     def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
-             include_downstream: bool = False) -> list[str]:
+             include_downstream: bool = False, include_upstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
         before = run_ops.mark_tasks(self.store, self.spec(dag_id), run_id, task_ids, state, utcnow(),
-                                    include_downstream)
+                                    include_downstream, include_upstream)
         self.tracking.follow(before, state)
         return list(dict.fromkeys(ti.task_id for ti in before))
 

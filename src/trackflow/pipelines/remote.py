@@ -87,16 +87,17 @@ class RemotePipelines:
         d = self.http.call("GET", f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}")
         return RunDetail(_run(d), [_task_instance(dag_id, run_id, t) for t in d["task_instances"]])
 
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
-        body = {"task_ids": task_ids, "include_downstream": include_downstream}
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False,
+              include_upstream: bool = False) -> list[str]:
+        body = {"task_ids": task_ids, "include_downstream": include_downstream, "include_upstream": include_upstream}
         return list(self.http.call("POST", f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/clear", body)["cleared"])
 
     def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
-             include_downstream: bool = False) -> list[str]:
+             include_downstream: bool = False, include_upstream: bool = False) -> list[str]:
         marked: list[str] = []
         for task_id in task_ids:
             path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
-            body = {"state": state, "include_downstream": include_downstream}
+            body = {"state": state, "include_downstream": include_downstream, "include_upstream": include_upstream}
             marked += self.http.call("PATCH", path, body)["marked"]
         return marked
 

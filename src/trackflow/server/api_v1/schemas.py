@@ -505,6 +505,7 @@ class TaskLogOut(_Out):
     try_number: int
     state: str | None
     content: str
+    next_offset: int
 
 
 class PoolOut(_Out):

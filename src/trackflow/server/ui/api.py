@@ -15,7 +15,7 @@ from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, VersionP
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
-from trackflow.server.ui import data, pipelines_data, registry_data
+from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data
 
 router = APIRouter(tags=["ui"], responses=ERROR_RESPONSES)
 
@@ -91,6 +91,51 @@ def dags(s: Services = Depends(get_services)) -> JSONResponse:
 @router.get("/dags/{dag_id}", **returns(pipelines_data.DagPage))
 def dag(dag_id: str, offset: int = Query(0, ge=0, le=INT64_MAX), s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(pipelines_data.dag_page(s, dag_id, offset))
+
+
+@router.get("/dags/{dag_id}/grid", **returns(dag_grid.GridPage))
+def grid(
+    dag_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(dag_grid.GRID_RUNS, ge=1, le=dag_grid.MAX_GRID_RUNS),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """Runs x tasks: the ``limit`` newest runs after ``offset`` (oldest first), tasks in DAG order."""
+    return JSONResponse(dag_grid.grid_page(s, dag_id, offset, limit))
+
+
+@router.get("/dags/{dag_id}/graph", **returns(dag_graph.GraphPage))
+def graph(dag_id: str, run_id: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
+    """Tasks, edges and task groups, with the states of one run (the newest by default)."""
+    return JSONResponse(dag_graph.graph_page(s, dag_id, run_id or None))
+
+
+@router.get("/dags/{dag_id}/code", **returns(pipelines_data.CodePage))
+def code(dag_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(pipelines_data.code_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/trigger", **returns(pipelines_data.TriggerPage))
+def trigger(dag_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    """The trigger form's fields, one per DAG param, from its JSON schema."""
+    return JSONResponse(pipelines_data.trigger_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/gantt", **returns(dag_graph.GanttPage))
+def gantt(dag_id: str, run_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(dag_graph.gantt_page(s, dag_id, run_id))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", **returns(dag_grid.TaskPanel))
+def task(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = Query(-1, ge=-1, le=INT64_MAX),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """A task instance with its tries (and their tracked runs) and the URLs to clear, mark and follow its log."""
+    return JSONResponse(dag_grid.task_panel(s, dag_id, run_id, task_id, map_index))
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", **returns(pipelines_data.DagRunPage))

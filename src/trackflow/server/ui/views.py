@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
+from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
-from trackflow.server.ui import data, pipelines_data, registry_data
+from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data
 from trackflow.server.ui.charts import metric_chart_svg
 from trackflow.server.ui.templating import HtmlErrorRoute, render
 from trackflow.server.ui.urls import Urls
@@ -105,6 +107,59 @@ def dags(request: Request, s: Services = Depends(get_services)) -> HTMLResponse:
 @router.get("/dags/{dag_id}")
 def dag(request: Request, dag_id: str, offset: int = 0, s: Services = Depends(get_services)) -> HTMLResponse:
     return render(request, "dag.html", title=dag_id, page=pipelines_data.dag_page(s, dag_id, offset))
+
+
+@router.get("/dags/{dag_id}/grid")
+def grid(
+    request: Request,
+    dag_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(dag_grid.GRID_RUNS, ge=1, le=dag_grid.MAX_GRID_RUNS),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = dag_grid.grid_page(s, dag_id, offset, limit)
+    return render(request, "grid.html", title=f"{dag_id} · grid", page=page, live=page.live)
+
+
+@router.get("/dags/{dag_id}/graph")
+def graph(
+    request: Request, dag_id: str, run_id: str | None = None, s: Services = Depends(get_services)
+) -> HTMLResponse:
+    page = dag_graph.graph_page(s, dag_id, run_id or None)
+    # In a <script type="application/json">: "</" must not close the element.
+    payload = orjson.dumps(page).decode().replace("</", "<\\/")
+    page_data = Markup(payload)  # noqa: S704 - JSON with "</" escaped, inside a JSON script element
+    return render(request, "graph.html", title=f"{dag_id} · graph", page=page, graph_json=page_data)
+
+
+@router.get("/dags/{dag_id}/code")
+def code(request: Request, dag_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "code.html", title=f"{dag_id} · code", page=pipelines_data.code_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/trigger")
+def trigger(request: Request, dag_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "trigger.html", title=f"Trigger {dag_id}", page=pipelines_data.trigger_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/gantt")
+def gantt(request: Request, dag_id: str, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = dag_graph.gantt_page(s, dag_id, run_id)
+    return render(request, "gantt.html", title=f"{run_id} · gantt", page=page, live=page.live)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}")
+def task(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = Query(-1, ge=-1, le=INT64_MAX),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = dag_grid.task_panel(s, dag_id, run_id, task_id, map_index)
+    suffix = f"[{map_index}]" if map_index >= 0 else ""
+    return render(request, "task.html", title=f"{task_id}{suffix} · {run_id}", page=page)
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}")
