@@ -76,9 +76,10 @@ def wait_until_ready(url: Any, path: str, what: str, timeout: float = START_TIME
 
 
 @contextmanager
-def run_peer_process(command: list[str], log_path: Path, ready_path: str, what: str, port: int) -> Iterator[PeerURL]:
+def run_peer_process(command: list[str], log_path: Path, ready_path: str, what: str, port: int,
+                     **env: str) -> Iterator[PeerURL]:
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=clean_env())
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=clean_env(**env))
     url = PeerURL(f"http://127.0.0.1:{port}")
     url.process, url.log_path = process, log_path
     try:
@@ -113,6 +114,27 @@ def start_mlflow_server(workdir: Path) -> Iterator[PeerURL]:
         str(workdir / "artifacts"),
     ]
     with run_peer_process(command, workdir / f"mlflow-{port}.log", "/health", "mlflow server", port) as url:
+        yield url
+
+
+@contextmanager
+def start_mlflow_auth_server(workdir: Path, admin: str, password: str, default_permission: str = "READ"
+                             ) -> Iterator[PeerURL]:
+    """``mlflow server --app-name basic-auth`` (needs ``mlflow[auth]``'s Flask-WTF in the peer):
+    its users and permissions in their own SQLite file, configured by the basic_auth.ini that
+    MLFLOW_AUTH_CONFIG_PATH names, with ``admin`` / ``password`` as its first admin."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "basic_auth.ini"
+    config.write_text(f"[mlflow]\ndefault_permission = {default_permission}\n"
+                      f"database_uri = sqlite:///{workdir / 'basic_auth.db'}\nadmin_username = {admin}\n"
+                      f"admin_password = {password}\n"
+                      "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    port = free_port()
+    command = [str(mlflow_peer_bin("mlflow")), "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1", "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+               "--artifacts-destination", str(workdir / "artifacts")]
+    with run_peer_process(command, workdir / f"mlflow-auth-{port}.log", "/health", "mlflow basic-auth server", port,
+                          MLFLOW_AUTH_CONFIG_PATH=str(config), MLFLOW_FLASK_SERVER_SECRET_KEY="trackflow-tests") as url:
         yield url
 
 

@@ -34,12 +34,14 @@ ENV_VARS: dict[str, str] = {
     "queued_timeout": "TRACKFLOW_QUEUED_TIMEOUT",
     "airflow_imports": "TRACKFLOW_AIRFLOW_IMPORTS",
     "auth": "TRACKFLOW_AUTH",
+    "auth_default_permission": "TRACKFLOW_AUTH_DEFAULT_PERMISSION",
     "tracking_token": "TRACKFLOW_TRACKING_TOKEN",
     "serving_token": "TRACKFLOW_SERVING_TOKEN",
     "fernet_key": "TRACKFLOW_FERNET_KEY",
 }
 
 EXECUTORS = ("local", "celery")
+PERMISSION_LEVELS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Settings:
     queued_timeout: float = 120.0  # a try queued this long never started: queued again
     airflow_imports: bool = False  # DAG files' airflow.* imports resolve to trackflow (see airflow_shim)
     auth: bool = False  # the server requires a user (Basic) or an API token (Bearer) on every request
+    # what a user may do with an object no grant names them (or their groups) on: MLflow's default_permission
+    auth_default_permission: str = "READ"  # READ | EDIT | MANAGE | NO_PERMISSIONS
     tracking_token: str = ""  # the API token trackflow's clients send to a server with auth on
     serving_token: str = ""  # the token `models serve --require-token` asks of callers
     fernet_key: str = ""  # encrypts Variables at rest; empty: a key generated into $TRACKFLOW_HOME/fernet.key
@@ -138,6 +142,9 @@ def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             if not 0 < seconds < 1e7:
                 raise InvalidInput(f"setting {key!r} from {source} is out of range: {seconds:g}")
             out[key] = seconds
+        elif key == "auth_default_permission" and str(value) not in PERMISSION_LEVELS:
+            raise InvalidInput(f"setting 'auth_default_permission' from {source} must be one of "
+                               f"{', '.join(PERMISSION_LEVELS)}, got {value!r}")
         elif key == "executor" and str(value) not in EXECUTORS:
             raise InvalidInput(f"setting 'executor' from {source} must be one of {', '.join(EXECUTORS)}, got {value!r}")
         else:

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 import requests
-from flow_helpers import run_flow, unique
+from flow_helpers import FLOWS, run_flow, unique
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
+
+from peers import run_peer_script
 
 pytestmark = pytest.mark.slow
 
@@ -168,3 +170,35 @@ def test_version_names_the_mlflow_api(running_server: str) -> None:
     version = requests.get(f"{running_server}/version", timeout=10).text
     assert version.startswith("3.17.2+trackflow."), version
 
+
+
+def test_mlflow_client_reads_traces_made_by_trackflow(running_server: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """One-sided: @trackflow.trace in remote mode, read back by the official client."""
+    import trackflow
+    from trackflow.tracking import backend, fluent
+
+    monkeypatch.setattr(fluent, "_state", {**fluent._state, "client": None})
+    monkeypatch.setattr(backend, "_default_tracking_uri", list(backend._default_tracking_uri))
+    fluent.set_tracking_uri(running_server)
+    experiment = fluent.set_experiment(unique("tf-traces"))
+
+    @trackflow.trace(span_type="LLM")
+    def generate(prompt: str) -> str:
+        return prompt.upper()
+
+    @trackflow.trace(span_type="CHAIN")
+    def pipeline(question: str) -> str:
+        return generate(f"q: {question}")
+
+    pipeline("why")
+    trace_id = trackflow.get_last_active_trace_id()
+    assert trace_id is not None
+    seen = run_peer_script(FLOWS / "read_trace.py", running_server, trace_id, experiment.experiment_id, cwd=tmp_path)
+    assert seen == {
+        "state": "OK",
+        "spans": [["pipeline", None, "CHAIN", {"question": "why"}, "Q: WHY"],
+                  ["generate", "pipeline", "LLM", {"prompt": "q: why"}, "Q: WHY"]],
+        "request": '{"question": "why"}',
+        "found": [True],
+    }

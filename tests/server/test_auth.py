@@ -226,3 +226,114 @@ def test_every_change_is_in_the_audit_log(team: Team, tmp_path: Path) -> None:
                            timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert [row["path"] for row in json.loads(shown.stdout)][-1] == "/api/2.0/mlflow/experiments/create"
+
+
+# The permission matrix ------------------------------------------------------------------------
+LEVEL_USERS = {"NO_PERMISSIONS": "u-none", "READ": "u-read", "EDIT": "u-edit", "MANAGE": "u-manage"}
+BELOW = {"READ": "NO_PERMISSIONS", "EDIT": "READ", "MANAGE": "EDIT"}
+PASSWORD = "matrix-password-1"
+
+
+def test_every_route_refuses_a_user_lacking_its_permission_and_admits_one_holding_it(tmp_path: Path) -> None:
+    """Generated from the app's routes and server/access.py's RULES: for a route needing level L
+    on an object, the user one level below gets 403 (MLflow's "Permission denied" on its routes)
+    and the user holding exactly L gets past access control (2xx, or the route's own 4xx for a
+    made-up id, never 401/403); admin-only routes refuse a non-admin; routes that name a user
+    refuse another user. The server uses NO_PERMISSIONS as its default, so every grant counts."""
+    from fastapi.testclient import TestClient
+
+    from trackflow.server.access import MLFLOW_PATHS, RULES, app_routes, missing_rules
+
+    settings = Settings(home=str(tmp_path / "home"), auth=True, auth_default_permission="NO_PERMISSIONS")
+    app = create_app(settings)
+    routes = app_routes(app.routes)
+    assert not missing_rules(routes) and set(RULES) <= set(routes)
+    assert missing_rules([*routes, ("POST", "/api/v1/new-route")]) == [("POST", "/api/v1/new-route")]
+    accounts, permissions = app.state.services.accounts, app.state.services.permissions
+    now = datetime.now(UTC)
+    accounts.create_user(ADMIN, ADMIN_PASSWORD, True, now)
+    for name in LEVEL_USERS.values():
+        accounts.create_user(name, PASSWORD, False, now)
+    from trackflow.auth.permissions import Level
+
+    with TestClient(app) as client:
+        admin = basic(ADMIN, ADMIN_PASSWORD)
+        mlflow = "/api/2.0/mlflow"
+        # the experiment and the registered model are both named "m": a route's "name" finds either
+        experiment_id = client.post(f"{mlflow}/experiments/create", json={"name": "m"}, headers=admin).json()[
+            "experiment_id"]
+        run_id = client.post(f"{mlflow}/runs/create", json={"experiment_id": experiment_id},
+                             headers=admin).json()["run"]["info"]["run_id"]
+        model_id = client.post(f"{mlflow}/logged-models", json={"experiment_id": experiment_id},
+                               headers=admin).json()["model"]["info"]["model_id"]
+        trace_id = "tr-" + "ab" * 16
+        location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}
+        trace = {"trace_info": {"trace_id": trace_id, "trace_location": location, "state": "OK",
+                                "request_time": "2025-01-01T00:00:00Z"}}
+        assert client.post("/api/3.0/mlflow/traces", json={"trace": trace}, headers=admin).status_code == 200
+        assessment_id = client.post(f"/api/3.0/mlflow/traces/{trace_id}/assessments", headers=admin, json={
+            "assessment": {"assessment_name": "a", "feedback": {"value": 1}}}).json()["assessment"]["assessment_id"]
+
+        def grant_levels() -> None:  # a deleted model's grants go with it: made again before each deletion
+            client.post(f"{mlflow}/registered-models/create", json={"name": "m"}, headers=admin)
+            for level, name in LEVEL_USERS.items():
+                if level != "NO_PERMISSIONS":
+                    for kind, resource_id in (("experiment", experiment_id), ("registered_model", "m"), ("dag", "d")):
+                        permissions.grant("user", name, kind, resource_id, Level[level])
+
+        grant_levels()
+
+        def request(method: str, template: str, caller: str, target_user: str) -> tuple[int, str]:
+            values = {"experiment_id": experiment_id, "run_id": run_id, "model_id": model_id, "name": "m",
+                      "dag_id": "d", "version": "1", "alias": "a", "task_id": "t", "path": f"{experiment_id}/x",
+                      "key": "k", "tag_key": "k", "token_id": "x", "resource_type": "experiment",
+                      "resource_id": experiment_id, "principal_kind": "user", "principal": "nobody",
+                      "username": target_user, "trace_id": trace_id, "assessment_id": assessment_id}
+            path = re.sub(r"\{(\w+)(?::path)?\}", lambda m: str(values[m.group(1)]), template)
+            fields = {**values, "run_uuid": run_id, "experiment_ids": [experiment_id], "experiment_name": "m",
+                      "password": "x", "permission": "READ", "trace_ids": [trace_id], "locations": [location],
+                      "trace": trace}
+            query = fields
+            password = ADMIN_PASSWORD if caller == ADMIN else PASSWORD
+            answer = client.request(method, path, params=query, json=None if method in ("GET", "HEAD") else fields,
+                                    headers={**basic(caller, password), "x-mlflow-experiment-id": experiment_id})
+            return answer.status_code, answer.text
+
+        checks: list[tuple[str, str, str, str, bool]] = []  # method, template, caller, target user, refused?
+        for method, template in routes:
+            rule = RULES.get((method, template)) or RULES.get(("GET", template))
+            if rule is None or is_open(template):
+                continue
+            if rule.admin:
+                checks += [(method, template, LEVEL_USERS["MANAGE"], "carol", True),
+                           (method, template, ADMIN, "carol", False)]
+            elif rule.self_param:
+                checks += [(method, template, LEVEL_USERS["MANAGE"], "carol", True),
+                           (method, template, LEVEL_USERS["NO_PERMISSIONS"], LEVEL_USERS["NO_PERMISSIONS"], False)]
+            elif rule.level is not None:
+                below, holder = LEVEL_USERS[BELOW[rule.level.name]], LEVEL_USERS[rule.level.name]
+                # a permission route's target is another user: a holder changing their own grant would demote itself
+                checks += [(method, template, below, below, True), (method, template, holder, "u-none", False)]
+            else:
+                checks.append((method, template, LEVEL_USERS["NO_PERMISSIONS"], LEVEL_USERS["NO_PERMISSIONS"], False))
+
+        def order(check: tuple[str, str, str, str, bool]) -> tuple[bool, bool, bool]:
+            rule = RULES.get((check[0], check[1])) or RULES[("GET", check[1])]
+            gone = rule.after is not None and rule.after.__name__ == "model_deleted" or "/gc/" in check[1]
+            return not check[4], check[0] == "DELETE", gone
+
+        # refusals first (they change nothing), then the allowed calls, deletions last
+        checks.sort(key=order)
+        failures = []
+        for check in checks:
+            method, template, caller, target_user, refused = check
+            if order(check)[2]:
+                grant_levels()
+            status, text = request(method, template, caller, target_user)
+            if refused and (status != 403 or (template.startswith(MLFLOW_PATHS) and text != "Permission denied")):
+                failures.append(f"{method} {template} as {caller}: expected 403, got {status} {text[:120]}")
+            if not refused and status in (401, 403) or status >= 500:
+                failures.append(f"{method} {template} as {caller}: expected to pass, got {status} {text[:120]}")
+        assert len(checks) > 350
+        assert not failures, "\n".join(failures)
+    app.state.services.db.dispose()

@@ -34,3 +34,28 @@ def test_upgrade_on_postgres(postgres_uri: str) -> None:
     db.upgrade()
     assert db.is_current()
     db.dispose()
+
+
+def test_permissions_migration_numbers_the_users_there_are(tmp_path: Path) -> None:
+    """0022_permissions gives existing users MLflow's user ids (1, 2, ... in the order they were
+    made) and keeps their tokens; the next user made gets the next number."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from trackflow.store.sql.auth_store import SqlAuthStore
+
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    command.upgrade(alembic_config(db.engine), "0021_audit")
+    with db.engine.begin() as conn:
+        for name, at in (("zed", 1), ("amy", 2)):
+            conn.exec_driver_sql("INSERT INTO auth_users (username, password_hash, is_admin, created_at) "
+                                 f"VALUES ('{name}', 'h', 0, {at})")
+        conn.exec_driver_sql("INSERT INTO auth_tokens (id, username, name, token_hash, created_at) "
+                             "VALUES ('t1', 'amy', 'ci', 'hash', 3)")
+    db.upgrade()
+    store = SqlAuthStore(db)
+    assert [(u.username, u.id) for u in store.list_users()] == [("amy", 2), ("zed", 1)]
+    assert [t.id for t in store.list_tokens("amy")] == ["t1"]
+    assert store.create_user("bob", "h", False, datetime.now(UTC)).id == 3
+    db.dispose()

@@ -33,9 +33,10 @@ BASIC_CACHE_SECONDS = 30.0
 _hasher = PasswordHasher()
 
 
-def check_username(username: str) -> str:
+def check_username(username: str, what: str = "username") -> str:
+    """A user's (or a group's) name: 1-150 letters, digits and _ . @ -."""
     if not isinstance(username, str) or not USERNAME.match(username):
-        raise InvalidInput(f"invalid username {username!r}: 1-150 letters, digits and _ . @ -, "
+        raise InvalidInput(f"invalid {what} {username!r}: 1-150 letters, digits and _ . @ -, "
                            "starting with a letter or digit")
     return username
 
@@ -68,6 +69,19 @@ class Accounts:
     def set_password(self, username: str, password: str) -> None:
         self.store.set_password_hash(username, hash_password(password))
         self.forget()
+
+    def set_admin(self, username: str, is_admin: bool) -> None:
+        self.store.set_admin(username, is_admin)
+        self.forget()
+
+    def password_matches(self, username: str, password: str) -> bool:
+        found = self.store.password_hash(username)
+        if found is None:
+            return False
+        try:
+            return _hasher.verify(found[1], password)
+        except (VerificationError, InvalidHashError):
+            return False
 
     def delete_user(self, username: str) -> None:
         self.store.delete_user(username)

@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "users": "trackflow.cli.accounts:users",
     "tokens": "trackflow.cli.accounts:tokens",
     "audit": "trackflow.cli.accounts:audit",
+    "permissions": "trackflow.cli.permissions:permissions",
+    "groups": "trackflow.cli.permissions:groups",
     "variables": "trackflow.cli.variables:variables",
 }
 

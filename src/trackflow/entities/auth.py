@@ -12,6 +12,7 @@ class User:
     username: str
     is_admin: bool = False
     created_at: datetime | None = None
+    id: int | None = None  # MLflow's user id: 1, 2, ... in the order users were made
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,22 @@ class AuditEntry:
     query: str
     status: int
     client: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one user or group (``principal_kind`` "user" or "group") may do with one experiment,
+    registered model or DAG: READ, EDIT, MANAGE or NO_PERMISSIONS."""
+
+    principal_kind: str
+    principal: str
+    resource_type: str
+    resource_id: str
+    permission: str
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    members: tuple[str, ...] = ()
+    created_at: datetime | None = None

@@ -7,10 +7,11 @@ keeps them (``mlflow.spanInputs`` holds ``'{"q": 1}'``), so they round-trip unch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 TRACE_ID_PREFIX = "tr-"
 
@@ -100,8 +101,8 @@ def decoded(value: str | None) -> Any:
     if value is None:
         return None
     try:
-        return json.loads(value)
-    except ValueError:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
         return value
 
 

@@ -26,6 +26,7 @@ from types import FrameType
 from typing import Any
 
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.pipelines.authoring import airflow_shim
 from trackflow.pipelines.authoring.dag import DAG, collecting
 from trackflow.pipelines.authoring.serialize import serialize_dag
 
@@ -86,6 +87,7 @@ def load_file(path: str, timeout: int | None = None) -> FileResult:
     folder = str(Path(path).parent)
     if folder not in sys.path:  # as Airflow: a helper module beside a DAG file imports
         sys.path.append(folder)
+    airflow_shim.add_dags_folder(folder)  # and, with the shim, as airflow.example_dags.<module>
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

@@ -22,7 +22,14 @@ from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler import asset_triggers, decisions
-from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable, partition_mappers
+from trackflow.pipelines.scheduler.timetables import (
+    CustomTimetable,
+    DagRunInfo,
+    as_aware,
+    asset_condition,
+    deserialize_timetable,
+    partition_mappers,
+)
 from trackflow.pipelines.spec import DagSpec
 from trackflow.pipelines.uri_refs import declared_names, resolve_uri_refs
 from trackflow.store.sql.asset_store import SqlAssetStore, check_partition_key
@@ -144,11 +151,16 @@ class Pipelines:
     def backfill_plan(self, dag_id: str, start: datetime, end: datetime) -> list[datetime]:
         if end < start:
             raise InvalidInput(f"backfill end date {end.isoformat()} is before start date {start.isoformat()}")
+        return [info.logical_date for info in self.backfill_infos(dag_id, start, end)]
+
+    def backfill_infos(self, dag_id: str, start: datetime, end: datetime) -> list[DagRunInfo]:
+        """The scheduled runs with a logical date in [start, end] (a user's timetable is asked
+        once, out of process)."""
         spec = self.spec(dag_id)
         timetable = deserialize_timetable(spec.timetable)
         if not timetable.periodic and timetable.kind != "once":
             raise InvalidInput(f"DAG {dag_id!r} has no schedule (schedule=None): there is nothing to backfill")
-        return [info.logical_date for info in timetable.iter_between(start, end)]
+        return list(timetable.iter_between(start, end))
 
     def create_backfill(self, dag_id: str, start: datetime, end: datetime, conf: dict[str, Any] | None = None,
                         on_created: Callable[[DagRun | None, datetime], None] | None = None) -> list[DagRun]:
@@ -158,8 +170,12 @@ class Pipelines:
         run_ops.validate_conf(spec, conf)
         timetable = deserialize_timetable(spec.timetable)
         created = []
-        for date in self.backfill_plan(dag_id, start, end):
-            info = timetable.manual_info(date)
+        if end < start:
+            raise InvalidInput(f"backfill end date {end.isoformat()} is before start date {start.isoformat()}")
+        for planned in self.backfill_infos(dag_id, start, end):
+            date = planned.logical_date
+            # a user's timetable planned the whole run; the others' backfill runs are manual-like
+            info = planned if isinstance(timetable, CustomTimetable) else timetable.manual_info(date)
             try:
                 run = run_ops.create_dag_run(self.store, self.tracking, spec, "backfill", utcnow(), conf=conf,
                                              info=info)

@@ -45,7 +45,7 @@ def _task_instance(dag_id: str, run_id: str, d: dict[str, Any]) -> TaskInstance:
         pool=d.get("pool", "default_pool"), operator=d.get("operator", ""), queued_at=_date(d.get("queued_at")),
         start_date=_date(d.get("start_date")), end_date=_date(d.get("end_date")),
         next_retry_at=_date(d.get("next_retry_at")), hostname=d.get("hostname"), pid=d.get("pid"),
-        tracking_run_id=d.get("tracking_run_id"), note=d.get("note"),
+        tracking_run_id=d.get("tracking_run_id"), note=d.get("note"), rendered_map_index=d.get("rendered_map_index"),
     )
 
 

@@ -10,7 +10,9 @@ from fastapi.responses import PlainTextResponse
 
 from trackflow import __version__
 from trackflow.auth.credentials import Accounts
+from trackflow.auth.permissions import Permissions, parse_level
 from trackflow.config import Settings
+from trackflow.server.access import AccessMiddleware, app_routes, missing_rules
 from trackflow.server.auth import AuthMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
@@ -30,12 +32,16 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.api_v1.assets import router as v1_assets
     from trackflow.server.api_v1.inference import router as v1_inference
     from trackflow.server.api_v1.logged_models import router as v1_logged_models
+    from trackflow.server.api_v1.permissions import router as v1_permissions
     from trackflow.server.api_v1.pipelines import SERVICE_KEY
     from trackflow.server.api_v1.pipelines import router as v1_pipelines
     from trackflow.server.api_v1.registry import router as v1_registry
+    from trackflow.server.api_v1.traces import router as v1_traces
     from trackflow.server.api_v1.tracking import router as v1_tracking
     from trackflow.server.api_v1.variables import router as v1_variables
     from trackflow.server.mlflow_compat.artifacts import router as mlflow_artifacts
+    from trackflow.server.mlflow_compat.auth import router as mlflow_auth
+    from trackflow.server.mlflow_compat.auth import v3_router as mlflow_auth_v3
     from trackflow.server.mlflow_compat.logged_models import ajax_router as mlflow_logged_models_ajax
     from trackflow.server.mlflow_compat.logged_models import router as mlflow_logged_models
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
@@ -75,10 +81,12 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         service.claim()  # refuse now, before serving, rather than in the lifespan
         app.state.services.extras[SERVICE_KEY] = service  # trigger/clear routes wake it; /health reads it
     install_error_handlers(app)
-    if app.state.services.accounts is None:
-        app.state.services.accounts = Accounts(SqlAuthStore(app.state.services.db))
-    if app.state.services.settings.auth:
-        app.add_middleware(AuthMiddleware, accounts=app.state.services.accounts)
+    services = app.state.services
+    if services.accounts is None:
+        services.accounts = Accounts(SqlAuthStore(services.db))
+    if services.permissions is None:
+        services.permissions = Permissions(services.accounts.store,
+                                           parse_level(services.settings.auth_default_permission))
 
     app.include_router(v1_tracking, prefix="/api/v1")
     app.include_router(v1_logged_models, prefix="/api/v1")
@@ -88,6 +96,8 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_assets, prefix="/api/v1")
     app.include_router(v1_accounts, prefix="/api/v1")
     app.include_router(v1_variables, prefix="/api/v1")
+    app.include_router(v1_traces, prefix="/api/v1")
+    app.include_router(v1_permissions, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)
@@ -99,6 +109,10 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(mlflow_logged_models_ajax, prefix="/ajax-api/2.0/mlflow")
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
     app.include_router(mlflow_server_info)
+    for prefix in MLFLOW_PREFIXES:
+        app.include_router(mlflow_auth, prefix=prefix)
+    for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
+        app.include_router(mlflow_auth_v3, prefix=prefix)
     install_ui(app)  # web UI pages, /api/v1/ui, /static/ui
 
     @app.get("/health", include_in_schema=False)
@@ -115,6 +129,15 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     def version() -> PlainTextResponse:
         return PlainTextResponse(f"{MLFLOW_API_VERSION}+trackflow.{__version__}")
 
+    if services.settings.auth:
+        routes = app_routes(app.routes)
+        missing = missing_rules(routes)
+        if missing:  # a route nobody decided who may call: refuse to serve it
+            raise RuntimeError(f"routes without an access rule in server/access.py RULES: {missing}")
+        # the last added runs first: who the user is, then what they may do (server/access.py)
+        app.add_middleware(AccessMiddleware, services=services, permissions=services.permissions,
+                           routes=routes)
+        app.add_middleware(AuthMiddleware, accounts=services.accounts)
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from trackflow.artifacts import ArtifactRepository, get_artifact_repository
 from trackflow.auth.credentials import Accounts
+from trackflow.auth.permissions import Permissions, parse_level
 from trackflow.config import Settings
 from trackflow.store.sql import Database, SqlTrackingStore
 from trackflow.store.sql.auth_store import SqlAuthStore
@@ -21,6 +22,7 @@ class Services:
     tracking: SqlTrackingStore
     traces: SqlTraceStore
     accounts: Accounts | None = None  # users and API tokens (checked when settings.auth is on)
+    permissions: Permissions | None = None  # who may do what with each object (auth on)
     # Other domains (registry, pipelines) keep their long-lived objects here by name.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -29,8 +31,10 @@ class Services:
         db = Database(settings.resolved_tracking_uri)
         db.upgrade()
         settings = deployment_settings(db, settings, authority=True)  # one artifact root per deployment
+        auth_store = SqlAuthStore(db)
         return cls(settings=settings, db=db, tracking=SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT),
-                   traces=SqlTraceStore(db), accounts=Accounts(SqlAuthStore(db)))
+                   traces=SqlTraceStore(db), accounts=Accounts(auth_store),
+                   permissions=Permissions(auth_store, parse_level(settings.auth_default_permission)))
 
     def artifact_destination(self) -> ArtifactRepository:
         """The repository the artifact proxy reads and writes."""

@@ -181,8 +181,9 @@ class PipelineStore(Protocol):
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
-                   skip_at_own_index: Sequence[str] = ()) -> bool:
-        """running -> ``state`` for the holder of ``token`` and, in the same transaction,
+                   skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
+        """running -> ``state`` for the holder of ``token`` (with the try's ``rendered_map_index``,
+        when it has one: kept otherwise) and, in the same transaction,
         skip the not-yet-started ``skip_task_ids`` (branching; ``skip_at_own_index`` only at
         this try's map index: tasks of its mapped task group) and run ``within``. False (and
         nothing written) if the try no longer owns the row. ``deferred`` comes with the

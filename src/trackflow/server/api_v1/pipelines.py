@@ -144,6 +144,7 @@ def ti_json(ti: TaskInstance) -> dict[str, Any]:
         "duration": ti.duration, "queued_at": _iso(ti.queued_at), "pool": ti.pool,
         "priority_weight": ti.priority_weight, "operator": ti.operator, "hostname": ti.hostname, "pid": ti.pid,
         "tracking_run_id": ti.tracking_run_id, "next_retry_at": _iso(ti.next_retry_at), "note": ti.note,
+        "rendered_map_index": ti.rendered_map_index,
     }
 
 

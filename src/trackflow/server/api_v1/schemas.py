@@ -467,6 +467,8 @@ class TaskInstanceOut(_Out):
     tracking_run_id: str | None
     next_retry_at: str | None
     note: str | None
+    rendered_map_index: str | None = Field(
+        default=None, description="a mapped task instance's map_index_template, rendered when its try ended")
 
 
 class DagRunDetailOut(DagRunOut):
@@ -578,3 +580,33 @@ class VariableListed(_Out):
 
 class VariablesOut(_Out):
     variables: list[VariableListed]
+
+
+# Permissions and groups --------------------------------------------------------------------
+class GrantOut(_Out):
+    principal_kind: str
+    principal: str
+    resource_type: str
+    resource_id: str
+    permission: str
+
+
+class GrantsOut(_Out):
+    permissions: list[GrantOut]
+
+
+class EffectivePermissionOut(_Out):
+    username: str
+    resource_type: str
+    resource_id: str
+    permission: str
+
+
+class GroupOut(_Out):
+    name: str
+    members: list[str]
+    created_at: str | None
+
+
+class GroupsOut(_Out):
+    groups: list[GroupOut]

@@ -13,6 +13,7 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("is_admin", Boolean, nullable=False, server_default=false()),
     Column("created_at", BigInteger, nullable=False),
+    Column("user_id", Integer),  # MLflow's user.id: 1, 2, ... in the order users were made
 )
 
 tokens = Table(
@@ -40,4 +41,30 @@ audit = Table(
     Column("client", String(64), nullable=False, server_default=""),
     Index("ix_auth_audit_at", "at"),
     Index("ix_auth_audit_user", "username", "at"),
+)
+
+groups = Table(
+    "auth_groups",
+    metadata,
+    Column("name", String(150), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+group_members = Table(
+    "auth_group_members",
+    metadata,
+    Column("group_name", String(150), ForeignKey("auth_groups.name", ondelete="CASCADE"), primary_key=True),
+    Column("username", String(150), ForeignKey("auth_users.username", ondelete="CASCADE"), primary_key=True),
+)
+
+# What a user or a group may do with one experiment, registered model or DAG (auth/permissions.py).
+permissions = Table(
+    "auth_permissions",
+    metadata,
+    Column("principal_kind", String(8), primary_key=True),  # user | group
+    Column("principal", String(150), primary_key=True),
+    Column("resource_type", String(32), primary_key=True),  # experiment | registered_model | dag
+    Column("resource_id", String(500), primary_key=True),
+    Column("permission", String(16), nullable=False),
+    Index("ix_auth_permissions_resource", "resource_type", "resource_id"),
 )

@@ -197,7 +197,8 @@ _FINISH_TI = update(task_instances).where(_TI_OWNED).values(
     state=bindparam("v_state"), end_date=bindparam("v_now"), next_retry_at=bindparam("v_next_retry_at"),
     note=bindparam("v_note"), token=bindparam("v_token"), next_method=bindparam("v_next_method"),
     next_kwargs=bindparam("v_next_kwargs"), trigger_id=bindparam("v_trigger_id"),
-    trigger_timeout=bindparam("v_trigger_timeout"), reschedule_start=bindparam("v_reschedule_start"))
+    trigger_timeout=bindparam("v_trigger_timeout"), reschedule_start=bindparam("v_reschedule_start"),
+    rendered_map_index=func.coalesce(bindparam("v_rendered_map_index"), _TI.rendered_map_index))
 _FINISH_TRY = update(task_tries).where(_TRY_KEY).values(state=bindparam("v_state"), end_date=bindparam("v_now"))
 _SKIP_TIS = update(task_instances).where(
     _TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
@@ -585,14 +586,15 @@ class SqlPipelineStore:
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
-                   skip_at_own_index: Sequence[str] = ()) -> bool:
+                   skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
         if (state == TIState.DEFERRED) != (deferral is not None):
             raise InvalidInput("a task instance defers with a trigger, and only then")
         params = _key_params(dag_id, run_id, key)
         params.update(k_token=token, v_state=state, v_now=to_ms(now), v_next_retry_at=to_ms(next_retry_at),
                       v_note=note, v_token=None if state != TIState.SUCCESS else token,
                       k_task_ids=list(skip_task_ids), v_next_method=None, v_next_kwargs=None, v_trigger_id=None,
-                      v_trigger_timeout=None, v_reschedule_start=None)
+                      v_trigger_timeout=None, v_reschedule_start=None,
+                      v_rendered_map_index=None if rendered_map_index is None else rendered_map_index[:250])
         with self.db.write() as conn:
             row = conn.execute(_OWNED_TRY_NUMBER, params).first()
             if row is None:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -220,7 +221,8 @@ class SqlTraceStore:
 
     def count_spans(self, trace_id: str) -> int:
         with self.db.read() as conn:
-            return conn.execute(select(func.count()).where(tt.spans.c.trace_id == trace_id)).scalar_one()
+            count = select(func.count()).select_from(tt.spans).where(tt.spans.c.trace_id == trace_id)
+            return conn.execute(count).scalar_one()
 
     def search_traces(self, experiment_ids: Sequence[str], filter_string: str | None = None,
                       order_by: Sequence[str] | None = None, max_results: int = 100,
@@ -360,8 +362,8 @@ def _span(row: Any) -> SpanRecord:
     return SpanRecord(
         trace_id=row.trace_id, span_id=row.span_id, parent_span_id=row.parent_span_id, name=row.name,
         start_time_ns=row.start_time_ns, end_time_ns=row.end_time_ns, status=SpanStatus(row.status),
-        status_message=row.status_message, attributes=json.loads(row.attributes),
-        events=tuple(SpanEvent(n, ts, a) for n, ts, a in json.loads(row.events)), kind=row.kind,
+        status_message=row.status_message, attributes=orjson.loads(row.attributes),
+        events=tuple(SpanEvent(n, ts, a) for n, ts, a in orjson.loads(row.events)), kind=row.kind,
     )
 
 
@@ -404,13 +406,13 @@ def _span_attribute(c: Comparison, sqlite: bool) -> Any:
     column = (func.json_extract(tt.spans.c.attributes, f'$."{key}"') if sqlite
               else cast(tt.spans.c.attributes, JSONB)[key].astext)
     value = c.value
-    if isinstance(value, tuple):
-        encoded: Any = tuple(json.dumps(v) for v in value)
-    elif c.op in ("LIKE", "ILIKE"):
-        encoded = f'"{value}"'
-    else:
-        encoded = json.dumps(value)
-    return compare(column, Comparison(c.kind, c.key, c.op, encoded))
+    if c.op in ("LIKE", "ILIKE"):
+        return compare(column, Comparison(c.kind, c.key, c.op, f'"{value}"'))
+    # '3' matches the number 3 (stored 3) and the string "3" (stored "3").
+    values = value if isinstance(value, tuple) else (value,)
+    encoded = tuple(form for v in values for form in (json.dumps(v), str(v)))
+    op = "NOT IN" if c.op in ("!=", "NOT IN") else "IN"
+    return compare(column, Comparison(c.kind, c.key, op, encoded))
 
 
 def _clause(c: Comparison, sqlite: bool) -> Any:
