@@ -351,8 +351,9 @@ TASK = PIPELINE_RUN + "/taskInstances/{task_id}"
 MODEL = V1 + "/registered-models/{name}"
 VERSION = MODEL + "/versions/{version}"
 RULES: dict[tuple[str, str], Rule] = {
+    # the docs pages (ui/api_docs.py: Swagger UI and ReDoc from the package, no OAuth redirect page)
     **{(m, p): SIGNED_IN for m in ("GET", "HEAD") for p in ("/api/v1/openapi.json", "/api/v1/docs",
-                                                            "/docs/oauth2-redirect")},
+                                                            "/api/v1/redoc")},
     ("POST", V1 + "/experiments"): Rule(after=owns_new_experiment, body=True),
     ("GET", V1 + "/experiments/by-name"): on(R, experiment_by_name("name")),
     ("POST", V1 + "/experiments/search"): readable("experiments", EXPERIMENT, "experiment_id"),
@@ -471,6 +472,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/ui/dags/{dag_id}"): on(R, dag),
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}"): on(R, dag),
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log"): on(R, dag),
+    **{("GET", prefix + "/dags/{dag_id}" + view): on(R, dag)
+       for prefix in (V1 + "/ui", "") for view in ("/grid", "/graph", "/code", "/trigger", "/runs/{run_id}/gantt",
+                                                  "/runs/{run_id}/tasks/{task_id}")},
     ("GET", "/"): SIGNED_IN,
     ("GET", "/experiments"): SIGNED_IN,
     ("GET", "/experiments/{experiment_id}"): on(R, EXP),

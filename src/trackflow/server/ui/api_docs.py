@@ -20,7 +20,7 @@ DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 's
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/api/v1/docs")
+@router.api_route("/api/v1/docs", methods=["GET", "HEAD"])
 def swagger_ui() -> HTMLResponse:
     page = get_swagger_ui_html(
         openapi_url=OPENAPI_URL,
@@ -34,7 +34,7 @@ def swagger_ui() -> HTMLResponse:
     return page
 
 
-@router.get("/api/v1/redoc")
+@router.api_route("/api/v1/redoc", methods=["GET", "HEAD"])
 def redoc() -> HTMLResponse:
     page = get_redoc_html(
         openapi_url=OPENAPI_URL,
