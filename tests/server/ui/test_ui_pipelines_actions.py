@@ -266,6 +266,10 @@ def _grid_run(page: Any, ui: UiServer) -> None:
     tracked = panel.get_by_role("link", name="tracked run of try 2")
     expect(tracked).to_have_attribute("href", f"/runs/{ui.ti('grid_run', 'wait_and_log')['tracking_run_id']}")
 
+    page.goto(f"{ui.server}/dags/{DAG}/runs/grid_run/gantt")  # both tries' run: real durations
+    expect(page.locator("table.gantt tr[data-task-id=wait_and_log] a.gbar")).to_have_class("gbar state-success")
+    shoot(page, "gantt")
+
 
 def test_graph_collapses_groups_and_follows_the_run(page: Any, ui: UiServer) -> None:
     trigger_api(ui, "graph_run")  # the DAG is paused: the run stays queued until marked
@@ -303,7 +307,6 @@ def test_gantt_code_and_offline_api_docs(page: Any, ui: UiServer) -> None:
     expect(page.locator("table.gantt tr[data-task-id='prepare.clean'] a.gbar")).to_have_class("gbar state-failed")
     expect(page.locator("#gantt")).to_contain_text("Not started: items")
     assert_keyboard_ready(page)
-    shoot(page, "gantt")
 
     page.goto(f"{ui.server}/dags/{DAG}/code")
     expect(page.locator("#dag-code")).to_contain_text('"ui_showcase"')

@@ -145,7 +145,9 @@ def gantt_page(services: Services, dag_id: str, run_id: str) -> GanttPage:
         assert c.start_date is not None
         begin = (c.start_date - start).total_seconds()
         length = ((c.end_date or now) - c.start_date).total_seconds()
+        width = min(max(100 * length / span, 0.3), 100.0)  # an instant still shows as a sliver
+        left = min(100 * begin / span, 100.0 - width)
         bars.append(GanttBar(c.task_id, c.map_index, c.state, c.try_number, c.start_date, c.end_date,
-                             round(100 * begin / span, 3), round(max(100 * length / span, 0.3), 3),
+                             round(left, 3), round(width, 3),
                              Urls.task(dag_id, run_id, c.task_id, c.map_index)))
     return GanttPage(dag_id, run_id, run.state, start, end, bars, not_started, live)
