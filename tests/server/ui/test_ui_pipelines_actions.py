@@ -128,7 +128,6 @@ def test_dag_list_pause_switch_recent_runs_next_run_and_import_errors(page: Any,
     expect(row.locator("td").nth(4)).to_contain_text("(due once unpaused)")  # today's daily run, not made yet
     expect(page.locator("#import-errors")).to_contain_text("broken_import.py")
     assert_keyboard_ready(page)
-    shoot(page, "dags")
 
     switch = page.get_by_role("switch", name="Active (unpaused): ui_showcase")
     expect(switch).not_to_be_checked()
@@ -269,6 +268,9 @@ def _grid_run(page: Any, ui: UiServer) -> None:
     page.goto(f"{ui.server}/dags/{DAG}/runs/grid_run/gantt")  # both tries' run: real durations
     expect(page.locator("table.gantt tr[data-task-id=wait_and_log] a.gbar")).to_have_class("gbar state-success")
     shoot(page, "gantt")
+    page.goto(f"{ui.server}/dags")  # now with runs of every colour
+    expect(page.locator("#dags tr[data-dag-id=ui_showcase] a.sq.state-success").first).to_be_visible()
+    shoot(page, "dags")
 
 
 def test_graph_collapses_groups_and_follows_the_run(page: Any, ui: UiServer) -> None:
