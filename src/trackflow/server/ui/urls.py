@@ -47,6 +47,15 @@ class Urls:
     def artifact(run_id: str, path: str) -> str:
         return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
 
+    @staticmethod
+    def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
+               page_token: str | None = None) -> str:
+        return _query(f"/experiments/{_seg(experiment_id)}/traces", filter=filter, order=order, page_token=page_token)
+
+    @staticmethod
+    def trace(trace_id: str, offset: int = 0) -> str:
+        return _query(f"/traces/{_seg(trace_id)}", offset=offset or None)
+
     # Registry ------------------------------------------------------------------------------
     @staticmethod
     def models(page_token: str | None = None) -> str:

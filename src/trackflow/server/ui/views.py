@@ -15,7 +15,7 @@ from trackflow.artifacts import safe_relative_path
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
-from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data
+from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data, traces_data
 from trackflow.server.ui.charts import metric_chart_svg
 from trackflow.server.ui.templating import HtmlErrorRoute, render
 from trackflow.server.ui.urls import Urls
@@ -76,6 +76,33 @@ async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) 
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
+
+
+# Traces ------------------------------------------------------------------------------------
+@router.get("/experiments/{experiment_id}/traces")
+def traces(
+    request: Request,
+    experiment_id: str,
+    filter: str = "",
+    order: str = "newest",
+    page_token: str | None = None,
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = traces_data.traces_page(s, experiment_id, filter, order, page_token)
+    return render(request, "traces.html", 400 if page.error else 200, title=f"{page.experiment_name} · traces",
+                  page=page)
+
+
+@router.get("/traces/{trace_id}")
+def trace(
+    request: Request,
+    trace_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(traces_data.SPANS_PER_PAGE, ge=1, le=traces_data.MAX_SPANS_PER_PAGE),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = traces_data.trace_page(s, trace_id, offset, limit)
+    return render(request, "trace.html", title=page.name or trace_id, page=page)
 
 
 # Registry ----------------------------------------------------------------------------------
