@@ -14,6 +14,7 @@ from typing import Any
 
 from trackflow.entities.registry import ModelVersion
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.tracing.context import note_prompt
 
 IS_PROMPT = "mlflow.prompt.is_prompt"
 TEXT = "mlflow.prompt.text"
@@ -118,6 +119,7 @@ class Prompts:
         else:
             found = self.client.get_latest_version(name)
         prompt = _version(found)
+        note_prompt(prompt.name, str(prompt.version))  # the trace being recorded, if any, used it
         if link_to_run:
             self._link_to_active_run(prompt)
         return prompt
