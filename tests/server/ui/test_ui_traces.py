@@ -149,3 +149,25 @@ def test_the_json_twins_answer_what_the_pages_show(traced: Traced) -> None:
     assert one["total_spans"] == WIDE_SPANS and len(one["spans"]) == WIDE_SPANS - 400
     assert requests.get(f"{traced.server}/api/v1/ui/traces/tr-nope", timeout=30).status_code == 404
     assert requests.get(f"{traced.server}/traces/tr-nope", timeout=30).status_code == 404
+
+
+def test_prompts_list_their_versions_and_leave_the_models_page(page: Any, traced: Traced) -> None:
+    from trackflow.registry.prompts import Prompts
+
+    prompts = Prompts(trackflow.Client(traced.server))
+    name = f"support-{uuid.uuid4().hex[:6]}"
+    prompts.register(name, "Answer {{ question }} in <b>one</b> word", commit_message="first")
+    prompts.register(name, [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "{{ question }}"}])
+    prompts.set_alias(name, "champion", 1)
+    page.goto(f"{traced.server}/models")
+    expect(page.locator("body")).not_to_contain_text(name)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Prompts").click()
+    page.get_by_role("link", name=name).click()
+    expect(page.locator("#versions > li")).to_have_count(2)
+    first = page.locator("#v1")
+    expect(first).to_contain_text("@champion")
+    expect(first.locator("pre")).to_have_text("Answer {{ question }} in <b>one</b> word")  # shown as text
+    expect(page.locator("#v2")).to_contain_text("Be brief")
+    listed = requests.get(f"{traced.server}/api/v1/ui/prompts/{name}", timeout=30).json()
+    assert [v["version"] for v in listed["versions"]] == [2, 1]
+    assert requests.get(f"{traced.server}/api/v1/ui/prompts/no-such-prompt", timeout=30).status_code == 404

@@ -92,6 +92,17 @@ def trace(
     return JSONResponse(traces_data.trace_page(s, trace_id, offset, limit))
 
 
+@router.get("/prompts", **returns(registry_data.PromptsPage))
+def prompts(page_token: Annotated[str | None, Query(max_length=1000)] = None,
+            s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(registry_data.prompts_page(s, page_token))
+
+
+@router.get("/prompts/{name}", **returns(registry_data.PromptPage))
+def prompt(name: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(registry_data.prompt_page(s, name))
+
+
 @router.get("/models", **returns(registry_data.ModelsPage))
 def models(page_token: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(registry_data.models_page(s, page_token))

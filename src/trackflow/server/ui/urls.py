@@ -66,6 +66,14 @@ class Urls:
         return _query(f"/models/{_seg(name)}", page_token=page_token)
 
     @staticmethod
+    def prompts(page_token: str | None = None) -> str:
+        return _query("/prompts", page_token=page_token)
+
+    @staticmethod
+    def prompt(name: str) -> str:
+        return f"/prompts/{_seg(name)}"
+
+    @staticmethod
     def model_version(name: str, version: str) -> str:
         return f"/models/{_seg(name)}/versions/{_seg(version)}"
 

@@ -125,6 +125,16 @@ def model_version(request: Request, name: str, version: str, s: Services = Depen
     return render(request, "model_version.html", title=f"{name} v{version}", page=page)
 
 
+@router.get("/prompts")
+def prompts(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "prompts.html", title="Prompts", page=registry_data.prompts_page(s, page_token))
+
+
+@router.get("/prompts/{name}")
+def prompt(request: Request, name: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "prompt.html", title=name, page=registry_data.prompt_page(s, name))
+
+
 # Pipelines ---------------------------------------------------------------------------------
 @router.get("/dags")
 def dags(request: Request, s: Services = Depends(get_services)) -> HTMLResponse:
