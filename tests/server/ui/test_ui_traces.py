@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +38,26 @@ class Traced:
     wide: str
 
 
+@contextmanager
+def tracking_to(server: str) -> Iterator[Any]:
+    """The fluent API pointed at ``server`` for the block (its process state restored after)."""
+    from trackflow.tracking import backend, fluent
+
+    saved_state, saved_uri = dict(fluent._state), list(backend._default_tracking_uri)
+    fluent.set_tracking_uri(server)
+    try:
+        yield fluent
+    finally:
+        fluent._state.update(saved_state)
+        fluent._state["client"] = None
+        backend._default_tracking_uri[:] = saved_uri
+
+
 @pytest.fixture(scope="module")
 def traced(running_server: Any) -> Traced:
     """Traces made by trackflow's client over HTTP: one inside a run, one that failed, and a
     wide one of 450 spans sent over OTLP."""
-    from trackflow.tracking import backend, fluent
-
-    saved_state, saved_uri = dict(fluent._state), list(backend._default_tracking_uri)
-    fluent.set_tracking_uri(str(running_server))
-    try:
+    with tracking_to(str(running_server)) as fluent:
         experiment = fluent.set_experiment(f"ui-traces-{uuid.uuid4().hex[:8]}")
 
         @trackflow.trace(span_type="LLM")
@@ -77,10 +90,6 @@ def traced(running_server: Any) -> Traced:
         fluent.get_client().trace_store().log_spans(experiment.experiment_id, [root, *children])
         return Traced(str(running_server), experiment.experiment_id, run.info.run_id, chat_id or "", failed_id or "",
                       wide_id)
-    finally:
-        fluent._state.update(saved_state)
-        fluent._state["client"] = None
-        backend._default_tracking_uri[:] = saved_uri
 
 
 def test_the_traces_list_filters_sorts_and_shows_errors_inline(page: Any, traced: Traced) -> None:
@@ -175,19 +184,12 @@ def test_prompts_list_their_versions_and_leave_the_models_page(page: Any, traced
 
 def test_an_evaluation_run_shows_its_rows(page: Any, traced: Traced) -> None:
     from trackflow.evaluation import scorers
-    from trackflow.tracking import backend, fluent
 
-    saved_state, saved_uri = dict(fluent._state), list(backend._default_tracking_uri)
-    fluent.set_tracking_uri(traced.server)
-    try:
+    with tracking_to(traced.server) as fluent:
         fluent.set_experiment(f"ui-eval-{uuid.uuid4().hex[:8]}")
         result = trackflow.evaluate(lambda q: q.upper(), [{"inputs": {"q": "a"}, "expectations": "A"},
                                                           {"inputs": {"q": "<i>b</i>"}, "expectations": "x"}],
                                     [scorers.exact_match()])
-    finally:
-        fluent._state.update(saved_state)
-        fluent._state["client"] = None
-        backend._default_tracking_uri[:] = saved_uri
     page.goto(f"{traced.server}/runs/{result.run_id}")
     page.locator("#evaluation-link").click()
     expect(page.locator("#evaluation-metrics")).to_contain_text("exact_match/mean")
