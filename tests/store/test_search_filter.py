@@ -282,3 +282,23 @@ def test_experiment_order_by() -> None:
         parse_experiment_order_by("metrics.acc")
     with pytest.raises(InvalidInput, match="'start_time'"):
         parse_experiment_order_by("start_time")
+
+
+def test_the_trace_filter_grammar() -> None:
+    from trackflow.store.search_filter import parse_trace_filter, parse_trace_order_by
+
+    parsed = parse_trace_filter("trace.status = 'OK' AND span.type = 'LLM' AND span.attributes.model LIKE 'gpt%' "
+                                "AND metadata.`mlflow.sourceRun` = 'r' AND tags.t != 'x' AND feedback.good = 'true' "
+                                "AND timestamp > 5 AND request_id IN ('tr-1', 'tr-2')")
+    assert [(c.kind, c.key, c.op) for c in parsed] == [
+        ("attribute", "status", "="), ("span", "type", "="), ("span", "attributes.model", "LIKE"),
+        ("metadata", "mlflow.sourceRun", "="), ("tag", "t", "!="), ("feedback", "good", "="),
+        ("attribute", "timestamp_ms", ">"), ("attribute", "trace_id", "IN")]
+    for bad, named in (("span.colour = 'red'", "colour"), ('span."attributes.a""b" = \'1\'', "quotes"),
+                       ("trace.timestamp_ms > 'x'", "number"), ("runs.x = '1'", "runs"),
+                       ("trace.nope = '1'", "nope")):
+        with pytest.raises(InvalidInput, match=named):
+            parse_trace_filter(bad)
+    assert parse_trace_order_by("execution_time DESC").key == "execution_time_ms"
+    with pytest.raises(InvalidInput):
+        parse_trace_order_by("tags.x")

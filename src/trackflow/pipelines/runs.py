@@ -200,19 +200,15 @@ def within_dates(spec: DagSpec, logical_date: datetime) -> bool:
 
 
 def downstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
-    tasks = spec.task_map
-    out: list[str] = []
-    stack = list(task_ids)
-    while stack:
-        tid = stack.pop(0)
-        if tid in out:
-            continue
-        out.append(tid)
-        stack.extend(tasks[tid].downstream)
-    return out
+    return _closure(spec, task_ids, "downstream")
 
 
 def upstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
+    return _closure(spec, task_ids, "upstream")
+
+
+def _closure(spec: DagSpec, task_ids: Sequence[str], direction: str) -> list[str]:
+    """The tasks and every task reachable from them along ``direction``, breadth first."""
     tasks = spec.task_map
     out: list[str] = []
     stack = list(task_ids)
@@ -221,7 +217,7 @@ def upstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
         if tid in out:
             continue
         out.append(tid)
-        stack.extend(tasks[tid].upstream)
+        stack.extend(getattr(tasks[tid], direction))
     return out
 
 

@@ -179,6 +179,8 @@ def parse_trace_filter(filter_string: str | None) -> list[Comparison]:
     and expectation.<name>."""
     comparisons = parse_filter_with(filter_string, _TRACES)
     for c in comparisons:
+        if c.kind == "span" and c.key.startswith("attributes.") and any(ch in c.key for ch in '"\\'):
+            raise InvalidInput(f"A span attribute name may not hold quotes or backslashes: {c.key!r}")
         if c.kind == "span" and c.key not in SPAN_FIELDS and not c.key.startswith("attributes."):
             raise InvalidInput(
                 f"Invalid span field {c.key!r} in {filter_string!r}; use span.name, span.type, span.status "

@@ -15,7 +15,15 @@ from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, VersionP
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
-from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data
+from trackflow.server.ui import (
+    dag_graph,
+    dag_grid,
+    data,
+    evaluation_data,
+    pipelines_data,
+    registry_data,
+    traces_data,
+)
 
 router = APIRouter(tags=["ui"], responses=ERROR_RESPONSES)
 
@@ -66,6 +74,46 @@ def metric_series(
 ) -> JSONResponse:
     """A metric's history downsampled on the server to at most ``max_points`` points."""
     return JSONResponse(data.metric_series(s, run_id, key, max_points))
+
+
+@router.get("/experiments/{experiment_id}/traces", **returns(traces_data.TracesPage))
+def traces(
+    experiment_id: str,
+    filter: Annotated[str, Query(max_length=10_000)] = "",  # noqa: A002 (the page's parameter)
+    order: str = "newest",
+    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    page = traces_data.traces_page(s, experiment_id, filter, order, page_token)
+    if page.error:
+        raise InvalidInput(page.error)
+    return JSONResponse(page)
+
+
+@router.get("/traces/{trace_id}", **returns(traces_data.TracePage))
+def trace(
+    trace_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(traces_data.SPANS_PER_PAGE, ge=1, le=traces_data.MAX_SPANS_PER_PAGE),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    return JSONResponse(traces_data.trace_page(s, trace_id, offset, limit))
+
+
+@router.get("/runs/{run_id}/evaluation", **returns(evaluation_data.EvaluationPage))
+def evaluation(run_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(evaluation_data.evaluation_page(s, run_id))
+
+
+@router.get("/prompts", **returns(registry_data.PromptsPage))
+def prompts(page_token: Annotated[str | None, Query(max_length=1000)] = None,
+            s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(registry_data.prompts_page(s, page_token))
+
+
+@router.get("/prompts/{name}", **returns(registry_data.PromptPage))
+def prompt(name: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(registry_data.prompt_page(s, name))
 
 
 @router.get("/models", **returns(registry_data.ModelsPage))

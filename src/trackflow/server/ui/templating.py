@@ -3,6 +3,7 @@ route class that turns trackflow errors raised by a page into an HTML error page
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -91,6 +92,11 @@ def _grid_cells(cells: list[Any], runs: list[Any], task_id: str, suffix: str, pr
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped
 
 
+def _as_json(value: Any, indent: int | None = None) -> str:
+    """A value as readable JSON text (autoescaping makes it safe in HTML; tojson's \\u003c is not readable)."""
+    return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
+
+
 def make_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -102,7 +108,8 @@ def make_environment() -> jinja2.Environment:
     env.globals["urls"] = Urls
     env.globals["grid_cells"] = _grid_cells
     env.filters.update(
-        ms_time=_ms_time, dt=_dt, seconds=_seconds, run_duration=_run_duration, num=_num, filesize=_filesize
+        ms_time=_ms_time, dt=_dt, seconds=_seconds, run_duration=_run_duration, num=_num, filesize=_filesize,
+        as_json=_as_json,
     )
     return env
 

@@ -44,8 +44,21 @@ class Urls:
         return f"/runs/{_seg(run_id)}"
 
     @staticmethod
+    def evaluation(run_id: str) -> str:
+        return f"/runs/{_seg(run_id)}/evaluation"
+
+    @staticmethod
     def artifact(run_id: str, path: str) -> str:
         return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+
+    @staticmethod
+    def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
+               page_token: str | None = None) -> str:
+        return _query(f"/experiments/{_seg(experiment_id)}/traces", filter=filter, order=order, page_token=page_token)
+
+    @staticmethod
+    def trace(trace_id: str, offset: int = 0) -> str:
+        return _query(f"/traces/{_seg(trace_id)}", offset=offset or None)
 
     # Registry ------------------------------------------------------------------------------
     @staticmethod
@@ -55,6 +68,14 @@ class Urls:
     @staticmethod
     def model(name: str, page_token: str | None = None) -> str:
         return _query(f"/models/{_seg(name)}", page_token=page_token)
+
+    @staticmethod
+    def prompts(page_token: str | None = None) -> str:
+        return _query("/prompts", page_token=page_token)
+
+    @staticmethod
+    def prompt(name: str) -> str:
+        return f"/prompts/{_seg(name)}"
 
     @staticmethod
     def model_version(name: str, version: str) -> str:

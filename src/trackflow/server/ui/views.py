@@ -15,7 +15,15 @@ from trackflow.artifacts import safe_relative_path
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
-from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data
+from trackflow.server.ui import (
+    dag_graph,
+    dag_grid,
+    data,
+    evaluation_data,
+    pipelines_data,
+    registry_data,
+    traces_data,
+)
 from trackflow.server.ui.charts import metric_chart_svg
 from trackflow.server.ui.templating import HtmlErrorRoute, render
 from trackflow.server.ui.urls import Urls
@@ -62,6 +70,12 @@ def run(request: Request, run_id: str, s: Services = Depends(get_services)) -> H
     return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts)
 
 
+@router.get("/runs/{run_id}/evaluation")
+def evaluation(request: Request, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = evaluation_data.evaluation_page(s, run_id)
+    return render(request, "evaluation.html", title=f"{page.run_name} · evaluation", page=page)
+
+
 @router.get("/runs/{run_id}/artifacts/{path:path}")
 async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) -> StreamingResponse:
     relative = safe_relative_path(path)
@@ -76,6 +90,33 @@ async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) 
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
+
+
+# Traces ------------------------------------------------------------------------------------
+@router.get("/experiments/{experiment_id}/traces")
+def traces(
+    request: Request,
+    experiment_id: str,
+    filter: str = "",
+    order: str = "newest",
+    page_token: str | None = None,
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = traces_data.traces_page(s, experiment_id, filter, order, page_token)
+    return render(request, "traces.html", 400 if page.error else 200, title=f"{page.experiment_name} · traces",
+                  page=page)
+
+
+@router.get("/traces/{trace_id}")
+def trace(
+    request: Request,
+    trace_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(traces_data.SPANS_PER_PAGE, ge=1, le=traces_data.MAX_SPANS_PER_PAGE),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = traces_data.trace_page(s, trace_id, offset, limit)
+    return render(request, "trace.html", title=page.name or trace_id, page=page)
 
 
 # Registry ----------------------------------------------------------------------------------
@@ -96,6 +137,16 @@ def model(
 def model_version(request: Request, name: str, version: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = registry_data.model_version_page(s, name, version)
     return render(request, "model_version.html", title=f"{name} v{version}", page=page)
+
+
+@router.get("/prompts")
+def prompts(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "prompts.html", title="Prompts", page=registry_data.prompts_page(s, page_token))
+
+
+@router.get("/prompts/{name}")
+def prompt(request: Request, name: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "prompt.html", title=name, page=registry_data.prompt_page(s, name))
 
 
 # Pipelines ---------------------------------------------------------------------------------
