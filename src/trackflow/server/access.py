@@ -21,13 +21,13 @@ import anyio
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trackflow.artifacts.base import safe_relative_path
 from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL, Level, Permissions, parse_resource_type
 from trackflow.entities.auth import User
 from trackflow.errors import InvalidInput, NotFound, PermissionDenied, TrackflowError
 from trackflow.server.auth import is_open
 from trackflow.server.services import Services
 
-MAX_INSPECTED_BODY = 16 * 1024 * 1024  # a JSON body larger than this is not parsed for ids
 MLFLOW_FORBIDDEN = b"Permission denied"  # MLflow's basic-auth app answers 403 with this text
 MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow",
                 "/api/2.0/mlflow-artifacts")
@@ -35,19 +35,17 @@ MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/
 
 @dataclass
 class Request:
-    """What a locator may read of a request."""
+    """What a locator may read of a request: its parameters as the route sees them — the query,
+    overridden by the JSON body (as MLflow's routes merge them), overridden by the path's."""
 
     method: str
-    path: dict[str, str]
-    query: dict[str, Any]
-    body: dict[str, Any]
+    params: dict[str, Any]
     user: User
 
     def get(self, *names: str) -> Any:
-        for where in (self.path, self.query, self.body):
-            for name in names:
-                if where.get(name) not in (None, ""):
-                    return where[name]
+        for name in names:  # in the order the route tries them (run_id, then run_uuid)
+            if self.params.get(name) not in (None, ""):
+                return self.params[name]
         return None
 
     def need(self, *names: str) -> str:
@@ -125,8 +123,9 @@ def logged_model_experiment(r: Request, s: Services) -> list[Target]:
 
 
 def artifact_experiment(r: Request, s: Services) -> list[Target]:
-    """A proxied artifact path starts with its experiment's id (mlflow-artifacts:/<id>/...)."""
-    path = str(r.get("path") or "").strip("/")
+    """A proxied artifact path starts with its experiment's id (mlflow-artifacts:/<id>/...),
+    read as the route reads it (``..`` resolved; bad paths refused)."""
+    path = safe_relative_path(str(r.get("path") or ""))
     return [(EXPERIMENT, path.split("/", 1)[0])] if path else []
 
 
@@ -473,7 +472,7 @@ class AccessMiddleware:
         body = b""
         if rule.body and scope["method"] not in ("GET", "HEAD"):
             body, receive = await _read_body(receive)
-        request = Request(scope["method"], path_params, _query(scope), _json(body, scope), user)
+        request = Request(scope["method"], {**_query(scope), **_json(body, scope), **path_params}, user)
         try:
             await anyio.to_thread.run_sync(self.check, rule, request)
         except TrackflowError as exc:
@@ -549,7 +548,7 @@ def _query(scope: Scope) -> dict[str, Any]:
 
 
 def _json(body: bytes, scope: Scope | None) -> Any:
-    if not body or len(body) > MAX_INSPECTED_BODY:
+    if not body:
         return {}
     try:
         value = json.loads(body)
