@@ -257,3 +257,14 @@ def test_with_auth_off_permissions_are_refused_and_everything_is_open(tmp_path: 
         assert client.post(f"{MLFLOW}/users/create", json={"username": "x", "password": "long-enough-1"}
                            ).status_code == 400
     app.state.services.db.dispose()
+
+
+def test_the_default_permission_setting_is_checked() -> None:
+    from trackflow.config import load_settings
+    from trackflow.errors import InvalidInput
+
+    assert load_settings(environ={"TRACKFLOW_AUTH_DEFAULT_PERMISSION": "NO_PERMISSIONS"}).auth_default_permission == \
+        "NO_PERMISSIONS"
+    assert load_settings(environ={}).auth_default_permission == "READ"
+    with pytest.raises(InvalidInput, match="auth_default_permission.*READ, EDIT, MANAGE, NO_PERMISSIONS.*'ALL'"):
+        load_settings(environ={"TRACKFLOW_AUTH_DEFAULT_PERMISSION": "ALL"})
