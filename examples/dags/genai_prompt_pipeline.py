@@ -27,6 +27,7 @@ QUESTIONS = [
 ANSWERS = {"money": "refund", "parcel": "tracking", "pay later": "instalments"}
 
 
+@trackflow.trace(span_type="LLM")
 def stand_in_model(prompt: str) -> str:
     """What a chat model might answer: one word when told to, else a polite non-answer."""
     if "one word" in prompt:
@@ -52,7 +53,7 @@ def genai_prompt_pipeline():
     def choose_variant(params: dict | None = None) -> str:
         return str(params["variant"])  # type: ignore[index]
 
-    @task
+    @task(trace=True)  # each try is a trace: the model calls nest in it, linked to the task's run
     def score_candidate(variant: str) -> float:
         return score(TEMPLATES[variant])
 

@@ -160,5 +160,15 @@ def test_the_example_genai_pipeline_promotes_only_a_better_prompt(tmp_path: Path
             for r in runs]
     assert said == ["support-answer v1 is the champion (0.00)", "support-answer v2 is the champion (1.00)",
                     "kept the champion (1.00 >= 0.00)"]
-    champion = Prompts(Client(settings=settings)).load("prompts:/support-answer@champion", link_to_run=False)
+    client = Client(settings=settings)
+    first = pipelines.run_detail("genai_prompt_pipeline", runs[0].run_id)
+    scored = next(t for t in first.task_instances if t.task_id == "score_candidate")
+    [traced] = client.trace_store().search_traces(
+        [runs[0].experiment_id or "0"], f"metadata.`trackflow.dag_run_id` = '{runs[0].run_id}'").items
+    assert traced.trace_metadata["mlflow.sourceRun"] == scored.tracking_run_id  # the task's tracked run
+    assert traced.trace_metadata["trackflow.task_id"] == "score_candidate"
+    spans = client.trace_store().get_spans(traced.trace_id)
+    assert spans[0].name == "score_candidate" and {s.name for s in spans[1:]} == {"stand_in_model"}
+    assert len(spans) == 1 + 3  # the example asks three questions
+    champion = Prompts(client).load("prompts:/support-answer@champion", link_to_run=False)
     assert champion.version == 2 and champion.variables == {"question"}

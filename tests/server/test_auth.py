@@ -270,6 +270,8 @@ def test_every_route_refuses_a_user_lacking_its_permission_and_admits_one_holdin
                              headers=admin).json()["run"]["info"]["run_id"]
         model_id = client.post(f"{mlflow}/logged-models", json={"experiment_id": experiment_id},
                                headers=admin).json()["model"]["info"]["model_id"]
+        trace = {"trace_id": "tr-matrix", "experiment_id": experiment_id, "request_time": 1, "state": "OK"}
+        assert client.post("/api/v1/traces", json=trace, headers=admin).status_code == 200
 
         def grant_levels() -> None:  # a deleted model's grants go with it: made again before each deletion
             client.post(f"{mlflow}/registered-models/create", json={"name": "m"}, headers=admin)
@@ -285,14 +287,17 @@ def test_every_route_refuses_a_user_lacking_its_permission_and_admits_one_holdin
                       "dag_id": "d", "version": "1", "alias": "a", "task_id": "t", "path": f"{experiment_id}/x",
                       "key": "k", "tag_key": "k", "token_id": "x", "resource_type": "experiment",
                       "resource_id": experiment_id, "principal_kind": "user", "principal": "nobody",
-                      "username": target_user}
+                      "username": target_user, "trace_id": "tr-matrix", "assessment_id": "x"}
             path = re.sub(r"\{(\w+)(?::path)?\}", lambda m: str(values[m.group(1)]), template)
+            location = {"mlflow_experiment": {"experiment_id": experiment_id}}
             fields = {**values, "run_uuid": run_id, "experiment_ids": [experiment_id], "experiment_name": "m",
-                      "password": "x", "permission": "READ"}
+                      "password": "x", "permission": "READ", "trace_ids": ["tr-matrix"], "locations": [location],
+                      "trace": {"trace_info": {"trace_location": location}}}
             query = fields
             password = ADMIN_PASSWORD if caller == ADMIN else PASSWORD
-            answer = client.request(method, path, params=query, json=None if method in ("GET", "HEAD") else fields,
-                                    headers=basic(caller, password))
+            answer = client.request(method, path, params={k: v for k, v in query.items() if not isinstance(v, dict)},
+                                    json=None if method in ("GET", "HEAD") else fields,
+                                    headers={**basic(caller, password), "x-mlflow-experiment-id": experiment_id})
             return answer.status_code, answer.text
 
         checks: list[tuple[str, str, str, str, bool]] = []  # method, template, caller, target user, refused?

@@ -41,6 +41,7 @@ class Request:
     method: str
     params: dict[str, Any]
     user: User
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
     def get(self, *names: str) -> Any:
         for name in names:  # in the order the route tries them (run_id, then run_uuid)
@@ -127,6 +128,59 @@ def artifact_experiment(r: Request, s: Services) -> list[Target]:
     read as the route reads it (``..`` resolved; bad paths refused)."""
     path = safe_relative_path(str(r.get("path") or ""))
     return [(EXPERIMENT, path.split("/", 1)[0])] if path else []
+
+
+def trace_experiments(r: Request, s: Services) -> list[Target]:
+    """The experiments of the traces a request names (trace_id or request_id, or trace_ids)."""
+    raw = r.get("trace_id", "request_id")
+    ids = [raw] if raw is not None else r.get("trace_ids")
+    if ids is None:
+        return []
+    if isinstance(ids, str):
+        ids = [ids]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput(f"'trace_ids' must be a list of ids, got {ids!r}")
+    out = []
+    for trace_id in ids:
+        try:
+            out.append((EXPERIMENT, str(s.traces.get_trace_info(trace_id).experiment_id)))
+        except NotFound:
+            continue  # the route answers for a trace that is not there
+    return out
+
+
+def new_trace_experiment(r: Request, s: Services) -> list[Target]:
+    """StartTraceV3's trace.trace_info.trace_location.mlflow_experiment.experiment_id."""
+    trace = r.get("trace")
+    info = trace.get("trace_info") if isinstance(trace, dict) else None
+    location = info.get("trace_location") if isinstance(info, dict) else None
+    experiment = location.get("mlflow_experiment") if isinstance(location, dict) else None
+    found = experiment.get("experiment_id") if isinstance(experiment, dict) else None
+    return [(EXPERIMENT, str(found))] if isinstance(found, (str, int)) and found != "" else []
+
+
+def trace_locations(r: Request, s: Services) -> list[Target]:
+    """SearchTracesV3's locations[].mlflow_experiment.experiment_id."""
+    locations = r.get("locations")
+    out = []
+    for location in locations if isinstance(locations, list) else []:
+        experiment = location.get("mlflow_experiment") if isinstance(location, dict) else None
+        found = experiment.get("experiment_id") if isinstance(experiment, dict) else None
+        if isinstance(found, (str, int)) and found != "":
+            out.append((EXPERIMENT, str(found)))
+    return out
+
+
+def experiments_or_default(r: Request, s: Services) -> list[Target]:
+    """/api/v1/traces' experiment_id (repeatable; the Default experiment when absent)."""
+    ids = r.get("experiment_id")
+    return [(EXPERIMENT, str(i)) for i in (ids if isinstance(ids, list) else ["0" if ids is None else ids])]
+
+
+def header_experiment(r: Request, s: Services) -> list[Target]:
+    """OTLP export names its experiment in the x-mlflow-experiment-id header."""
+    found = r.headers.get("x-mlflow-experiment-id")
+    return [(EXPERIMENT, found)] if found else []
 
 
 def model(*names: str) -> Locator:
@@ -264,6 +318,25 @@ MLFLOW_RULES: dict[tuple[str, str], Rule] = {
        for method, verb in (("POST", "create"), ("GET", "get"), ("PATCH", "update"), ("DELETE", "delete"))},
 }
 
+# Traces, under MLflow's four prefixes: judged by the experiment each trace is in
+TRACE_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/traces"): on(E, new_trace_experiment),
+    ("POST", "/traces/search"): on(R, trace_locations),
+    ("GET", "/traces/get"): on(R, trace_experiments),
+    ("GET", "/traces/batchGet"): on(R, trace_experiments),
+    ("POST", "/traces/batchGetInfos"): on(R, trace_experiments),
+    ("POST", "/traces/delete-traces"): on(M, EXP),
+    ("POST", "/traces/link-to-run"): on(E, lambda r, s: [*trace_experiments(r, s), *run_experiment(r, s)]),
+    ("POST", "/traces/link-prompts"): on(E, trace_experiments),
+    ("GET", "/traces/{trace_id}"): on(R, trace_experiments),
+    ("PATCH", "/traces/{trace_id}/tags"): on(E, trace_experiments),
+    ("DELETE", "/traces/{trace_id}/tags"): on(E, trace_experiments),
+    ("POST", "/traces/{trace_id}/assessments"): on(E, trace_experiments),
+    ("GET", "/traces/{trace_id}/assessments/{assessment_id}"): on(R, trace_experiments),
+    ("PATCH", "/traces/{trace_id}/assessments/{assessment_id}"): on(E, trace_experiments),
+    ("DELETE", "/traces/{trace_id}/assessments/{assessment_id}"): on(E, trace_experiments),
+}
+
 # MLflow 3's per-user grants (/api/3.0/mlflow and /ajax-api/3.0/mlflow)
 MLFLOW3_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/users/permissions/grant"): on(M, named_resource),
@@ -331,6 +404,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", MODEL + "/aliases/{alias}"): on(E, RM),
     ("DELETE", MODEL + "/aliases/{alias}"): on(E, RM),
     ("GET", MODEL + "/aliases/{alias}"): on(R, RM),
+    ("GET", V1 + "/traces"): on(R, experiments_or_default),
+    ("POST", V1 + "/traces"): on(E, EXP),
+    ("GET", V1 + "/traces/{trace_id}"): on(R, trace_experiments),
+    ("GET", V1 + "/traces/{trace_id}/spans"): on(R, trace_experiments),
+    ("PUT", V1 + "/traces/{trace_id}/tags/{key}"): on(E, trace_experiments),
+    ("POST", "/v1/traces"): Rule(level=E, locate=header_experiment),  # OTLP/HTTP span export
     ("GET", V1 + "/registry/events"): SIGNED_IN,
     ("GET", V1 + "/inference-log"): SIGNED_IN,
     ("GET", V1 + "/inference-log/summary"): SIGNED_IN,
@@ -415,6 +494,8 @@ for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
     RULES.update({(method, _prefix + path): rule for (method, path), rule in MLFLOW_RULES.items()})
 for _prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
     RULES.update({(method, _prefix + path): rule for (method, path), rule in MLFLOW3_RULES.items()})
+for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
+    RULES.update({(method, _prefix + path): rule for (method, path), rule in TRACE_RULES.items()})
 
 
 def app_routes(routes: Iterable[object], prefix: str = "") -> list[tuple[str, str]]:
@@ -472,7 +553,8 @@ class AccessMiddleware:
         body = b""
         if rule.body and scope["method"] not in ("GET", "HEAD"):
             body, receive = await _read_body(receive)
-        request = Request(scope["method"], {**_query(scope), **_json(body, scope), **path_params}, user)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request = Request(scope["method"], {**_query(scope), **_json(body, scope), **path_params}, user, headers)
         try:
             await anyio.to_thread.run_sync(self.check, rule, request)
         except TrackflowError as exc:

@@ -16,6 +16,7 @@ from trackflow.server.access import AccessMiddleware, app_routes, missing_rules
 from trackflow.server.auth import AuthMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
+from trackflow.server.mlflow_compat.server_info import MLFLOW_API_VERSION
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.store.sql.auth_store import SqlAuthStore
@@ -35,6 +36,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.api_v1.pipelines import SERVICE_KEY
     from trackflow.server.api_v1.pipelines import router as v1_pipelines
     from trackflow.server.api_v1.registry import router as v1_registry
+    from trackflow.server.api_v1.traces import router as v1_traces
     from trackflow.server.api_v1.tracking import router as v1_tracking
     from trackflow.server.api_v1.variables import router as v1_variables
     from trackflow.server.mlflow_compat.artifacts import router as mlflow_artifacts
@@ -44,6 +46,8 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     from trackflow.server.mlflow_compat.logged_models import router as mlflow_logged_models
     from trackflow.server.mlflow_compat.registry import router as mlflow_registry
     from trackflow.server.mlflow_compat.server_info import router as mlflow_server_info
+    from trackflow.server.mlflow_compat.traces import otlp_router
+    from trackflow.server.mlflow_compat.traces import router as mlflow_traces
     from trackflow.server.mlflow_compat.tracking import router as mlflow_tracking
     from trackflow.server.task_api.routes import router as task_api
     from trackflow.server.ui import install_ui
@@ -93,11 +97,15 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_accounts, prefix="/api/v1")
     app.include_router(v1_variables, prefix="/api/v1")
     app.include_router(v1_permissions, prefix="/api/v1")
+    app.include_router(v1_traces, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking, prefix=prefix)
         app.include_router(mlflow_registry, prefix=prefix)
         app.include_router(mlflow_logged_models, prefix=prefix)
+    for prefix in (*MLFLOW_PREFIXES, "/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
+        app.include_router(mlflow_traces, prefix=prefix)
+    app.include_router(otlp_router)  # OTLP/HTTP span export: POST /v1/traces
     app.include_router(mlflow_logged_models_ajax, prefix="/ajax-api/2.0/mlflow")
     app.include_router(mlflow_artifacts, prefix="/api/2.0/mlflow-artifacts")
     app.include_router(mlflow_server_info)
@@ -119,7 +127,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
 
     @app.get("/version", include_in_schema=False)
     def version() -> PlainTextResponse:
-        return PlainTextResponse(__version__)
+        return PlainTextResponse(f"{MLFLOW_API_VERSION}+trackflow.{__version__}")
 
     if services.settings.auth:
         routes = app_routes(app.routes)

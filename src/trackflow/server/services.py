@@ -11,6 +11,7 @@ from trackflow.auth.permissions import Permissions, parse_level
 from trackflow.config import Settings
 from trackflow.store.sql import Database, SqlTrackingStore
 from trackflow.store.sql.auth_store import SqlAuthStore
+from trackflow.store.sql.trace_store import SqlTraceStore
 from trackflow.tracking.backend import PROXIED_ARTIFACT_ROOT, deployment_settings
 
 
@@ -19,6 +20,7 @@ class Services:
     settings: Settings
     db: Database
     tracking: SqlTrackingStore
+    traces: SqlTraceStore
     accounts: Accounts | None = None  # users and API tokens (checked when settings.auth is on)
     permissions: Permissions | None = None  # who may do what with each object (auth on)
     # Other domains (registry, pipelines) keep their long-lived objects here by name.
@@ -31,7 +33,7 @@ class Services:
         settings = deployment_settings(db, settings, authority=True)  # one artifact root per deployment
         auth_store = SqlAuthStore(db)
         return cls(settings=settings, db=db, tracking=SqlTrackingStore(db, PROXIED_ARTIFACT_ROOT),
-                   accounts=Accounts(auth_store),
+                   traces=SqlTraceStore(db), accounts=Accounts(auth_store),
                    permissions=Permissions(auth_store, parse_level(settings.auth_default_permission)))
 
     def artifact_destination(self) -> ArtifactRepository:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from trackflow.errors import InvalidInput
 
-Kind = Literal["metric", "param", "tag", "attribute", "dataset"]
+Kind = Literal["metric", "param", "tag", "attribute", "dataset", "metadata", "span", "feedback", "expectation"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,52 @@ def parse_logged_model_order_attribute(name: str) -> str:
     if key not in _LOGGED_MODELS.numeric_attributes | _LOGGED_MODELS.string_attributes:
         raise InvalidInput(f"Invalid order by field name: {name}")
     return key
+
+
+_TRACES = FilterSchema(
+    what="traces",
+    kinds=frozenset({"tag", "attribute", "metadata", "span", "feedback", "expectation"}),
+    numeric_attributes=frozenset({"timestamp_ms", "execution_time_ms", "end_time_ms"}),
+    string_attributes=frozenset({"trace_id", "status", "client_request_id", "name", "run_id", "experiment_id"}),
+    aliases=MappingProxyType(
+        {
+            "timestamp": "timestamp_ms", "execution_time": "execution_time_ms", "end_time": "end_time_ms",
+            "request_id": "trace_id", "state": "status",
+        }
+    ),
+    # MLflow's trace grammar: trace.<attr> is an attribute, metadata is request_metadata.
+    prefixes=MappingProxyType(
+        {
+            "tags": "tag", "tag": "tag", "attributes": "attribute", "attribute": "attribute", "trace": "attribute",
+            "metadata": "metadata", "request_metadata": "metadata", "span": "span",
+            "feedback": "feedback", "expectation": "expectation",
+        }
+    ),
+)  # fmt: skip
+SPAN_FIELDS = frozenset({"name", "type", "status"})  # span.<field>, or span.attributes.<key>
+
+
+def parse_trace_filter(filter_string: str | None) -> list[Comparison]:
+    """The clauses of a search_traces filter (MLflow 3's grammar): trace attributes (trace_id,
+    timestamp_ms, execution_time_ms, end_time_ms, status, name, run_id, client_request_id),
+    tags.<key>, metadata.<key>, span.name|type|status, span.attributes.<key>, feedback.<name>
+    and expectation.<name>."""
+    comparisons = parse_filter_with(filter_string, _TRACES)
+    for c in comparisons:
+        if c.kind == "span" and c.key not in SPAN_FIELDS and not c.key.startswith("attributes."):
+            raise InvalidInput(
+                f"Invalid span field {c.key!r} in {filter_string!r}; use span.name, span.type, span.status "
+                "or span.attributes.<key>"
+            )
+    return comparisons
+
+
+def parse_trace_order_by(clause: str) -> OrderBy:
+    """One search_traces order_by clause, e.g. ``timestamp_ms DESC``; attributes only."""
+    order = parse_order_by_with(clause, _TRACES)
+    if order.kind != "attribute":
+        raise InvalidInput(f"Cannot order traces by {clause!r}: use an attribute such as timestamp_ms")
+    return order
 
 
 def parse_filter(filter_string: str | None) -> list[Comparison]:

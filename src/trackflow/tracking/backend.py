@@ -16,6 +16,7 @@ from trackflow.artifacts import ArtifactRepository, get_artifact_repository
 from trackflow.config import Settings, load_settings
 from trackflow.errors import InvalidInput
 from trackflow.store.base import TrackingStore
+from trackflow.store.trace_base import TraceStore
 
 if TYPE_CHECKING:
     from trackflow.store.sql.database import Database
@@ -70,6 +71,16 @@ class Backend:
     @property
     def is_remote(self) -> bool:
         return self.tracking_uri.startswith(("http://", "https://"))
+
+    def trace_store(self) -> TraceStore:
+        """Where this backend's traces go: the server (OTLP and /api/v1/traces) or the database."""
+        if self.is_remote:
+            from trackflow.store.rest.trace_store import RestTraceStore
+
+            return RestTraceStore(self.tracking_uri, self.settings.tracking_token)
+        from trackflow.store.sql.trace_store import SqlTraceStore
+
+        return SqlTraceStore(open_database(self.tracking_uri))
 
     def artifact_repository(self, artifact_uri: str) -> ArtifactRepository:
         if self.is_remote:

@@ -26,6 +26,7 @@ from trackflow.entities import (
     ViewType,
 )
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.store.trace_base import TraceStore
 from trackflow.tracking.backend import resolve_backend
 from trackflow.tracking.logged_models import LoggedModelClientMixin
 
@@ -40,6 +41,13 @@ class Client(LoggedModelClientMixin):
     def __init__(self, tracking_uri: str | None = None, settings: Settings | None = None) -> None:
         self._backend = resolve_backend(tracking_uri, settings)
         self.store = self._backend.store
+        self._traces: TraceStore | None = None
+
+    def trace_store(self) -> TraceStore:
+        """The traces of this client's backend (made on first use)."""
+        if self._traces is None:
+            self._traces = self._backend.trace_store()
+        return self._traces
 
     @property
     def tracking_uri(self) -> str:

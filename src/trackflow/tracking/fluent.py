@@ -48,6 +48,11 @@ class ActiveRun:
     def data(self):  # noqa: ANN201
         return get_client().get_run(self._run.info.run_id).data
 
+    @property
+    def run(self) -> Run:
+        """The run as it was when it became active (its tags then), without a round trip."""
+        return self._run
+
     def __enter__(self) -> ActiveRun:
         return self
 
@@ -104,6 +109,11 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
 
 def _experiment_id() -> str:
     return _state["experiment_id"] or DEFAULT_EXPERIMENT_ID
+
+
+def current_experiment_id() -> str:
+    """The active run's experiment, else the one set_experiment chose, else the default."""
+    return _active_runs[-1].info.experiment_id if _active_runs else _experiment_id()
 
 
 def start_run(

@@ -45,9 +45,11 @@ class PythonOperator(BaseOperator):
         templates_dict: dict[str, Any] | None = None,
         templates_exts: list[str] | None = None,
         show_return_value_in_logs: bool = True,
+        trace: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.trace = trace  # record each try as a trace (spans of @trackflow.trace calls inside nest in it)
         if python_callable is not MAPPED and not callable(python_callable):
             raise InvalidInput(f"python_callable of task {self.task_id!r} is not callable: {python_callable!r}")
         self.python_callable = python_callable
@@ -69,6 +71,17 @@ class PythonOperator(BaseOperator):
         return result
 
     def execute_callable(self, context: dict[str, Any]) -> Any:
+        if not self.trace:
+            return self._call(context)
+        from trackflow.tracing.api import start_span  # OpenTelemetry loads only for traced tasks
+
+        with start_span(self.task_id, span_type="CHAIN") as span:
+            span.set_inputs({"args": self.op_args, "kwargs": self.op_kwargs})
+            result = self._call(context)
+            span.set_outputs(result)
+            return result
+
+    def _call(self, context: dict[str, Any]) -> Any:
         result = call_with_context(self.python_callable, self.op_args, self.op_kwargs, context)
         if inspect.iscoroutine(result):  # an ``async def`` task runs to its end in an event loop of its own
             result = asyncio.run(result)

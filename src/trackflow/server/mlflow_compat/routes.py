@@ -18,6 +18,7 @@ Handler = Callable[[Services, dict[str, Any]], dict[str, Any]]
 def add_endpoint(router: APIRouter, path: str, methods: Sequence[str], handler: Handler) -> None:
     async def endpoint(request: Request) -> JSONResponse:
         payload = await read_payload(request)
+        payload.update(request.path_params)  # /traces/{trace_id}/...: the path names the object
         result = await run_in_threadpool(handler, request.app.state.services, payload)
         return JSONResponse(result)
 

@@ -9,6 +9,11 @@ from trackflow.server.responses import JSONResponse
 
 router = APIRouter()
 
+# The MLflow REST API this server speaks. MLflow's client reads GET /version to choose what to
+# use (it exports trace spans over OTLP only to servers >= 3.4), so /version says this version
+# with trackflow's own as the local label: "3.17.2+trackflow.0.1.0".
+MLFLOW_API_VERSION = "3.17.2"
+
 # What trackflow's server offers, in MLflow's keys: a SQL store, no workspaces, no trace
 # archival, artifacts proxied in single requests (no multipart, no presigned uploads), no AI gateway.
 SERVER_INFO = {

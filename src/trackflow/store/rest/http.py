@@ -48,8 +48,7 @@ class HttpJsonClient:
             )
         except requests.ConnectionError as exc:
             raise TrackflowError(f"cannot reach the trackflow server at {self.base_url}: {exc}") from None
-        if response.status_code >= 400:
-            raise _error_from(response)
+        raise_for_error(response)
         if not response.content:
             return None
         return orjson.loads(response.content)
@@ -74,3 +73,9 @@ def _error_from(response: requests.Response) -> TrackflowError:
     if response.status_code >= 500:
         message = f"server error {response.status_code}: {message}"
     return error_type(message)
+
+
+def raise_for_error(response: requests.Response) -> None:
+    """The trackflow error an error response stands for (for calls that are not JSON bodies)."""
+    if response.status_code >= 400:
+        raise _error_from(response)

@@ -1,0 +1,1 @@
+"""GenAI tracing: OTLP mapping, and trackflow's trace API."""
