@@ -133,6 +133,9 @@ def test_groups_grant_together_and_the_highest_grant_applies(client: TestClient)
     assert client.post(f"{MLFLOW}/registered-models/rename", json={"name": "iris", "new_name": "iris2"},
                        headers=alice).status_code == 200
     assert client.get(f"{API}/permissions/registered_model/iris2/effective", headers=bob).json()["permission"] == "EDIT"
+    assert client.patch(f"{API}/registered-models/iris2", json={"new_name": "iris3"}, headers=bob).status_code == 200
+    assert client.get(f"{API}/permissions/registered_model/iris3/effective", headers=bob).json()["permission"] == "EDIT"
+    assert client.patch(f"{API}/registered-models/iris3", json={"new_name": "iris2"}, headers=bob).status_code == 200
     assert client.request("DELETE", f"{MLFLOW}/registered-models/delete", json={"name": "iris2"},
                           headers=bob).status_code == 403
     assert client.request("DELETE", f"{MLFLOW}/registered-models/delete", json={"name": "iris2"},
@@ -243,6 +246,9 @@ def test_the_cli_manages_permissions_and_groups(tmp_path: Path) -> None:
     assert listed == [{"type": "experiment", "id": "3", "kind": "user", "name": "carol", "permission": "MANAGE"}]
     assert cli("permissions", "revoke", "experiment", "3", "--user", "carol").returncode == 0
     assert cli("permissions", "revoke", "experiment", "3", "--user", "carol").returncode == 2
+    assert cli("permissions", "grant", "experiment", "4", "--user", "carol", "--level", "READ").returncode == 0
+    assert cli("users", "delete", "carol").returncode == 0  # their grants go with them
+    assert json.loads(cli("permissions", "list", "--user", "carol", "--output", "json").stdout) == []
     assert cli("groups", "remove-member", "ml-team", "bob").returncode == 0
     assert cli("groups", "delete", "ml-team").returncode == 0
     assert json.loads(cli("permissions", "list", "--output", "json").stdout) == []

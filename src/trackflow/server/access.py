@@ -28,6 +28,7 @@ from trackflow.errors import InvalidInput, NotFound, PermissionDenied, Trackflow
 from trackflow.server.auth import is_open
 from trackflow.server.services import Services
 
+log = logging.getLogger(__name__)
 MLFLOW_FORBIDDEN = b"Permission denied"  # MLflow's basic-auth app answers 403 with this text
 MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow",
                 "/api/2.0/mlflow-artifacts")
@@ -215,7 +216,10 @@ def owns_new_model(r: Request, answer: Any, s: Services, p: Permissions) -> None
 
 
 def model_renamed(r: Request, answer: Any, s: Services, p: Permissions) -> None:
-    p.store.rename_resource(REGISTERED_MODEL, r.need("name"), r.need("new_name"))
+    """Grants follow a renamed model (MLflow's rename and /api/v1's PATCH with new_name)."""
+    old, new = r.get("name"), r.get("new_name")
+    if isinstance(old, str) and isinstance(new, str) and old != new:
+        p.store.rename_resource(REGISTERED_MODEL, old, new)
 
 
 def model_deleted(r: Request, answer: Any, s: Services, p: Permissions) -> None:
@@ -387,7 +391,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", V1 + "/registered-models"): Rule(after=owns_new_model),
     ("POST", V1 + "/registered-models/search"): readable("registered_models", REGISTERED_MODEL, "name"),
     ("GET", MODEL): on(R, RM),
-    ("PATCH", MODEL): on(E, RM),
+    ("PATCH", MODEL): on(E, RM, after=model_renamed),
     ("DELETE", MODEL): on(M, RM, after=model_deleted),
     ("PUT", MODEL + "/tags"): on(E, RM),
     ("DELETE", MODEL + "/tags"): on(E, RM),
@@ -589,7 +593,12 @@ class AccessMiddleware:
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         if start is not None and start["status"] == 200:
             answer = _json(b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"), None)
-            replaced = await anyio.to_thread.run_sync(after, request, answer, self.services, self.permissions)
+            try:
+                replaced = await anyio.to_thread.run_sync(after, request, answer, self.services, self.permissions)
+            except Exception:  # the change itself stands; a lost grant is logged loudly (an admin can grant it)
+                log.exception("%s after %s %s failed", getattr(after, "__name__", after), scope["method"],
+                              scope["path"])
+                replaced = None
             if replaced is not None:
                 body = json.dumps(replaced).encode()
                 headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
