@@ -12,6 +12,7 @@ derived lookup cannot find (a made-up run id) lets the request through to answer
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
