@@ -247,6 +247,10 @@ def test_the_cli_manages_permissions_and_groups(tmp_path: Path) -> None:
     assert cli("permissions", "revoke", "experiment", "3", "--user", "carol").returncode == 0
     assert cli("permissions", "revoke", "experiment", "3", "--user", "carol").returncode == 2
     assert cli("permissions", "grant", "experiment", "4", "--user", "carol", "--level", "READ").returncode == 0
+    assert cli("users", "set-admin", "carol").returncode == 0
+    assert cli("permissions", "show", "dag", "nightly", "--user", "carol").stdout.strip() == "MANAGE"  # an admin
+    assert cli("users", "set-admin", "carol", "--no-admin").returncode == 0
+    assert cli("users", "set-admin", "nobody").returncode == 2
     assert cli("users", "delete", "carol").returncode == 0  # their grants go with them
     assert json.loads(cli("permissions", "list", "--user", "carol", "--output", "json").stdout) == []
     assert cli("groups", "remove-member", "ml-team", "bob").returncode == 0
