@@ -278,3 +278,33 @@ def test_the_default_permission_setting_is_checked() -> None:
     assert load_settings(environ={}).auth_default_permission == "READ"
     with pytest.raises(InvalidInput, match="auth_default_permission.*READ, EDIT, MANAGE, NO_PERMISSIONS.*'ALL'"):
         load_settings(environ={"TRACKFLOW_AUTH_DEFAULT_PERMISSION": "ALL"})
+
+
+def test_trackflow_clients_are_refused_with_a_clear_error(tmp_path: Path) -> None:
+    """trackflow's own client (API tokens) on a real server: a READ user's writes are refused as
+    PermissionDenied, through /api/v1 (naming the level) and the artifact proxy alike."""
+    from servers import ThreadServer
+    from trackflow.errors import PermissionDenied
+    from trackflow.registry.client import Client
+
+    app = create_app(Settings(home=str(tmp_path / "home"), auth=True))
+    now = datetime.now(UTC)
+    tokens = {}
+    for name in (ALICE, BOB):
+        app.state.services.accounts.create_user(name, PASSWORD, False, now)
+        tokens[name] = app.state.services.accounts.create_token(name, "tests", now)[1]
+    with ThreadServer(app) as running:
+        alice, bob = (Client(running.url, settings=Settings(tracking_uri=running.url, tracking_token=tokens[name]))
+                      for name in (ALICE, BOB))
+        experiment_id = alice.create_experiment("alices")
+        run_id = alice.create_run(experiment_id).info.run_id
+        alice.log_param(run_id, "p", 1)
+        assert bob.get_run(run_id).data.params == {"p": "1"}
+        with pytest.raises(PermissionDenied, match=f"user 'bob' needs EDIT on experiment '{experiment_id}'"):
+            bob.log_param(run_id, "q", 2)
+        artifact = tmp_path / "notes.txt"
+        artifact.write_text("hello")
+        alice.log_artifact(run_id, artifact)
+        with pytest.raises(PermissionDenied):
+            bob.log_artifact(run_id, artifact, "bobs")
+    app.state.services.db.dispose()
