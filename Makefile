@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_HOME := $(CURDIR)/.trackflow-demo
 DEMO_PORT ?= 5000
 
-.PHONY: install demo test lint bench services peers clean airflow-oracle
+.PHONY: install demo test lint bench services peers clean airflow-oracle screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ demo: install
 
 airflow-oracle: install  # re-record Airflow's outcomes of tests/airflow_oracle/dags (needs the Airflow venv of `make bench`)
 	$(BIN)/python tests/airflow_oracle/record.py
+
+screenshots: install  # the README's pictures of the UI, saved by the browser tests into docs/screenshots
+	bash scripts/ensure-chromium.sh
+	UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/server/ui/test_ui_pipelines_actions.py
 
 bench: install
 	bash benchmarks/run.sh

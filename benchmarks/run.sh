@@ -3,7 +3,7 @@
 #
 #   bash benchmarks/run.sh                 # setup peers if needed, run all three benches
 #   bash benchmarks/run.sh --quick         # smaller sizes (smoke run)
-#   bash benchmarks/run.sh tracking        # only one (tracking | serving | pipelines | scaleout | traces), several allowed
+#   bash benchmarks/run.sh tracking        # only one (tracking | serving | pipelines | ui | traces | scaleout), several allowed
 #   bash benchmarks/run.sh --quick scaleout  # Celery scale-out (needs PostgreSQL and Redis on 127.0.0.1)
 #   bash benchmarks/run.sh setup           # only create the peer virtualenvs
 #
@@ -96,11 +96,11 @@ WHAT=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=(--quick) ;;
-    tracking|serving|pipelines|scaleout|traces|setup) WHAT+=("$a") ;;
-    *) echo "usage: bash benchmarks/run.sh [--quick] [setup|tracking|serving|pipelines|scaleout|traces]..." >&2; exit 2 ;;
+    tracking|serving|pipelines|ui|traces|scaleout|setup) WHAT+=("$a") ;;
+    *) echo "usage: bash benchmarks/run.sh [--quick] [setup|tracking|serving|pipelines|ui|traces|scaleout]..." >&2; exit 2 ;;
   esac
 done
-[ ${#WHAT[@]} -eq 0 ] && WHAT=(tracking serving pipelines traces)
+[ ${#WHAT[@]} -eq 0 ] && WHAT=(tracking serving pipelines ui traces)
 
 ensure_trackflow
 for w in "${WHAT[@]}"; do
@@ -110,6 +110,7 @@ for w in "${WHAT[@]}"; do
     serving) ensure_mlflow; "$TF_PY" benchmarks/bench_serving.py "${QUICK[@]}" ;;
     traces) ensure_mlflow; "$TF_PY" benchmarks/bench_traces.py "${QUICK[@]}" ;;
     pipelines) ensure_airflow; "$TF_PY" benchmarks/bench_pipelines.py "${QUICK[@]}" ;;
+    ui) "$TF_PY" benchmarks/bench_ui.py "${QUICK[@]}" ;;
     scaleout)
       ensure_airflow_celery
       "$TF_PY" -c "import psycopg, celery, redis" 2>/dev/null || "$TF_PY" -m pip install -q -e "$ROOT[postgres,celery]"

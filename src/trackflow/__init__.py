@@ -75,11 +75,16 @@ _EXPORTS: dict[str, str] = {
     **{name: "trackflow.tracing.api"
        for name in ("trace", "start_span", "get_trace", "search_traces", "get_last_active_trace_id")},
     **{name: "trackflow.pipelines.authoring.assets"
-       for name in ("Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetNameRef", "AssetWatcher", "Metadata")},
+       for name in ("Asset", "AssetAccessControl", "AssetAlias", "AssetAll", "AssetAny", "AssetNameRef",
+                    "AssetWatcher", "Metadata")},
     **{name: "trackflow.pipelines.authoring.asset_decorator"
        for name in ("asset", "AssetDefinition", "MultiAssetDefinition")},
     **{name: "trackflow.pipelines.authoring.retry_policy"
        for name in ("ExceptionRetryPolicy", "RetryAction", "RetryDecision", "RetryPolicy", "RetryRule")},
+    **{name: "trackflow.pipelines.authoring.timetable_api"
+       for name in ("Timetable", "DagRunInfo", "DataInterval", "TimeRestriction")},
+    **{name: "trackflow.pipelines.authoring.priority_strategy" for name in ("PriorityWeightStrategy", "WeightRule")},
+    "AirflowPlugin": "trackflow.pipelines.authoring.plugins",
     **{name: "trackflow.pipelines.scheduler.timetables"
        for name in ("AssetOrTimeSchedule", "CronTriggerTimetable", "CronPartitionTimetable",
                     "PartitionedAssetTimetable", "PartitionedAtRuntime")},

@@ -29,7 +29,7 @@ def main(only: list[str]) -> int:
     """Record every DAG of the folder, or only the dag ids given (merged into expected.json)."""
     home = Path(tempfile.mkdtemp(prefix="airflow-oracle-"))
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(HERE / "dags"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__PLUGINS_FOLDER": str(HERE / "airflow_plugins")}
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
     pristine = home / "pristine.db"  # each DAG starts from it: no asset events or runs left by another

@@ -276,3 +276,16 @@ def test_a_uri_reference_schedules_on_the_asset_with_that_uri(tmp_path: Path) ->
     assert p.assets.queued("on_clean_uri") == {"clean"}
     with pytest.raises(InvalidInput, match="one of them"):
         Asset.ref(name="a", uri="b")
+
+
+def test_asset_access_control_is_checked_and_kept() -> None:
+    from trackflow import Asset, AssetAccessControl
+
+    control = AssetAccessControl(producer_teams=["analytics"], allow_global=False)
+    assert Asset("shared", access_control=control).access_control == control
+    with pytest.raises(InvalidInput, match="producer_teams must be a list of non-empty strings"):
+        AssetAccessControl(producer_teams=["analytics", " "])
+    with pytest.raises(InvalidInput, match="allow_global must be True or False"):
+        AssetAccessControl(allow_global="no")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="access_control must be an AssetAccessControl"):
+        Asset("shared", access_control={"producer_teams": []})  # type: ignore[arg-type]

@@ -219,3 +219,18 @@ def test_testing_the_same_date_twice_makes_two_runs(cli: CLI, store: SqlPipeline
     runs = store.list_dag_runs("branching")
     assert len(runs) == 2 and all(r.run_id.startswith("manual__") for r in runs)
     assert {r.logical_date.date().isoformat() for r in runs} == {"2025-03-04"}
+
+
+def test_mark_and_clear_with_upstream(cli: CLI, store: SqlPipelineStore) -> None:
+    assert cli("dags", "test", "taskflow_etl", "--dags-folder", str(DAGS)).returncode == 0
+    run_id = store.list_dag_runs("taskflow_etl")[0].run_id
+    marked = cli("dags", "mark", "taskflow_etl", run_id, "failed", "-t", "transform", "--upstream")
+    assert marked.returncode == 0, marked.stderr
+    assert marked.stdout.strip() == "Marked failed: transform, extract"
+    _, tis = states(store, "taskflow_etl")
+    assert tis["extract"] == tis["transform"] == "failed" and tis["load"] == "success"
+    cleared = cli("dags", "clear", "taskflow_etl", run_id, "-t", "load", "--upstream")
+    assert cleared.returncode == 0, cleared.stderr
+    assert set(cleared.stdout.strip().removeprefix("Cleared: ").split(", ")) == {"load", "transform", "extract"}
+    _, tis = states(store, "taskflow_etl")
+    assert tis["load"] is None and tis["extract"] is None and tis["report"] == "success"

@@ -213,6 +213,8 @@ def test_dags_test_runs_each_map_index_of_the_group_on_its_own(cli: CLI, store: 
     labels = {ti.map_index: client.get_run(ti.tracking_run_id or "").data.tags.get("trackflow.map_index_label")
               for ti in store.list_task_instances("mapped_groups", run.run_id) if ti.task_id == "per_number.cleanup"}
     assert labels == {0: "number 1", 1: "number 2", 2: "number 3"}
+    assert {ti.map_index: ti.rendered_map_index for ti in store.list_task_instances("mapped_groups", run.run_id)
+            if ti.task_id == "per_number.cleanup"} == labels  # and is kept on the task instance (the API shows it)
 
 
 @pytest.mark.parametrize("executor", ["local", "celery-redis"])

@@ -92,6 +92,10 @@ def test_dags_runs_task_instances_logs_clear_and_mark(api: str) -> None:
 
     log = get(f"{url}/taskInstances/load/logs")
     assert log["try_number"] == 1 and "Done. Returned value was: 'memory:24" in log["content"]
+    assert log["next_offset"] == len(log["content"])
+    tail = get(f"{url}/taskInstances/load/logs", params={"offset": 10})  # what a follower polls for
+    assert tail["content"] == log["content"][10:] and tail["next_offset"] == log["next_offset"]
+    assert get(f"{url}/taskInstances/load/logs", params={"offset": 10**9})["content"] == ""
     lineage = get(f"{url}/lineage")["edges"]
     assert {"producer_task_id": "transform", "producer_map_index": -1, "key": "return_value",
             "consumer_task_id": "load", "consumer_map_index": -1} in lineage
@@ -106,6 +110,15 @@ def test_dags_runs_task_instances_logs_clear_and_mark(api: str) -> None:
     marked = requests.patch(f"{url}/taskInstances/report", json={"state": "failed"}, timeout=30)
     assert marked.json() == {"marked": ["report"], "state": "failed"}
     wait_for(lambda: get(url)["state"] == "failed", "the run to turn failed")
+    upstream = requests.patch(f"{url}/taskInstances/transform",
+                              json={"state": "failed", "include_upstream": True}, timeout=30).json()
+    assert upstream == {"marked": ["transform", "extract"], "state": "failed"}
+    states = {t["task_id"]: t["state"] for t in get(url)["task_instances"]}
+    assert states["extract"] == states["transform"] == "failed" and states["load"] == "success"
+    both = requests.post(f"{url}/taskInstances/transform/clear",
+                         json={"include_upstream": True, "include_downstream": True}, timeout=30).json()
+    assert set(both["cleared"]) == {"extract", "transform", "load", "load_again", "report"}
+    wait_for(lambda: get(url)["state"] == "success", "the cleared run to run again")
     assert requests.patch(f"{url}/taskInstances/report", json={"state": "bogus"}, timeout=30).status_code == 400
 
     spec = requests.get(api + "/openapi.json", timeout=30).json()

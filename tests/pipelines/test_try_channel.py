@@ -20,7 +20,7 @@ from trackflow.pipelines import state
 from trackflow.pipelines.runtime.channel import StoreChannel, TryChannel
 from trackflow.pipelines.runtime.task_api_client import TaskApiChannel
 from trackflow.server.app import create_app
-from trackflow.store.pipeline_base import NewTaskInstance
+from trackflow.store.pipeline_base import NewTaskInstance, Transition
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -91,6 +91,20 @@ def test_a_try_claims_beats_stores_reads_and_finishes(setup: Setup) -> None:
     assert ch.finish("success", NOW, None, ["b"], None)
     assert setup.store.get_task_instance(run.dag_id, run.run_id, "a").state == "success"
     assert setup.store.get_task_instance(run.dag_id, run.run_id, "b").state == "skipped"
+
+
+def test_a_try_records_its_rendered_map_index_with_its_end(setup: Setup) -> None:
+    run = new_run(setup.store)
+    ch = setup.channel(run, "a", queued_token(setup.store, run, "a"))
+    assert ch.start(NOW, "h", 1, "", None) is not None
+    assert ch.finish("up_for_retry", NOW, NOW, [], None, rendered_map_index="eu-west")
+    assert setup.store.get_task_instance(run.dag_id, run.run_id, "a").rendered_map_index == "eu-west"
+    state.transition(setup.store, run.dag_id, run.run_id,
+                     [Transition(("a", -1), "up_for_retry", "scheduled")], NOW)
+    ch = setup.channel(run, "a", queued_token(setup.store, run, "a"))
+    assert ch.start(NOW, "h", 1, "", None) is not None
+    assert ch.finish("success", NOW, None, [], None)  # no label this try (its template failed): kept
+    assert setup.store.get_task_instance(run.dag_id, run.run_id, "a").rendered_map_index == "eu-west"
 
 
 def test_a_fenced_try_writes_nothing(setup: Setup) -> None:

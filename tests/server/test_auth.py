@@ -270,8 +270,13 @@ def test_every_route_refuses_a_user_lacking_its_permission_and_admits_one_holdin
                              headers=admin).json()["run"]["info"]["run_id"]
         model_id = client.post(f"{mlflow}/logged-models", json={"experiment_id": experiment_id},
                                headers=admin).json()["model"]["info"]["model_id"]
-        trace = {"trace_id": "tr-matrix", "experiment_id": experiment_id, "request_time": 1, "state": "OK"}
-        assert client.post("/api/v1/traces", json=trace, headers=admin).status_code == 200
+        trace_id = "tr-" + "ab" * 16
+        location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}
+        trace = {"trace_info": {"trace_id": trace_id, "trace_location": location, "state": "OK",
+                                "request_time": "2025-01-01T00:00:00Z"}}
+        assert client.post("/api/3.0/mlflow/traces", json={"trace": trace}, headers=admin).status_code == 200
+        assessment_id = client.post(f"/api/3.0/mlflow/traces/{trace_id}/assessments", headers=admin, json={
+            "assessment": {"assessment_name": "a", "feedback": {"value": 1}}}).json()["assessment"]["assessment_id"]
 
         def grant_levels() -> None:  # a deleted model's grants go with it: made again before each deletion
             client.post(f"{mlflow}/registered-models/create", json={"name": "m"}, headers=admin)
@@ -287,16 +292,14 @@ def test_every_route_refuses_a_user_lacking_its_permission_and_admits_one_holdin
                       "dag_id": "d", "version": "1", "alias": "a", "task_id": "t", "path": f"{experiment_id}/x",
                       "key": "k", "tag_key": "k", "token_id": "x", "resource_type": "experiment",
                       "resource_id": experiment_id, "principal_kind": "user", "principal": "nobody",
-                      "username": target_user, "trace_id": "tr-matrix", "assessment_id": "x"}
+                      "username": target_user, "trace_id": trace_id, "assessment_id": assessment_id}
             path = re.sub(r"\{(\w+)(?::path)?\}", lambda m: str(values[m.group(1)]), template)
-            location = {"mlflow_experiment": {"experiment_id": experiment_id}}
             fields = {**values, "run_uuid": run_id, "experiment_ids": [experiment_id], "experiment_name": "m",
-                      "password": "x", "permission": "READ", "trace_ids": ["tr-matrix"], "locations": [location],
-                      "trace": {"trace_info": {"trace_location": location}}}
+                      "password": "x", "permission": "READ", "trace_ids": [trace_id], "locations": [location],
+                      "trace": trace}
             query = fields
             password = ADMIN_PASSWORD if caller == ADMIN else PASSWORD
-            answer = client.request(method, path, params={k: v for k, v in query.items() if not isinstance(v, dict)},
-                                    json=None if method in ("GET", "HEAD") else fields,
+            answer = client.request(method, path, params=query, json=None if method in ("GET", "HEAD") else fields,
                                     headers={**basic(caller, password), "x-mlflow-experiment-id": experiment_id})
             return answer.status_code, answer.text
 

@@ -4,6 +4,7 @@ store under it, on every backend: embedded SQLite, embedded PostgreSQL and a rea
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -144,3 +145,30 @@ def test_traces_refuse_an_unknown_experiment(traced: Any, tracking_backend: Any)
     span = SpanRecord("tr-" + uuid.uuid4().hex, "00000000000000ab", None, "x", 1, 2)
     with pytest.raises(NotFound):
         store.log_spans("987654", [span])
+
+
+def test_a_prompt_loaded_inside_a_trace_is_linked_to_it(traced: Any) -> None:
+    name = f"qa-{uuid.uuid4().hex[:8]}"
+    trackflow.register_prompt(name, "Answer {{ question }}")
+    trackflow.register_prompt(name, "Answer briefly: {{ question }}")
+
+    @trackflow.trace
+    def answer(question: str) -> str:
+        return str(trackflow.load_prompt(f"prompts:/{name}/2", link_to_run=False).format(question=question))
+
+    answer("why?")
+    info = trackflow.get_trace(trackflow.get_last_active_trace_id()).info
+    assert json.loads(info.tags["mlflow.linkedPrompts"]) == [{"name": name, "version": "2"}]
+    trackflow.load_prompt(f"prompts:/{name}/1", link_to_run=False)  # outside a trace: nothing to record
+    chain("no prompt here")
+    assert "mlflow.linkedPrompts" not in trackflow.get_trace(trackflow.get_last_active_trace_id()).info.tags
+
+
+def test_spans_of_the_applications_own_opentelemetry_provider_are_not_parents(traced: Any) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    app_tracer = TracerProvider().get_tracer("app")
+    with app_tracer.start_as_current_span("app-request"):
+        chain("inside the app's span")
+    trace = trackflow.get_trace(trackflow.get_last_active_trace_id())
+    assert trace.spans[0].name == "chain" and trace.spans[0].parent_span_id is None

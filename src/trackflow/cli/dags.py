@@ -201,24 +201,27 @@ def list_runs(settings: Settings, dag_id: str, state: str | None, limit: int, ru
 @click.argument("run_id")
 @click.option("-t", "--task-id", "task_ids", multiple=True, required=True, help="Task to clear (repeatable).")
 @click.option("--downstream", is_flag=True, help="Also clear everything downstream.")
+@click.option("--upstream", is_flag=True, help="Also clear everything upstream.")
 @click.pass_obj
-def clear(settings: Settings, dag_id: str, run_id: str, task_ids: tuple[str, ...], downstream: bool) -> None:
+def clear(settings: Settings, dag_id: str, run_id: str, task_ids: tuple[str, ...], downstream: bool,
+          upstream: bool) -> None:
     """Clear task instances so the scheduler runs them again."""
-    cleared = _pipelines(settings).clear(dag_id, run_id, list(task_ids), downstream)
+    cleared = _pipelines(settings).clear(dag_id, run_id, list(task_ids), downstream, upstream)
     click.echo(f"Cleared: {', '.join(cleared) or 'nothing'}")
 
 
 @dags.command("mark")
 @click.argument("dag_id")
 @click.argument("run_id")
-@click.argument("state", type=click.Choice(sorted(MARKABLE)))
+@click.argument("state", type=click.Choice(sorted(s.value for s in MARKABLE)))  # values: click shows enum names
 @click.option("-t", "--task-id", "task_ids", multiple=True, required=True, help="Task to mark (repeatable).")
 @click.option("--downstream", is_flag=True, help="Also mark everything downstream.")
+@click.option("--upstream", is_flag=True, help="Also mark everything upstream.")
 @click.pass_obj
 def mark(settings: Settings, dag_id: str, run_id: str, state: str, task_ids: tuple[str, ...],
-         downstream: bool) -> None:
+         downstream: bool, upstream: bool) -> None:
     """Set task instances' state by hand."""
-    marked = _pipelines(settings).mark(dag_id, run_id, list(task_ids), state, downstream)
+    marked = _pipelines(settings).mark(dag_id, run_id, list(task_ids), state, downstream, upstream)
     click.echo(f"Marked {state}: {', '.join(marked) or 'nothing'}")
 
 

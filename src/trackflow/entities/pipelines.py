@@ -118,6 +118,7 @@ class TaskInstance:
     trigger_id: int | None = None
     trigger_timeout: datetime | None = None
     reschedule_start: datetime | None = None  # first poke of a sensor try that reschedules
+    rendered_map_index: str | None = None  # a mapped task instance's label (its map_index_template)
 
     @property
     def resumes(self) -> bool:

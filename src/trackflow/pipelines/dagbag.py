@@ -16,6 +16,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from types import FrameType
 from typing import Any
 
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.pipelines.authoring import airflow_shim
 from trackflow.pipelines.authoring.dag import DAG, collecting
 from trackflow.pipelines.authoring.serialize import serialize_dag
 
@@ -84,6 +87,7 @@ def load_file(path: str, timeout: int | None = None) -> FileResult:
     folder = str(Path(path).parent)
     if folder not in sys.path:  # as Airflow: a helper module beside a DAG file imports
         sys.path.append(folder)
+    airflow_shim.add_dags_folder(folder)  # and, with the shim, as airflow.example_dags.<module>
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -205,9 +209,35 @@ def _parse_lines(files: list[str]) -> Iterator[str]:
         yield json.dumps({"file": path, "specs": specs, "error": error}, default=str)
 
 
-def parse_folder(folder: str, timeout: float = 600.0, airflow_imports: bool = False) -> ParseResult:
+class ParseCancelled(Exception):
+    """parse_folder was cancelled (the server is stopping): its parsing process was killed and
+    nothing it parsed is returned."""
+
+
+def _communicate(proc: subprocess.Popen[str], timeout: float, cancel: threading.Event | None) -> tuple[str, str]:
+    """The child's output once it exits; killed after ``timeout`` s, or at once when ``cancel``
+    is set (ParseCancelled): a DAG file that takes long to import must not hold up a stopping
+    server (its SIGTERM waited for the import to end)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        step = max(0.0, min(0.2, deadline - time.monotonic())) if cancel is not None else timeout
+        try:
+            return proc.communicate(timeout=step)
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                proc.kill()
+                proc.communicate()
+                raise ParseCancelled(f"parsing stopped: {proc.args!r} killed") from None
+            if time.monotonic() >= deadline:
+                proc.kill()
+                return proc.communicate()
+
+
+def parse_folder(folder: str, timeout: float = 600.0, airflow_imports: bool = False,
+                 cancel: threading.Event | None = None) -> ParseResult:
     """Parse every DAG file of ``folder`` in child processes (see the module docstring); with
-    ``airflow_imports``, their ``airflow.*`` imports resolve to trackflow (airflow_shim)."""
+    ``airflow_imports``, their ``airflow.*`` imports resolve to trackflow (airflow_shim).
+    ParseCancelled as soon as ``cancel`` is set (the child is killed)."""
     files = list_dag_files(folder)
     result = ParseResult(files=list(files))
     remaining = list(files)
@@ -217,11 +247,7 @@ def parse_folder(folder: str, timeout: float = 600.0, airflow_imports: bool = Fa
              *remaining],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+        out, err = _communicate(proc, timeout, cancel)
         done: set[str] = set()
         for line in out.splitlines():
             if not line.startswith("{"):

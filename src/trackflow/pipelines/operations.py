@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,14 @@ from trackflow.pipelines.runtime import logs
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
 from trackflow.pipelines.runtime.task_runner import open_db
 from trackflow.pipelines.scheduler import asset_triggers, decisions
-from trackflow.pipelines.scheduler.timetables import as_aware, asset_condition, deserialize_timetable, partition_mappers
+from trackflow.pipelines.scheduler.timetables import (
+    CustomTimetable,
+    DagRunInfo,
+    as_aware,
+    asset_condition,
+    deserialize_timetable,
+    partition_mappers,
+)
 from trackflow.pipelines.spec import DagSpec
 from trackflow.pipelines.uri_refs import declared_names, resolve_uri_refs
 from trackflow.store.sql.asset_store import SqlAssetStore, check_partition_key
@@ -59,12 +67,13 @@ class Pipelines:
         self.tracking = run_ops.RunTracking(settings)
 
     # DAGs ---------------------------------------------------------------------------------
-    def sync_folder(self, folder: str | None = None) -> ParseResult:
-        """Parse the dags folder in a child process and record DAGs and import errors."""
+    def sync_folder(self, folder: str | None = None, cancel: threading.Event | None = None) -> ParseResult:
+        """Parse the dags folder in a child process and record DAGs and import errors;
+        ParseCancelled (nothing recorded) once ``cancel`` is set."""
         folder = folder or self.settings.resolved_dags_folder
         if not Path(folder).exists():
             return ParseResult()
-        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports)
+        result = parse_folder(folder, airflow_imports=self.settings.airflow_imports, cancel=cancel)
         known = {a.uri: a.name for a in self.assets.list_assets()}
         resolve_uri_refs(result.specs, {**known, **declared_names(result.specs)})
         self.store.sync_dags(result.specs, result.import_errors, result.files, utcnow())
@@ -123,28 +132,35 @@ class Pipelines:
     def run_detail(self, dag_id: str, run_id: str) -> RunDetail:
         return RunDetail(self.store.get_dag_run(dag_id, run_id), self.store.list_task_instances(dag_id, run_id))
 
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False,
+              include_upstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
-        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream)
+        before = run_ops.clear_tasks(self.store, self.spec(dag_id), run_id, task_ids, utcnow(), include_downstream,
+                                     include_upstream)
         self.tracking.follow(before, None)
         return list(dict.fromkeys(ti.task_id for ti in before))
 
     def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
-             include_downstream: bool = False) -> list[str]:
+             include_downstream: bool = False, include_upstream: bool = False) -> list[str]:
         self.store.get_dag_run(dag_id, run_id)
         before = run_ops.mark_tasks(self.store, self.spec(dag_id), run_id, task_ids, state, utcnow(),
-                                    include_downstream)
+                                    include_downstream, include_upstream)
         self.tracking.follow(before, state)
         return list(dict.fromkeys(ti.task_id for ti in before))
 
     def backfill_plan(self, dag_id: str, start: datetime, end: datetime) -> list[datetime]:
         if end < start:
             raise InvalidInput(f"backfill end date {end.isoformat()} is before start date {start.isoformat()}")
+        return [info.logical_date for info in self.backfill_infos(dag_id, start, end)]
+
+    def backfill_infos(self, dag_id: str, start: datetime, end: datetime) -> list[DagRunInfo]:
+        """The scheduled runs with a logical date in [start, end] (a user's timetable is asked
+        once, out of process)."""
         spec = self.spec(dag_id)
         timetable = deserialize_timetable(spec.timetable)
         if not timetable.periodic and timetable.kind != "once":
             raise InvalidInput(f"DAG {dag_id!r} has no schedule (schedule=None): there is nothing to backfill")
-        return [info.logical_date for info in timetable.iter_between(start, end)]
+        return list(timetable.iter_between(start, end))
 
     def create_backfill(self, dag_id: str, start: datetime, end: datetime, conf: dict[str, Any] | None = None,
                         on_created: Callable[[DagRun | None, datetime], None] | None = None) -> list[DagRun]:
@@ -154,8 +170,12 @@ class Pipelines:
         run_ops.validate_conf(spec, conf)
         timetable = deserialize_timetable(spec.timetable)
         created = []
-        for date in self.backfill_plan(dag_id, start, end):
-            info = timetable.manual_info(date)
+        if end < start:
+            raise InvalidInput(f"backfill end date {end.isoformat()} is before start date {start.isoformat()}")
+        for planned in self.backfill_infos(dag_id, start, end):
+            date = planned.logical_date
+            # a user's timetable planned the whole run; the others' backfill runs are manual-like
+            info = planned if isinstance(timetable, CustomTimetable) else timetable.manual_info(date)
             try:
                 run = run_ops.create_dag_run(self.store, self.tracking, spec, "backfill", utcnow(), conf=conf,
                                              info=info)

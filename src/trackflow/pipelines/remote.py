@@ -45,7 +45,7 @@ def _task_instance(dag_id: str, run_id: str, d: dict[str, Any]) -> TaskInstance:
         pool=d.get("pool", "default_pool"), operator=d.get("operator", ""), queued_at=_date(d.get("queued_at")),
         start_date=_date(d.get("start_date")), end_date=_date(d.get("end_date")),
         next_retry_at=_date(d.get("next_retry_at")), hostname=d.get("hostname"), pid=d.get("pid"),
-        tracking_run_id=d.get("tracking_run_id"), note=d.get("note"),
+        tracking_run_id=d.get("tracking_run_id"), note=d.get("note"), rendered_map_index=d.get("rendered_map_index"),
     )
 
 
@@ -87,16 +87,17 @@ class RemotePipelines:
         d = self.http.call("GET", f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}")
         return RunDetail(_run(d), [_task_instance(dag_id, run_id, t) for t in d["task_instances"]])
 
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False) -> list[str]:
-        body = {"task_ids": task_ids, "include_downstream": include_downstream}
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], include_downstream: bool = False,
+              include_upstream: bool = False) -> list[str]:
+        body = {"task_ids": task_ids, "include_downstream": include_downstream, "include_upstream": include_upstream}
         return list(self.http.call("POST", f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/clear", body)["cleared"])
 
     def mark(self, dag_id: str, run_id: str, task_ids: list[str], state: str,
-             include_downstream: bool = False) -> list[str]:
+             include_downstream: bool = False, include_upstream: bool = False) -> list[str]:
         marked: list[str] = []
         for task_id in task_ids:
             path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
-            body = {"state": state, "include_downstream": include_downstream}
+            body = {"state": state, "include_downstream": include_downstream, "include_upstream": include_upstream}
             marked += self.http.call("PATCH", path, body)["marked"]
         return marked
 

@@ -210,27 +210,48 @@ def downstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
     return out
 
 
-def clear_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], now: datetime,
-                include_downstream: bool = False) -> list[TaskInstance]:
-    """Reset task instances (and optionally everything downstream), with the setups and
-    teardowns they need, so they run again; returns them as they were (a live try among them is
-    fenced)."""
+def upstream_closure(spec: DagSpec, task_ids: Sequence[str]) -> list[str]:
     tasks = spec.task_map
-    unknown = [t for t in task_ids if t not in tasks]
+    out: list[str] = []
+    stack = list(task_ids)
+    while stack:
+        tid = stack.pop(0)
+        if tid in out:
+            continue
+        out.append(tid)
+        stack.extend(tasks[tid].upstream)
+    return out
+
+
+def _selected(spec: DagSpec, task_ids: Sequence[str], downstream: bool, upstream: bool) -> list[str]:
+    """``task_ids`` with, as asked, everything downstream and/or upstream of them (NotFound
+    naming unknown task ids)."""
+    unknown = [t for t in task_ids if t not in spec.task_map]
     if unknown:
         raise NotFound(f"task(s) {', '.join(unknown)} not found in DAG {spec.dag_id!r}")
-    ids = downstream_closure(spec, task_ids) if include_downstream else list(task_ids)
+    ids = list(task_ids)
+    if upstream:
+        ids = upstream_closure(spec, task_ids)
+    if downstream:
+        ids = list(dict.fromkeys(ids + downstream_closure(spec, task_ids)))
+    return ids
+
+
+def clear_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], now: datetime,
+                include_downstream: bool = False, include_upstream: bool = False) -> list[TaskInstance]:
+    """Reset task instances (and optionally everything downstream and/or upstream), with the
+    setups and teardowns they need, so they run again; returns them as they were (a live try
+    among them is fenced)."""
+    tasks = spec.task_map
+    ids = _selected(spec, task_ids, include_downstream, include_upstream)
     ids = setup_teardown.to_clear_with(spec, ids, include_downstream)
     return state.clear(store, spec.dag_id, run_id, ids, {t: tasks[t].retries for t in ids}, now)
 
 
 def mark_tasks(store: PipelineStore, spec: DagSpec, run_id: str, task_ids: Sequence[str], to_state: str,
-               now: datetime, include_downstream: bool = False) -> list[TaskInstance]:
-    """Force task instances (and optionally everything downstream) into ``to_state``; returns
-    them as they were (a live try among them is fenced)."""
-    tasks = spec.task_map
-    unknown = [t for t in task_ids if t not in tasks]
-    if unknown:
-        raise NotFound(f"task(s) {', '.join(unknown)} not found in DAG {spec.dag_id!r}")
-    ids = downstream_closure(spec, task_ids) if include_downstream else list(task_ids)
+               now: datetime, include_downstream: bool = False, include_upstream: bool = False,
+               ) -> list[TaskInstance]:
+    """Force task instances (and optionally everything downstream and/or upstream) into
+    ``to_state``; returns them as they were (a live try among them is fenced)."""
+    ids = _selected(spec, task_ids, include_downstream, include_upstream)
     return state.mark(store, spec.dag_id, run_id, ids, to_state, now)

@@ -28,6 +28,7 @@ from typing import Any
 
 from trackflow.config import Settings
 from trackflow.errors import Conflict
+from trackflow.pipelines.dagbag import ParseCancelled
 from trackflow.pipelines.executors.base import BaseExecutor, executor_for
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
@@ -200,8 +201,10 @@ class PipelineService:
     def _parse_forever(self) -> None:
         while not self._stop.is_set():
             try:
-                self.pipelines.sync_folder()
+                self.pipelines.sync_folder(cancel=self._stop)
                 self._wake.set()
+            except ParseCancelled:
+                return  # stopping: the parsing process was killed
             except Exception:
                 log.error("parsing the dags folder failed:\n%s", traceback.format_exc())
             self._parse_now.wait(self.options.parse_interval)

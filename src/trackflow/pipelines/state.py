@@ -171,13 +171,13 @@ def put_output(store: PipelineStore, output: TaskOutput, token: str, now: dateti
 def finish_try(store: PipelineStore, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState,
                now: datetime, next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
-               skip_at_own_index: Sequence[str] = ()) -> bool:
+               skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
     """running -> ``state`` for the task process holding ``token`` (with ``within``'s writes,
     e.g. its asset events, in the same transaction); False once fenced. ``deferred`` stores
     the ``deferral``'s trigger; ``up_for_reschedule`` pokes again at ``next_retry_at``."""
     _require(TIState.RUNNING, state, Actor.TASK, f"{key[0]} of run {run_id!r}")
     return store.finish_try(dag_id, run_id, key, token, state, now, next_retry_at, skip_task_ids, note, within,
-                            deferral, skip_at_own_index)
+                            deferral, skip_at_own_index, rendered_map_index)
 
 
 # Deferral: the triggerer ends waits --------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from trackflow.entities.registry import ModelVersion
 from trackflow.errors import InvalidInput, NotFound
+from trackflow.tracing.context import note_prompt
 
 IS_PROMPT = "mlflow.prompt.is_prompt"
 TEXT = "mlflow.prompt.text"
@@ -58,7 +59,8 @@ class PromptVersion:
         return [{**m, "content": fill(str(m.get("content", "")))} for m in self.template]
 
 
-def _version(version: ModelVersion) -> PromptVersion:
+def prompt_version(version: ModelVersion) -> PromptVersion:
+    """The prompt a registry version holds; NotFound if it is a plain model version."""
     text = version.tags.get(TEXT)
     if version.tags.get(IS_PROMPT) != "true" or text is None:
         raise NotFound(f"version {version.version} of {version.name!r} is not a prompt")
@@ -99,7 +101,7 @@ class Prompts:
             raise InvalidInput(f"{name!r} is a registered model, not a prompt")
         version_tags = {IS_PROMPT: "true", TEXT: text, TYPE: kind, **{k: str(v) for k, v in (tags or {}).items()}}
         version = self.client.create_model_version(name, SOURCE, tags=version_tags, description=commit_message)
-        return _version(version)
+        return prompt_version(version)
 
     def load(self, name_or_uri: str, version: int | str | None = None, link_to_run: bool = True) -> PromptVersion:
         """``prompts:/name/3``, ``prompts:/name@alias``, ``prompts:/name@latest``, or a name with
@@ -117,7 +119,8 @@ class Prompts:
             found = self.client.get_model_version(name, str(version))
         else:
             found = self.client.get_latest_version(name)
-        prompt = _version(found)
+        prompt = prompt_version(found)
+        note_prompt(prompt.name, str(prompt.version))  # the trace being recorded, if any, used it
         if link_to_run:
             self._link_to_active_run(prompt)
         return prompt
@@ -125,7 +128,7 @@ class Prompts:
     def set_alias(self, name: str, alias: str, version: int | str) -> None:
         if alias == "latest":
             raise InvalidInput("'latest' always means the newest version; it cannot be set")
-        _version(self.client.get_model_version(name, str(version)))  # a prompt's version
+        prompt_version(self.client.get_model_version(name, str(version)))  # a prompt's version
         self.client.set_registered_model_alias(name, alias, str(version))
 
     def search(self, filter_string: str | None = None, max_results: int = 100) -> list[str]:

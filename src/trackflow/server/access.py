@@ -351,13 +351,17 @@ MLFLOW3_RULES: dict[tuple[str, str], Rule] = {
 }
 
 V1 = "/api/v1"
+# A DAG's pages (and their /api/v1/ui twins): reading the DAG
+DAG_PAGES = ("/dags/{dag_id}/grid", "/dags/{dag_id}/graph", "/dags/{dag_id}/code", "/dags/{dag_id}/trigger",
+             "/dags/{dag_id}/runs/{run_id}/gantt", "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}")
 PIPELINE_RUN = V1 + "/dags/{dag_id}/dagRuns/{run_id}"
 TASK = PIPELINE_RUN + "/taskInstances/{task_id}"
 MODEL = V1 + "/registered-models/{name}"
 VERSION = MODEL + "/versions/{version}"
 RULES: dict[tuple[str, str], Rule] = {
-    **{(m, p): SIGNED_IN for m in ("GET", "HEAD") for p in ("/api/v1/openapi.json", "/api/v1/docs",
-                                                            "/docs/oauth2-redirect")},
+    **{(m, "/api/v1/openapi.json"): SIGNED_IN for m in ("GET", "HEAD")},
+    ("GET", "/api/v1/docs"): SIGNED_IN,  # Swagger UI and ReDoc, served offline (ui/api_docs.py)
+    ("GET", "/api/v1/redoc"): SIGNED_IN,
     ("POST", V1 + "/experiments"): Rule(after=owns_new_experiment, body=True),
     ("GET", V1 + "/experiments/by-name"): on(R, experiment_by_name("name")),
     ("POST", V1 + "/experiments/search"): readable("experiments", EXPERIMENT, "experiment_id"),
@@ -474,25 +478,35 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/ui/experiments"): readable("experiments", EXPERIMENT, "experiment_id"),
     ("GET", V1 + "/ui/experiments/{experiment_id}"): on(R, EXP),
     ("GET", V1 + "/ui/runs/{run_id}"): on(R, RUN),
+    ("GET", V1 + "/ui/experiments/{experiment_id}/traces"): on(R, EXP),
+    ("GET", V1 + "/ui/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", V1 + "/ui/runs/{run_id}/metric-series"): on(R, RUN),
     ("GET", V1 + "/ui/models"): readable("models", REGISTERED_MODEL, "name"),
     ("GET", V1 + "/ui/models/{name}"): on(R, RM),
+    ("GET", V1 + "/ui/prompts"): readable("prompts", REGISTERED_MODEL, "name"),
+    ("GET", V1 + "/ui/prompts/{name}"): on(R, RM),
     ("GET", V1 + "/ui/models/{name}/versions/{version}"): on(R, RM),
     ("GET", V1 + "/ui/dags"): readable("dags", DAG, "dag_id"),
     ("GET", V1 + "/ui/dags/{dag_id}"): on(R, dag),
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}"): on(R, dag),
+    **{("GET", V1 + "/ui" + page): on(R, dag) for page in DAG_PAGES},
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log"): on(R, dag),
     ("GET", "/"): SIGNED_IN,
     ("GET", "/experiments"): SIGNED_IN,
     ("GET", "/experiments/{experiment_id}"): on(R, EXP),
     ("GET", "/runs/{run_id}"): on(R, RUN),
+    ("GET", "/experiments/{experiment_id}/traces"): on(R, EXP),
+    ("GET", "/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", "/runs/{run_id}/artifacts/{path:path}"): on(R, RUN),
     ("GET", "/models"): SIGNED_IN,
     ("GET", "/models/{name}"): on(R, RM),
+    ("GET", "/prompts"): SIGNED_IN,
+    ("GET", "/prompts/{name}"): on(R, RM),
     ("GET", "/models/{name}/versions/{version}"): on(R, RM),
     ("GET", "/dags"): SIGNED_IN,
     ("GET", "/dags/{dag_id}"): on(R, dag),
     ("GET", "/dags/{dag_id}/runs/{run_id}"): on(R, dag),
+    **{("GET", page): on(R, dag) for page in DAG_PAGES},
     ("GET", "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log"): on(R, dag),
 }
 for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):

@@ -49,6 +49,17 @@ class NewTaskInstance:
 
 
 @dataclass(frozen=True)
+class GridCell:
+    """What the UI's grid shows of one task instance (no token, no deferral details)."""
+
+    run_id: str
+    task_id: str
+    map_index: int
+    state: str | None
+    try_number: int
+
+
+@dataclass(frozen=True)
 class Transition:
     """Move ``key`` from ``expected`` to ``state`` (skipped if the row is no longer ``expected``)."""
 
@@ -106,6 +117,14 @@ class PipelineStore(Protocol):
     def last_automated_run(self, dag_id: str) -> DagRun | None:
         """The scheduled or backfill run with the latest logical date."""
 
+    def recent_runs_by_dag(self, per_dag: int) -> dict[str, list[DagRun]]:
+        """Up to ``per_dag`` runs of each DAG that has runs, newest logical date first, read
+        in one query (the DAG list's coloured squares)."""
+
+    def last_automated_dates(self) -> dict[str, datetime]:
+        """Per DAG with any, the latest logical date of its scheduled or backfill runs (one
+        query): where the next scheduled run is computed from."""
+
     def update_dag_run(self, dag_id: str, run_id: str, state: RunState, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
         """Set the state (start_date set on running, end_date on success/failed) without
@@ -117,6 +136,10 @@ class PipelineStore(Protocol):
 
     # Task instances -----------------------------------------------------------------------
     def list_task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]: ...
+
+    def task_instance_grid(self, dag_id: str, run_ids: Sequence[str]) -> list[GridCell]:
+        """Every task instance of these runs of ``dag_id`` (unknown run ids have none), read in
+        one query, in no particular order: the UI's runs x tasks grid."""
 
     def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance: ...
 
@@ -158,8 +181,9 @@ class PipelineStore(Protocol):
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
-                   skip_at_own_index: Sequence[str] = ()) -> bool:
-        """running -> ``state`` for the holder of ``token`` and, in the same transaction,
+                   skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
+        """running -> ``state`` for the holder of ``token`` (with the try's ``rendered_map_index``,
+        when it has one: kept otherwise) and, in the same transaction,
         skip the not-yet-started ``skip_task_ids`` (branching; ``skip_at_own_index`` only at
         this try's map index: tasks of its mapped task group) and run ``within``. False (and
         nothing written) if the try no longer owns the row. ``deferred`` comes with the

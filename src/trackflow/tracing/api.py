@@ -28,6 +28,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
 from trackflow.entities.traces import SpanEvent, SpanRecord, SpanStatus, TraceInfo, TraceState, decoded
+from trackflow.tracing.context import open_trace_prompts
 from trackflow.tracking import fluent
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class _OpenTrace:
     metadata: dict[str, str]
     tags: dict[str, str]
     spans: list[SpanRecord] = field(default_factory=list)
+    prompts: list[dict[str, str]] = field(default_factory=list)  # filled by tracing.context.note_prompt
 
 
 class _TraceWriter(SpanProcessor):
@@ -111,9 +113,15 @@ class _TraceWriter(SpanProcessor):
             run_tags = active.run.data.tags
             if run_tags.get("trackflow.kind") == "task_try":
                 metadata.update({key: str(run_tags[tag]) for tag, key in _TASK_TAGS.items() if tag in run_tags})
-        opened = _OpenTrace(fluent.current_experiment_id(), metadata, {"mlflow.traceName": span.name})
+        prompts = open_trace_prompts.get()  # the list start_span opened for this trace
+        opened = _OpenTrace(fluent.current_experiment_id(), metadata, {"mlflow.traceName": span.name},
+                            prompts=prompts if prompts is not None else [])
         with self._lock:
             self._open[span.get_span_context().trace_id] = opened
+
+    def is_open(self, otel_trace_id: int) -> bool:
+        with self._lock:
+            return otel_trace_id in self._open
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.get_span_context()
@@ -131,7 +139,9 @@ class _TraceWriter(SpanProcessor):
     def _write(self, opened: _OpenTrace, root: SpanRecord) -> None:
         """Store the trace; a failure is logged, never raised into the traced code (as MLflow)."""
         inputs, outputs = root.attributes.get(INPUTS), root.attributes.get(OUTPUTS)
-        metadata = dict(opened.metadata)
+        metadata, tags = dict(opened.metadata), dict(opened.tags)
+        if opened.prompts:
+            tags["mlflow.linkedPrompts"] = json.dumps(opened.prompts)
         if inputs is not None:
             metadata["mlflow.traceInputs"] = inputs[:PREVIEW_CHARS]
         if outputs is not None:
@@ -143,7 +153,7 @@ class _TraceWriter(SpanProcessor):
             state=TraceState.ERROR if root.status is SpanStatus.ERROR else TraceState.OK,
             request_preview=None if inputs is None else inputs[:PREVIEW_CHARS],
             response_preview=None if outputs is None else outputs[:PREVIEW_CHARS],
-            trace_metadata=metadata, tags=opened.tags,
+            trace_metadata=metadata, tags=tags,
         )
         try:
             client = fluent.get_client()
@@ -193,18 +203,33 @@ def _tracer() -> tuple[otel.Tracer, _TraceWriter]:
 def start_span(name: str, span_type: str = "UNKNOWN", attributes: dict[str, Any] | None = None) -> Iterator[LiveSpan]:
     """A span around the block, a child of the span around it (else the root of a new trace).
     An exception leaving the block marks the span ERROR and is re-raised."""
-    tracer, _ = _tracer()
-    with tracer.start_as_current_span(name, record_exception=False, set_status_on_exception=False) as span:
-        live = LiveSpan(span)
-        live.set_attribute(SPAN_TYPE, span_type)
-        live.set_attributes(attributes or {})
-        try:
-            yield live
-        except BaseException as exc:
-            live.record_exception(exc)
-            raise
-        if span.status.status_code is otel.StatusCode.UNSET:  # type: ignore[attr-defined]
-            live.set_status("OK")
+    tracer, writer = _tracer()
+    inside_ours = writer.is_open(otel.get_current_span().get_span_context().trace_id)
+    # A span of another OpenTelemetry provider (the application's own) is not our parent: a
+    # trace of ours starts fresh, from an empty context.
+    parent = None if inside_ours else Context()
+    prompts_token = None if inside_ours else open_trace_prompts.set([])
+    try:
+        with tracer.start_as_current_span(name, context=parent, record_exception=False,
+                                          set_status_on_exception=False) as span:
+            yield from _record_block(span, span_type, attributes)
+    finally:
+        if prompts_token is not None:
+            open_trace_prompts.reset(prompts_token)
+
+
+def _record_block(span: otel.Span, span_type: str, attributes: dict[str, Any] | None) -> Iterator[LiveSpan]:
+    """The body of start_span inside its span: an exception marks it ERROR, else it ends OK."""
+    live = LiveSpan(span)
+    live.set_attribute(SPAN_TYPE, span_type)
+    live.set_attributes(attributes or {})
+    try:
+        yield live
+    except BaseException as exc:
+        live.record_exception(exc)
+        raise
+    if span.status.status_code is otel.StatusCode.UNSET:  # type: ignore[attr-defined]
+        live.set_status("OK")
 
 
 @overload

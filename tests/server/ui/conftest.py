@@ -8,6 +8,7 @@ developer machine and fail in CI (env CI set), where it must be installed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,22 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed  # read by the page fixture's teardown
+    return report
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser tab (own cookies/cache) per test; JS errors fail the test."""
-    context = browser.new_context()
+def page(browser: Any, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A fresh browser tab (own cookies/cache) per test; JS errors fail the test. When the test
+    fails, the tab is saved as a PNG (its path printed; UI_FAILURE_SCREENSHOTS=DIR chooses where)."""
+    context = browser.new_context(viewport={"width": 1300, "height": 800})
     tab = context.new_page()
     tab.set_default_timeout(20_000)  # a ceiling for a loaded machine, not a timing assertion
     errors: list[str] = []
@@ -61,5 +74,14 @@ def page(browser: Any) -> Iterator[Any]:
     try:
         yield tab
     finally:
+        if request.node.stash.get(_CALL_FAILED, False):
+            folder = Path(os.environ.get("UI_FAILURE_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "ui-failures")
+            folder.mkdir(parents=True, exist_ok=True)
+            shot = folder / (re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid) + ".png")
+            try:
+                tab.screenshot(path=str(shot), full_page=True)
+                print(f"\nscreenshot of the failing page: {shot}")
+            except Exception as exc:  # a crashed tab: the failure itself is what matters
+                print(f"\nno screenshot of the failing page: {exc}")
         context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"

@@ -7,6 +7,10 @@ setting for the scheduler and its task processes), ``from airflow.sdk import dag
 objects. Every ``airflow`` module is served by one namespace of what trackflow implements; a
 name it does not implement fails the import with a message naming it. The shim steps aside
 when the real Airflow is importable: then DAG files get Airflow itself.
+
+``airflow.example_dags`` is Airflow's folder of example DAGs; here it is the DAGs folder (each
+folder a DAG file was loaded from), so an Airflow example copied there with the helpers and
+plugins it imports (``airflow.example_dags.plugins.workday``) finds them beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ SOURCES = (
     "trackflow.pipelines.authoring.trigger_rules",
     "trackflow.pipelines.authoring.taskgroup",
     "trackflow.pipelines.authoring.xcom_arg",
+    "trackflow.pipelines.authoring.timetable_api",  # before the scheduler's own Timetable and DagRunInfo
+    "trackflow.pipelines.authoring.priority_strategy",
+    "trackflow.pipelines.authoring.plugins",
     "trackflow.pipelines.scheduler.timetables",
     "trackflow.pipelines.authoring.sensors",
     "trackflow.pipelines.triggers",
@@ -62,10 +69,22 @@ class AirflowNamespace(types.ModuleType):
         return value
 
 
+EXAMPLES = "airflow.example_dags"
+_DAGS_FOLDERS: list[str] = []  # the __path__ of airflow.example_dags (the same list, so it grows with it)
+
+
+def add_dags_folder(folder: str) -> None:
+    """A folder DAG files are loaded from: ``airflow.example_dags.X`` may be its module X."""
+    if folder not in _DAGS_FOLDERS:
+        _DAGS_FOLDERS.append(folder)
+
+
 class AirflowImportFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
+        if fullname.startswith(EXAMPLES + "."):
+            return None  # a real file in a DAGs folder, found through airflow.example_dags.__path__
         last = fullname.rpartition(".")[2]
         if last[:1].isupper():
             # ``from airflow.x import Name`` looks for a submodule ``Name`` when the namespace
@@ -75,7 +94,8 @@ class AirflowImportFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         module = AirflowNamespace(spec.name)
-        module.__path__ = []  # a package: its submodules come from this finder too
+        # a package: its submodules come from this finder too (airflow.example_dags: from the DAGs folders)
+        module.__path__ = _DAGS_FOLDERS if spec.name == EXAMPLES else []
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -83,6 +103,11 @@ class AirflowImportFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 _FINDER = AirflowImportFinder()
+
+
+def installed() -> bool:
+    """Whether ``airflow.*`` is served from trackflow in this process."""
+    return _FINDER in sys.meta_path
 
 
 def real_airflow_available() -> bool:

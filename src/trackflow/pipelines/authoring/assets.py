@@ -11,6 +11,7 @@ Conditions serialize to plain dicts (see :func:`condition_of`) that the schedule
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from trackflow.errors import InvalidInput
@@ -68,17 +69,44 @@ class AssetWatcher:
         return f"AssetWatcher(name={self.name!r}, trigger={self.trigger!r})"
 
 
+@dataclass(frozen=True)
+class AssetAccessControl:
+    """Which teams' DAGs may update or be triggered by an asset, in Airflow's multi-team mode
+    (``[core] multi_team``, off by default). trackflow has no multi-team mode: it is checked and
+    kept, and filters nothing — what Airflow does with multi-team off."""
+
+    producer_teams: list[str] = field(default_factory=list)
+    consumer_teams: list[str] | None = None
+    allow_global: bool = True
+
+    def __post_init__(self) -> None:
+        for attribute in ("producer_teams", "consumer_teams"):
+            teams = getattr(self, attribute)
+            if teams is None:
+                continue
+            if isinstance(teams, str) or not all(isinstance(t, str) and t.strip() for t in teams):
+                raise InvalidInput(f"AssetAccessControl {attribute} must be a list of non-empty strings, got "
+                                   f"{teams!r}")
+        if not isinstance(self.allow_global, bool):
+            raise InvalidInput(f"AssetAccessControl allow_global must be True or False, got {self.allow_global!r}")
+
+
 class Asset(BaseAsset):
     """``Asset(name)``, ``Asset(uri=...)`` or both; a missing one is the other (as Airflow)."""
 
     def __init__(self, name: str | None = None, uri: str | None = None, *, group: str = "asset",
-                 extra: dict[str, Any] | None = None, watchers: Any = None) -> None:
+                 extra: dict[str, Any] | None = None, watchers: Any = None,
+                 access_control: AssetAccessControl | None = None) -> None:
         if name is None and uri is None:
             raise InvalidInput("an Asset needs a name or a uri")
         self.name = _text(name if name is not None else uri, "name")
         self.uri = _text(uri if uri is not None else name, "uri")
         self.group = _text(group, "group")
         self.extra = dict(extra or {})
+        if access_control is not None and not isinstance(access_control, AssetAccessControl):
+            raise InvalidInput(f"Asset {self.name!r}: access_control must be an AssetAccessControl, "
+                               f"got {access_control!r}")
+        self.access_control = access_control
         self.watchers = list(watchers or [])
         for watcher in self.watchers:
             if not isinstance(watcher, AssetWatcher):

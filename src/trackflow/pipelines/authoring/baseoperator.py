@@ -21,6 +21,7 @@ from trackflow.pipelines.authoring.dag import current_dag
 from trackflow.pipelines.authoring.dependencies import DependencyMixin, flatten_leaves
 from trackflow.pipelines.authoring.expand_input import ExpandInput
 from trackflow.pipelines.authoring.params import ParamsDict
+from trackflow.pipelines.authoring.priority_strategy import PriorityWeightStrategy, parse_weight_rule
 from trackflow.pipelines.authoring.retry_policy import RetryPolicy
 from trackflow.pipelines.authoring.trigger_rules import TriggerRule
 from trackflow.pipelines.authoring.xcom_arg import XComArg, find_xcom_args
@@ -156,7 +157,7 @@ class BaseOperator(DependencyMixin):
         pool: str | None = None,
         pool_slots: int = 1,
         priority_weight: int = 1,
-        weight_rule: str = "downstream",
+        weight_rule: str | PriorityWeightStrategy = "downstream",
         queue: str = "default",
         params: dict[str, Any] | None = None,
         default_args: dict[str, Any] | None = None,
@@ -207,9 +208,7 @@ class BaseOperator(DependencyMixin):
             raise InvalidInput(f"pool_slots of task {self.task_id!r} must be >= 1, got {pool_slots}")
         self.pool_slots = pool_slots
         self.priority_weight = int(priority_weight)
-        if weight_rule not in ("downstream", "upstream", "absolute"):
-            raise InvalidInput(f"invalid weight_rule {weight_rule!r}: use downstream, upstream or absolute")
-        self.weight_rule = weight_rule
+        self.weight_rule = parse_weight_rule(weight_rule, self.task_id)
         self.queue = queue
         self.params = ParamsDict(params)
         self.do_xcom_push = do_xcom_push

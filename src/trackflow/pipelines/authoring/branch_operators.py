@@ -115,7 +115,7 @@ class LatestOnlyOperator(BaseBranchOperator):
         start = run.data_interval_start or run.logical_date
         end = run.data_interval_end or run.logical_date
         assert self.dag is not None
-        following = self.dag.timetable.next_dagrun_info(run.logical_date, Restriction(None, None, True), end)
+        following = self.dag.timetable.next_run(run.logical_date, (start, end), Restriction(None, None, True), end)
         if following is None:
             print("Last scheduled run: allowing execution to proceed.")
             return everything

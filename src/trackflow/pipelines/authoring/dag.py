@@ -67,7 +67,7 @@ class DAG:
         end_date: datetime | None = None,
         default_args: dict[str, Any] | None = None,
         catchup: bool = False,
-        max_active_runs: int = 16,
+        max_active_runs: int | None = None,
         max_active_tasks: int = 16,
         dagrun_timeout: timedelta | None = None,
         params: dict[str, Any] | None = None,
@@ -109,6 +109,8 @@ class DAG:
         except InvalidInput as exc:
             raise InvalidInput(f"DAG {dag_id!r}: {exc.message}") from None
         self.catchup = catchup
+        if max_active_runs is None:  # as Airflow: a timetable of your own may set the default (active_runs_limit)
+            max_active_runs = getattr(getattr(self.timetable, "user", None), "active_runs_limit", None) or 16
         if max_active_runs < 1 or max_active_tasks < 1:
             raise InvalidInput(f"DAG {dag_id!r}: max_active_runs and max_active_tasks must be >= 1")
         self.max_active_runs = max_active_runs

@@ -8,6 +8,7 @@ from trackflow.errors import InvalidInput
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.dag import DAG
 from trackflow.pipelines.authoring.operators import EmptyOperator
+from trackflow.pipelines.authoring.priority_strategy import PriorityWeightStrategy, strategy_weight
 from trackflow.pipelines.authoring.xcom_arg import XComArg
 from trackflow.pipelines.scheduler.timetables import tz_name
 from trackflow.pipelines.spec import DagSpec, MapInput, TaskSpec
@@ -30,6 +31,8 @@ def _relatives(dag: DAG, task_id: str, upstream: bool) -> set[str]:
 
 
 def _priority(dag: DAG, task: BaseOperator) -> int:
+    if isinstance(task.weight_rule, PriorityWeightStrategy):
+        return strategy_weight(task.weight_rule, task, dag.dag_id)
     if task.weight_rule == "absolute":
         return task.priority_weight
     others = _relatives(dag, task.task_id, upstream=task.weight_rule == "upstream")
@@ -67,6 +70,13 @@ def _outlet(outlet: Any) -> dict[str, Any]:
     if isinstance(outlet, Asset):
         return {"name": outlet.name, "uri": outlet.uri, "group": outlet.group}
     return {"alias": outlet.name}
+
+
+def _timetable(dag: DAG) -> dict[str, Any]:
+    data = dag.timetable.serialize()
+    if data.get("kind") == "custom":  # a user's class, imported beside the DAG file where it is asked
+        data["fileloc"] = dag.fileloc
+    return data
 
 
 def serialize_dag(dag: DAG) -> DagSpec:
@@ -110,7 +120,7 @@ def serialize_dag(dag: DAG) -> DagSpec:
         fileloc=dag.fileloc,
         description=dag.description,
         schedule=dag.timetable.summary if dag.schedule is not None else None,
-        timetable=dag.timetable.serialize(),
+        timetable=_timetable(dag),
         start_date=dag.start_date.isoformat() if dag.start_date else None,
         end_date=dag.end_date.isoformat() if dag.end_date else None,
         timezone=tz_name(dag.timezone),

@@ -66,9 +66,9 @@ class TryChannel(Protocol):
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
                note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None,
-               skip_at_own_index: Sequence[str] = ()) -> bool:
-        """running -> ``state`` (with the downstream skips a branch asked for — those in its
-        mapped task group at its own map index only —, and the asset
+               skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
+        """running -> ``state`` (with the try's rendered map index, the downstream skips a branch
+        asked for — those in its mapped task group at its own map index only —, and the asset
         events of its outlets, all or nothing; ``deferred`` with its ``deferral``); False once
         fenced."""
 
@@ -157,7 +157,7 @@ class StoreChannel:
 
     def finish(self, state_: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
                note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None,
-               skip_at_own_index: Sequence[str] = ()) -> bool:
+               skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
         events = [dataclasses.replace(e, source="task", source_dag_id=self.dag_id, source_run_id=self.run_id,
                                       source_task_id=self.key[0], source_map_index=self.key[1]) for e in asset_events]
         for event in events:
@@ -168,7 +168,7 @@ class StoreChannel:
 
         return self._call(state.finish_try, self.store, self.dag_id, self.run_id, self.key, self.token, state_, now,
                           next_retry_at, skip_task_ids, note, record if events else None, deferral,
-                          skip_at_own_index)
+                          skip_at_own_index, rendered_map_index)
 
     @property
     def assets(self) -> SqlAssetStore:

@@ -74,7 +74,10 @@ def test_dag(dag: DAG, logical_date: datetime | None = None, conf: dict[str, Any
     tracking = RunTracking(settings)
     # As Airflow 3's `dags test`: a new run each time, named after now (not the logical date),
     # so testing the same date twice makes a second run instead of failing.
-    run = create_dag_run(store, tracking, spec, "test", now, logical_date=logical_date, conf=conf,
+    logical = logical_date or now
+    # the DAG is loaded in this process: a timetable of your own is asked here, not in a child
+    info = dag.timetable.manual_info(logical if logical.tzinfo else logical.replace(tzinfo=UTC))
+    run = create_dag_run(store, tracking, spec, "test", now, conf=conf, info=info,
                          run_id=run_id or f"manual__{now.isoformat()}")
     echo(f"DAG run {run.run_id} of {dag.dag_id} (logical date {run.logical_date.isoformat()})")
     executor = ForkExecutor(parallelism=settings.parallelism, dag=dag)

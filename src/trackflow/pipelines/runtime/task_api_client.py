@@ -87,8 +87,9 @@ class TaskApiChannel:
 
     def finish(self, state: str, now: datetime, next_retry_at: datetime | None, skip_task_ids: Sequence[str],
                note: str | None, asset_events: Sequence[NewAssetEvent] = (), deferral: Deferral | None = None,
-               skip_at_own_index: Sequence[str] = ()) -> bool:
+               skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
         body = {"state": state, "now": now.isoformat(), "deferral": to_wire(deferral) if deferral else None,
+                "rendered_map_index": rendered_map_index,
                 "next_retry_at": next_retry_at.isoformat() if next_retry_at else None,
                 "skip_task_ids": list(skip_task_ids), "skip_at_own_index": list(skip_at_own_index), "note": note,
                 "asset_events": [{"name": e.name, "uri": e.uri, "group": e.group, "extra": e.extra, "alias": e.alias,

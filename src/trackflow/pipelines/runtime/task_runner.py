@@ -286,7 +286,8 @@ class TryRunner:
         w = self.w
         self.stop_heartbeat()
         owned = self.channel.finish(result.state, utcnow(), result.next_retry_at, result.skip, result.note,
-                                    result.asset_events, result.deferral, result.skip_at_own_index)
+                                    result.asset_events, result.deferral, result.skip_at_own_index,
+                                    self.map_index_label)
         if not owned:
             print(f"{w.task_id}: the task instance was changed while it ran (cleared or marked): "
                   "its result is discarded.", file=sys.stderr, flush=True)
@@ -475,9 +476,12 @@ class TryRunner:
             if w.map_index >= 0 and self.context is not None:
                 self.label_map_index(self.context)
 
+    map_index_label: str | None = None
+
     def label_map_index(self, context: dict[str, Any]) -> None:
         """Render the try's ``map_index_template`` (Airflow's rendered map index) with the
-        context as the task left it; it names the try's tracked run (tag
+        context as the task left it; it is recorded with the try's end on the task instance
+        (``rendered_map_index``) and names the try's tracked run (tag
         ``trackflow.map_index_label``). A template that fails to render is reported, not fatal."""
         template = context.get("map_index_template")
         if not template:
@@ -489,6 +493,7 @@ class TryRunner:
             print(f"map_index_template could not be rendered: {exc}", file=sys.stderr, flush=True)
             return
         print(f"Map index {self.w.map_index}: {label}", flush=True)
+        self.map_index_label = label[:250]  # as Airflow's column
         if self.tracked is not None:
             self.tracked.client.set_tag(self.tracked.run_id, "trackflow.map_index_label", label)
 

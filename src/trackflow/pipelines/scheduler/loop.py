@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import os
 import subprocess
@@ -40,15 +41,18 @@ from typing import Any
 
 from trackflow.config import Settings
 from trackflow.entities.pipelines import DagRun, TaskInstance
-from trackflow.errors import AlreadyExists, Conflict, NotFound
+from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from trackflow.pipelines import runs as run_ops
 from trackflow.pipelines import state
 from trackflow.pipelines.executors.base import BaseExecutor, ExecutorEvent, TaskWorkload
 from trackflow.pipelines.scheduler import asset_triggers, decisions, partition_runs
 from trackflow.pipelines.scheduler.lease import holder_name
 from trackflow.pipelines.scheduler.timetables import (
+    CustomTimetable,
+    DagRunInfo,
     PartitionedAssetTimetable,
     Restriction,
+    Timetable,
     asset_condition,
     deserialize_timetable,
 )
@@ -59,6 +63,7 @@ from trackflow.store.sql.asset_store import SqlAssetStore
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
 log = logging.getLogger("trackflow.scheduler")
+CUSTOM_RETRY = timedelta(minutes=5)  # a user's timetable that failed is asked again after this
 
 StateListener = Callable[[TaskInstance | None, str, str | None], None]
 
@@ -114,6 +119,8 @@ class SchedulerLoop:
         self.partitions = SqlPartitionStore(store.db)
         self.callbacks: list[subprocess.Popen[bytes]] = []  # DAG-callback processes still running
         self.gone_since: dict[tuple[tuple[str, str, str, int], str], datetime] = {}  # see release_lost
+        # dag_id -> (timetable, last run, restriction), its next run, whether it answered, when: see next_info
+        self.custom_next: dict[str, tuple[Any, DagRunInfo | None, bool, datetime]] = {}
 
     # Specs ------------------------------------------------------------------------------------
     def spec(self, dag_id: str) -> DagSpec:
@@ -343,7 +350,7 @@ class SchedulerLoop:
             )
             for _ in range(100):  # catch up in bounded steps per tick
                 last = self.store.last_automated_run(spec.dag_id)
-                info = timetable.next_dagrun_info(last.logical_date if last else None, restriction, now)
+                info = self.next_info(spec, timetable, last, restriction, now)
                 if info is None or info.run_after > now:
                     break
                 active = self.store.list_dag_runs(spec.dag_id, states=[decisions.RUN_QUEUED, decisions.RUN_RUNNING],
@@ -356,6 +363,26 @@ class SchedulerLoop:
                 except AlreadyExists:
                     break
         return created
+
+    def next_info(self, spec: DagSpec, timetable: Timetable, last: DagRun | None, restriction: Restriction,
+                  now: datetime) -> DagRunInfo | None:
+        """The DAG's next scheduled run after ``last``. A user's timetable is asked in a child
+        process once per last run (as Airflow computes next_dagrun once per run it creates), not
+        every tick; if it fails, it is asked again after CUSTOM_RETRY."""
+        interval = (last.data_interval_start, last.data_interval_end) if last else None
+        if not isinstance(timetable, CustomTimetable):
+            return timetable.next_run(last.logical_date if last else None, interval, restriction, now)
+        key = (json.dumps(spec.timetable, sort_keys=True), last.run_id if last else None, restriction)
+        cached = self.custom_next.get(spec.dag_id)
+        if cached is not None and cached[0] == key and (cached[2] or now - cached[3] < CUSTOM_RETRY):
+            return cached[1]
+        try:
+            info, answered = timetable.next_run(last.logical_date if last else None, interval, restriction, now), True
+        except InvalidInput as exc:
+            log.warning("%s: no next run: %s", spec.dag_id, exc.message)
+            info, answered = None, False
+        self.custom_next[spec.dag_id] = (key, info, answered, now)
+        return info
 
     def create_asset_run(self, spec: DagSpec, condition: dict[str, Any], now: datetime) -> bool:
         """A run of ``spec`` when its asset condition holds over the assets updated since its

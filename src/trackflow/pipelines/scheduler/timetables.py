@@ -10,6 +10,7 @@ timezone-aware.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -88,6 +89,11 @@ class Timetable:
         """The next automatic run after the one at ``last_logical_date`` (None: no run yet),
         or None when there is none. The caller creates it once ``run_after <= now``."""
         return None
+
+    def next_run(self, last_logical_date: datetime | None, last_interval: tuple[datetime, datetime] | None,
+                 restriction: Restriction, now: datetime) -> DagRunInfo | None:
+        """:meth:`next_dagrun_info`, for callers that know the last run's data interval too."""
+        return self.next_dagrun_info(last_logical_date, restriction, now)
 
     def manual_info(self, logical_date: datetime) -> DagRunInfo:
         return DagRunInfo(logical_date, logical_date, logical_date, logical_date)
@@ -389,6 +395,86 @@ class PartitionedAssetTimetable(Timetable):
                 "default_mapper": self.default_mapper}
 
 
+class CustomTimetable(Timetable):
+    """A user's own timetable: a subclass of authoring/timetable_api.Timetable (Airflow's
+    ``airflow.timetables.base.Timetable``). Where the DAG file was loaded it wraps the user's
+    object; elsewhere (scheduler, server) only its serialized form exists and every question
+    goes to a child process (pipelines/custom_timetables.py), as user code never runs there."""
+
+    kind = "custom"
+
+    def __init__(self, data: dict[str, Any], user: Any = None) -> None:
+        self.data = data
+        self.user = user
+        self.summary = str(data.get("summary") or data.get("qualname"))
+        self.periodic = bool(data.get("periodic", True))
+
+    @classmethod
+    def wrap(cls, user: Any) -> CustomTimetable:
+        """From the user's object (when its DAG file is parsed): validated and serialized."""
+        from trackflow.pipelines.authoring import airflow_shim
+
+        user.validate()
+        params = user.serialize()
+        try:
+            json.dumps(params)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"timetable {type(user).__qualname__}.serialize() returned {params!r}: "
+                               "it must be JSON-serializable") from None
+        return cls({"kind": cls.kind, "module": type(user).__module__, "qualname": type(user).__qualname__,
+                    "params": params, "summary": str(user.summary), "periodic": bool(user.periodic),
+                    "can_be_scheduled": bool(user.can_be_scheduled), "airflow_imports": airflow_shim.installed(),
+                    "fileloc": ""}, user)
+
+    def _ask(self, question: dict[str, Any]) -> Any:
+        from trackflow.pipelines import custom_timetables
+
+        if self.user is not None:
+            return custom_timetables.answer(self.user, question)
+        return custom_timetables.ask(self.data, question)
+
+    @staticmethod
+    def _from_answer(found: dict[str, Any]) -> DagRunInfo:
+        start = datetime.fromisoformat(found["start"])
+        return DagRunInfo(start, start, datetime.fromisoformat(found["end"]),
+                          datetime.fromisoformat(found["run_after"]), partition_key=found.get("partition_key"),
+                          partition_date=None if found.get("partition_date") is None
+                          else datetime.fromisoformat(found["partition_date"]))
+
+    def next_run(self, last_logical_date: datetime | None, last_interval: tuple[datetime, datetime] | None,
+                 restriction: Restriction, now: datetime) -> DagRunInfo | None:
+        if not self.data.get("can_be_scheduled", True):
+            return None
+        if last_interval is None and last_logical_date is not None:
+            last_interval = (last_logical_date, last_logical_date)
+        found = self._ask({"op": "next", "last": None if last_interval is None else [d.isoformat() for d in
+                                                                                       last_interval],
+                           "restriction": {"earliest": _iso(restriction.earliest), "latest": _iso(restriction.latest),
+                                           "catchup": restriction.catchup}})
+        return None if found is None else self._from_answer(found)
+
+    def next_dagrun_info(
+        self, last_logical_date: datetime | None, restriction: Restriction, now: datetime
+    ) -> DagRunInfo | None:
+        return self.next_run(last_logical_date, None, restriction, now)
+
+    def manual_info(self, logical_date: datetime) -> DagRunInfo:
+        """Airflow's manual run: the logical date given, the data interval the timetable infers."""
+        info = self._from_answer(self._ask({"op": "manual", "run_after": logical_date.isoformat()}))
+        return replace(info, logical_date=logical_date, run_after=logical_date)
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[DagRunInfo]:
+        found = self._ask({"op": "between", "start": start.isoformat(), "end": end.isoformat()})
+        return iter([self._from_answer(f) for f in found])
+
+    def serialize(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def asset_condition(data: dict[str, Any]) -> dict[str, Any] | None:
     """The asset condition of a serialized timetable, if it has one."""
     return data.get("condition") if data.get("kind") in ("assets", "asset_or_time", "partitioned_assets") else None
@@ -413,6 +499,10 @@ def timetable_from_schedule(schedule: Any, tz: tzinfo = UTC) -> Timetable:
     if isinstance(schedule, Timetable):
         return schedule
     from trackflow.pipelines.authoring.assets import condition_of
+    from trackflow.pipelines.authoring.timetable_api import Timetable as UserTimetable
+
+    if isinstance(schedule, UserTimetable):
+        return CustomTimetable.wrap(schedule)
 
     condition = condition_of(schedule)
     if condition is not None:
@@ -423,8 +513,8 @@ def timetable_from_schedule(schedule: Any, tz: tzinfo = UTC) -> Timetable:
         if schedule == "@once":
             return OnceTimetable()
         return CronTriggerTimetable(schedule, tz)
-    raise InvalidInput(f"unsupported schedule {schedule!r}: use a cron string, a preset, a timedelta, assets "
-                       "or None")
+    raise InvalidInput(f"unsupported schedule {schedule!r}: use a cron string, a preset, a timedelta, assets, "
+                       "a Timetable or None")
 
 
 def deserialize_timetable(data: dict[str, Any]) -> Timetable:
@@ -446,4 +536,6 @@ def deserialize_timetable(data: dict[str, Any]) -> Timetable:
         return PartitionedAtRuntime()
     if kind == "partitioned_assets":
         return PartitionedAssetTimetable.from_parts(data)
+    if kind == CustomTimetable.kind:
+        return CustomTimetable(data)
     return NullTimetable()

@@ -60,16 +60,19 @@ class TriggerRun(_Body):
 class ClearRun(_Body):
     task_ids: list[str]
     include_downstream: bool = False
+    include_upstream: bool = False
 
 
 class ClearTask(_Body):
     include_downstream: bool = False
+    include_upstream: bool = False
     map_index: int = Field(default=-1, ge=-1, le=INT64_MAX)
 
 
 class MarkTask(_Body):
     state: str
     include_downstream: bool = False
+    include_upstream: bool = False
 
 
 class PutPool(_Body):
@@ -141,6 +144,7 @@ def ti_json(ti: TaskInstance) -> dict[str, Any]:
         "duration": ti.duration, "queued_at": _iso(ti.queued_at), "pool": ti.pool,
         "priority_weight": ti.priority_weight, "operator": ti.operator, "hostname": ti.hostname, "pid": ti.pid,
         "tracking_run_id": ti.tracking_run_id, "next_retry_at": _iso(ti.next_retry_at), "note": ti.note,
+        "rendered_map_index": ti.rendered_map_index,
     }
 
 
@@ -200,7 +204,7 @@ def get_run(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> dict
 @router.post("/dags/{dag_id}/dagRuns/{run_id}/clear", **returns(out.ClearedOut))
 def clear_run(dag_id: str, run_id: str, body: ClearRun, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
-    cleared = p.clear(dag_id, run_id, body.task_ids, body.include_downstream)
+    cleared = p.clear(dag_id, run_id, body.task_ids, body.include_downstream, body.include_upstream)
     _wake(s)
     return {"cleared": cleared}
 
@@ -219,7 +223,7 @@ def run_lineage(dag_id: str, run_id: str, p: Pipelines = Depends(pipelines)) -> 
 @router.post("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/clear", **returns(out.ClearedOut))
 def clear_task(dag_id: str, run_id: str, task_id: str, body: ClearTask, s: Services = Depends(get_services),
                p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
-    cleared = p.clear(dag_id, run_id, [task_id], body.include_downstream)
+    cleared = p.clear(dag_id, run_id, [task_id], body.include_downstream, body.include_upstream)
     _wake(s)
     return {"cleared": cleared}
 
@@ -227,19 +231,21 @@ def clear_task(dag_id: str, run_id: str, task_id: str, body: ClearTask, s: Servi
 @router.patch("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}", **returns(out.MarkedOut))
 def mark_task(dag_id: str, run_id: str, task_id: str, body: MarkTask, s: Services = Depends(get_services),
               p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
-    """Mark success / failed / skipped (optionally with everything downstream)."""
-    marked = p.mark(dag_id, run_id, [task_id], body.state, body.include_downstream)
+    """Mark success / failed / skipped (optionally with everything downstream and/or upstream)."""
+    marked = p.mark(dag_id, run_id, [task_id], body.state, body.include_downstream, body.include_upstream)
     _wake(s)
     return {"marked": marked, "state": body.state}
 
 
 @router.get("/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs", **returns(out.TaskLogOut))
 def task_logs(dag_id: str, run_id: str, task_id: str, try_number: int | None = Query(None, ge=1, le=INT64_MAX),
-              map_index: int = Query(-1, ge=-1, le=INT64_MAX), p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
-    """The log of a try (the latest by default); readable while the task runs."""
+              map_index: int = Query(-1, ge=-1, le=INT64_MAX), offset: int = Query(0, ge=0, le=INT64_MAX),
+              p: Pipelines = Depends(pipelines)) -> dict[str, Any]:
+    """The log of a try (the latest by default); readable while the task runs. ``content``
+    starts at character ``offset``; poll again with ``next_offset`` for what was written since."""
     chosen, text = p.read_log(dag_id, run_id, task_id, map_index, try_number)
     return {"task_id": task_id, "map_index": map_index, "try_number": chosen.try_number, "state": chosen.state,
-            "content": text}
+            "content": text[offset:], "next_offset": max(offset, len(text))}
 
 
 # Pools -------------------------------------------------------------------------------------------

@@ -467,6 +467,8 @@ class TaskInstanceOut(_Out):
     tracking_run_id: str | None
     next_retry_at: str | None
     note: str | None
+    rendered_map_index: str | None = Field(
+        default=None, description="a mapped task instance's map_index_template, rendered when its try ended")
 
 
 class DagRunDetailOut(DagRunOut):
@@ -503,6 +505,7 @@ class TaskLogOut(_Out):
     try_number: int
     state: str | None
     content: str
+    next_offset: int
 
 
 class PoolOut(_Out):

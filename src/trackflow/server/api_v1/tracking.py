@@ -197,10 +197,30 @@ def restore_run(run_id: str, s: Services = Depends(get_services)) -> dict:
     return {}
 
 
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` written in place: an operation's schema in the
+    OpenAPI document cannot keep local ``#/$defs/...`` references (ReDoc refuses the whole
+    document). The models inlined are not recursive."""
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return dict(resolve(schema))
+
+
 @router.post(
     "/runs/{run_id}/batch",
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": Batch.model_json_schema()}}}
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": inline_defs(Batch.model_json_schema())}}}
     },
     **returns(out.EmptyOut),
 )

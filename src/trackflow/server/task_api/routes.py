@@ -93,6 +93,7 @@ class FinishBody(_Body):
     note: str | None = Field(default=None, max_length=4000)
     asset_events: list[AssetEventBody] = Field(default_factory=list, max_length=1000)
     deferral: DeferralBody | None = None
+    rendered_map_index: str | None = Field(default=None, max_length=250)
 
 
 class OutputBody(_Body):
@@ -141,7 +142,7 @@ def finish(body: FinishBody, ch: Channel) -> dict[str, Any]:
               for e in body.asset_events]
     deferral = Deferral(**body.deferral.model_dump()) if body.deferral else None
     if not ch.finish(body.state, body.now, body.next_retry_at, body.skip_task_ids, body.note, events, deferral,
-                     body.skip_at_own_index):
+                     body.skip_at_own_index, body.rendered_map_index):
         raise _fenced()
     return {}
 

@@ -1,5 +1,5 @@
 """The web UI: server-rendered pages (views.py), their JSON twins under /api/v1/ui (api.py),
-templates/ and static/. ``install_ui(app)`` wires all of it into an app."""
+the offline API docs (api_docs.py), templates/ and static/. ``install_ui(app)`` wires all of it into an app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from trackflow.server.ui.api import router as api_router
+from trackflow.server.ui.api_docs import router as docs_router
 from trackflow.server.ui.templating import ENV_STATE_KEY, STATIC_DIR, make_environment
 from trackflow.server.ui.urls import API_PREFIX
 from trackflow.server.ui.views import router as pages_router
@@ -18,6 +19,7 @@ def install_ui(app: FastAPI) -> None:
     setattr(app.state, ENV_STATE_KEY, make_environment())
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(pages_router)
+    app.include_router(docs_router)
     app.mount("/static/ui", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
 

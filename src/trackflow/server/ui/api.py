@@ -15,7 +15,7 @@ from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, VersionP
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
-from trackflow.server.ui import data, pipelines_data, registry_data
+from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data, traces_data
 
 router = APIRouter(tags=["ui"], responses=ERROR_RESPONSES)
 
@@ -68,6 +68,41 @@ def metric_series(
     return JSONResponse(data.metric_series(s, run_id, key, max_points))
 
 
+@router.get("/experiments/{experiment_id}/traces", **returns(traces_data.TracesPage))
+def traces(
+    experiment_id: str,
+    filter: Annotated[str, Query(max_length=10_000)] = "",  # noqa: A002 (the page's parameter)
+    order: str = "newest",
+    page_token: Annotated[str | None, Query(max_length=1000)] = None,
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    page = traces_data.traces_page(s, experiment_id, filter, order, page_token)
+    if page.error:
+        raise InvalidInput(page.error)
+    return JSONResponse(page)
+
+
+@router.get("/traces/{trace_id}", **returns(traces_data.TracePage))
+def trace(
+    trace_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(traces_data.SPANS_PER_PAGE, ge=1, le=traces_data.MAX_SPANS_PER_PAGE),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    return JSONResponse(traces_data.trace_page(s, trace_id, offset, limit))
+
+
+@router.get("/prompts", **returns(registry_data.PromptsPage))
+def prompts(page_token: Annotated[str | None, Query(max_length=1000)] = None,
+            s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(registry_data.prompts_page(s, page_token))
+
+
+@router.get("/prompts/{name}", **returns(registry_data.PromptPage))
+def prompt(name: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(registry_data.prompt_page(s, name))
+
+
 @router.get("/models", **returns(registry_data.ModelsPage))
 def models(page_token: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(registry_data.models_page(s, page_token))
@@ -91,6 +126,51 @@ def dags(s: Services = Depends(get_services)) -> JSONResponse:
 @router.get("/dags/{dag_id}", **returns(pipelines_data.DagPage))
 def dag(dag_id: str, offset: int = Query(0, ge=0, le=INT64_MAX), s: Services = Depends(get_services)) -> JSONResponse:
     return JSONResponse(pipelines_data.dag_page(s, dag_id, offset))
+
+
+@router.get("/dags/{dag_id}/grid", **returns(dag_grid.GridPage))
+def grid(
+    dag_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(dag_grid.GRID_RUNS, ge=1, le=dag_grid.MAX_GRID_RUNS),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """Runs x tasks: the ``limit`` newest runs after ``offset`` (oldest first), tasks in DAG order."""
+    return JSONResponse(dag_grid.grid_page(s, dag_id, offset, limit))
+
+
+@router.get("/dags/{dag_id}/graph", **returns(dag_graph.GraphPage))
+def graph(dag_id: str, run_id: str | None = None, s: Services = Depends(get_services)) -> JSONResponse:
+    """Tasks, edges and task groups, with the states of one run (the newest by default)."""
+    return JSONResponse(dag_graph.graph_page(s, dag_id, run_id or None))
+
+
+@router.get("/dags/{dag_id}/code", **returns(pipelines_data.CodePage))
+def code(dag_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(pipelines_data.code_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/trigger", **returns(pipelines_data.TriggerPage))
+def trigger(dag_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    """The trigger form's fields, one per DAG param, from its JSON schema."""
+    return JSONResponse(pipelines_data.trigger_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/gantt", **returns(dag_graph.GanttPage))
+def gantt(dag_id: str, run_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(dag_graph.gantt_page(s, dag_id, run_id))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", **returns(dag_grid.TaskPanel))
+def task(
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = Query(-1, ge=-1, le=INT64_MAX),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """A task instance with its tries (and their tracked runs) and the URLs to clear, mark and follow its log."""
+    return JSONResponse(dag_grid.task_panel(s, dag_id, run_id, task_id, map_index))
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", **returns(pipelines_data.DagRunPage))

@@ -3,16 +3,21 @@ their /api/v1/ui twins. The Pipelines object is the one the /api/v1 pipeline rou
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from trackflow.entities.pipelines import DagRecord, DagRun, ImportErrorRecord, TaskInstance
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.scheduler import decisions
+from trackflow.pipelines.scheduler.timetables import Restriction, deserialize_timetable
 from trackflow.pipelines.spec import DagSpec
 from trackflow.server.api_v1.pipelines import pipelines
 from trackflow.server.services import Services
+from trackflow.server.ui.urls import Urls
 
 RUNS_PER_PAGE = 25
 # The log page shows the end of a log; the whole file stays downloadable through the API.
@@ -21,6 +26,19 @@ MAX_LOG_CHARS = 512 * 1024
 
 def _ops(services: Services) -> Pipelines:
     return pipelines(services)
+
+
+# The DAG list shows this many of each DAG's newest runs as coloured squares.
+RECENT_RUNS = 10
+MAX_CODE_BYTES = 1024 * 1024
+
+
+@dataclass
+class RecentRun:
+    run_id: str
+    state: str
+    logical_date: datetime
+    url: str
 
 
 @dataclass
@@ -32,6 +50,11 @@ class DagRow:
     fileloc: str
     last_parsed: datetime | None
     latest_run: DagRun | None
+    recent_runs: list[RecentRun]  # oldest first, the newest RECENT_RUNS
+    next_run: datetime | None  # when the scheduler next creates a run (None: not on a time schedule)
+    next_run_due: bool  # that time has come (the scheduler creates it on its next tick, unless paused)
+    url: str  # the DAG's grid
+    pause_api_url: str  # PATCH {"is_paused": ...}
 
 
 @dataclass
@@ -40,23 +63,129 @@ class DagsPage:
     import_errors: list[ImportErrorRecord]
 
 
+def next_run_after(spec: DagSpec, last_logical_date: datetime | None, now: datetime) -> datetime | None:
+    """When the scheduler will create the DAG's next scheduled run (as loop.create_due_runs
+    decides it); None for a DAG without a time schedule."""
+    timetable = deserialize_timetable(spec.timetable)
+    restriction = Restriction(
+        earliest=datetime.fromisoformat(spec.start_date) if spec.start_date else None,
+        latest=datetime.fromisoformat(spec.end_date) if spec.end_date else None,
+        catchup=spec.catchup,
+    )
+    info = timetable.next_dagrun_info(last_logical_date, restriction, now)
+    return None if info is None else info.run_after
+
+
 def dags_page(services: Services) -> DagsPage:
+    """Three queries whatever the number of DAGs: the DAGs, their recent runs, the dates their
+    schedules continue from."""
     ops = _ops(services)
+    recent = ops.store.recent_runs_by_dag(RECENT_RUNS)
+    last_dates = ops.store.last_automated_dates()
+    now = datetime.now(UTC)
     rows = []
     for record in ops.list_dags():
-        latest = ops.store.list_dag_runs(record.dag_id, limit=1)
+        runs = recent.get(record.dag_id, [])
+        spec = DagSpec.from_dict(record.spec)
+        next_at = next_run_after(spec, last_dates.get(record.dag_id), now)
         rows.append(
             DagRow(
                 record.dag_id,
                 record.is_paused,
                 record.schedule,
-                list(record.spec.get("tags", [])),
+                list(spec.tags),
                 record.fileloc,
                 record.last_parsed,
-                latest[0] if latest else None,
+                runs[0] if runs else None,
+                [RecentRun(r.run_id, r.state, r.logical_date, Urls.dag_run(r.dag_id, r.run_id))
+                 for r in reversed(runs)],
+                next_at,
+                next_at is not None and next_at <= now,
+                Urls.dag_grid(record.dag_id),
+                Urls.api_dag(record.dag_id),
             )
         )
     return DagsPage(rows, ops.import_errors())
+
+
+@dataclass
+class ParamField:
+    """One input of the trigger form, from a DAG param and its JSON schema."""
+
+    name: str
+    label: str
+    description: str | None
+    kind: str  # string | integer | number | boolean | enum | json | date | datetime
+    required: bool  # no default: the run's conf must give it
+    value: str  # the form's initial text (JSON text for enum and json kinds)
+    enum: list[str]  # enum kind: each option's JSON text
+    schema: dict[str, Any]
+
+
+@dataclass
+class TriggerPage:
+    dag_id: str
+    is_paused: bool
+    fields: list[ParamField]
+    api_url: str  # POST here: {"conf": {...}, "logical_date"?, "run_id"?}
+    grid_url: str
+
+
+def _param_field(name: str, dumped: dict[str, Any]) -> ParamField:
+    schema = dumped.get("schema") or {}
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    main = next((t for t in types if t != "null"), None)
+    default = dumped.get("default")
+    has_default = dumped.get("has_default", True)
+    if "enum" in schema:
+        kind = "enum"
+    elif main in ("string", "integer", "number", "boolean") and len([t for t in types if t != "null"]) == 1:
+        kind = main
+        if main == "string" and schema.get("format") in ("date", "date-time"):
+            kind = "date" if schema["format"] == "date" else "datetime"
+    else:
+        kind = "json"
+    if kind in ("enum", "json"):
+        value = json.dumps(default) if has_default else ""
+    elif kind == "boolean":
+        value = "true" if default else "false"
+    else:
+        value = "" if default is None or not has_default else str(default)
+    return ParamField(name, str(schema.get("title") or name), dumped.get("description") or schema.get(
+        "description"), kind, not has_default, value, [json.dumps(v) for v in schema.get("enum", [])], schema)
+
+
+def trigger_page(services: Services, dag_id: str) -> TriggerPage:
+    """NotFound for an unknown DAG."""
+    record = _ops(services).get_dag(dag_id)
+    spec = DagSpec.from_dict(record.spec)
+    fields = [_param_field(name, dumped) for name, dumped in spec.params.items()]
+    return TriggerPage(dag_id, record.is_paused, fields, Urls.api_dag_runs(dag_id), Urls.dag_grid(dag_id))
+
+
+@dataclass
+class CodePage:
+    dag_id: str
+    is_paused: bool
+    fileloc: str
+    source: str | None
+    message: str | None  # why there is no source
+
+
+def code_page(services: Services, dag_id: str) -> CodePage:
+    """The DAG file as this server reads it now (it may have changed since it was parsed);
+    NotFound for an unknown DAG."""
+    record = _ops(services).get_dag(dag_id)
+    path = Path(record.fileloc)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CODE_BYTES + 1)
+    except OSError as exc:
+        return CodePage(dag_id, record.is_paused, record.fileloc, None, f"cannot read {record.fileloc}: {exc.strerror}")
+    text = data[:MAX_CODE_BYTES].decode("utf-8", errors="replace")
+    note = "Showing the first 1 MB only." if len(data) > MAX_CODE_BYTES else None
+    return CodePage(dag_id, record.is_paused, record.fileloc, text, note)
 
 
 @dataclass

@@ -47,6 +47,15 @@ class Urls:
     def artifact(run_id: str, path: str) -> str:
         return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
 
+    @staticmethod
+    def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
+               page_token: str | None = None) -> str:
+        return _query(f"/experiments/{_seg(experiment_id)}/traces", filter=filter, order=order, page_token=page_token)
+
+    @staticmethod
+    def trace(trace_id: str, offset: int = 0) -> str:
+        return _query(f"/traces/{_seg(trace_id)}", offset=offset or None)
+
     # Registry ------------------------------------------------------------------------------
     @staticmethod
     def models(page_token: str | None = None) -> str:
@@ -55,6 +64,14 @@ class Urls:
     @staticmethod
     def model(name: str, page_token: str | None = None) -> str:
         return _query(f"/models/{_seg(name)}", page_token=page_token)
+
+    @staticmethod
+    def prompts(page_token: str | None = None) -> str:
+        return _query("/prompts", page_token=page_token)
+
+    @staticmethod
+    def prompt(name: str) -> str:
+        return f"/prompts/{_seg(name)}"
 
     @staticmethod
     def model_version(name: str, version: str) -> str:
@@ -74,6 +91,67 @@ class Urls:
         return f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}"
 
     @staticmethod
+    def dag_grid(dag_id: str, offset: int = 0) -> str:
+        return _query(f"/dags/{_seg(dag_id)}/grid", offset=offset or None)
+
+    @staticmethod
+    def dag_graph(dag_id: str, run_id: str | None = None) -> str:
+        return _query(f"/dags/{_seg(dag_id)}/graph", run_id=run_id)
+
+    @staticmethod
+    def dag_code(dag_id: str) -> str:
+        return f"/dags/{_seg(dag_id)}/code"
+
+    @staticmethod
+    def dag_trigger(dag_id: str) -> str:
+        return f"/dags/{_seg(dag_id)}/trigger"
+
+    @staticmethod
+    def dag_run_gantt(dag_id: str, run_id: str) -> str:
+        return f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}/gantt"
+
+    @staticmethod
+    def task(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
+        """The task panel: ``task_prefix(dag_id, run_id) + task_suffix(task_id, map_index)``."""
+        return Urls.task_prefix(dag_id, run_id) + Urls.task_suffix(task_id, map_index)
+
+    @staticmethod
+    def task_prefix(dag_id: str, run_id: str) -> str:
+        # The grid joins one prefix per run with one suffix per task (10,000 cells, 250 quotes).
+        return f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}/tasks/"
+
+    @staticmethod
+    def task_suffix(task_id: str, map_index: int = -1) -> str:
+        return _query(_seg(task_id), map_index=map_index if map_index >= 0 else None)
+
+    @staticmethod
     def task_log(dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int | None = None) -> str:
         url = f"/dags/{_seg(dag_id)}/runs/{_seg(run_id)}/tasks/{_seg(task_id)}/log"
         return _query(url, map_index=map_index if map_index >= 0 else None, try_number=try_number)
+
+    # /api/v1 endpoints the pages' scripts call (the pages never call them server-side) -----
+    @staticmethod
+    def api_dag(dag_id: str) -> str:
+        return f"/api/v1/dags/{_seg(dag_id)}"
+
+    @staticmethod
+    def api_dag_runs(dag_id: str) -> str:
+        return f"/api/v1/dags/{_seg(dag_id)}/dagRuns"
+
+    @staticmethod
+    def api_clear_task(dag_id: str, run_id: str, task_id: str) -> str:
+        return f"/api/v1/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}/clear"
+
+    @staticmethod
+    def api_mark_task(dag_id: str, run_id: str, task_id: str) -> str:
+        return f"/api/v1/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}"
+
+    @staticmethod
+    def api_task_log(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
+        url = f"/api/v1/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}/logs"
+        return _query(url, map_index=map_index if map_index >= 0 else None, try_number=try_number)
+
+    @staticmethod
+    def ui_api(page_url: str) -> str:
+        """The JSON twin of a page (same path under /api/v1/ui)."""
+        return API_PREFIX + page_url

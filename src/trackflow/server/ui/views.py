@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import mimetypes
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
+from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
-from trackflow.server.ui import data, pipelines_data, registry_data
+from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data, traces_data
 from trackflow.server.ui.charts import metric_chart_svg
 from trackflow.server.ui.templating import HtmlErrorRoute, render
 from trackflow.server.ui.urls import Urls
@@ -76,6 +78,33 @@ async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) 
     return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
 
 
+# Traces ------------------------------------------------------------------------------------
+@router.get("/experiments/{experiment_id}/traces")
+def traces(
+    request: Request,
+    experiment_id: str,
+    filter: str = "",
+    order: str = "newest",
+    page_token: str | None = None,
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = traces_data.traces_page(s, experiment_id, filter, order, page_token)
+    return render(request, "traces.html", 400 if page.error else 200, title=f"{page.experiment_name} · traces",
+                  page=page)
+
+
+@router.get("/traces/{trace_id}")
+def trace(
+    request: Request,
+    trace_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(traces_data.SPANS_PER_PAGE, ge=1, le=traces_data.MAX_SPANS_PER_PAGE),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = traces_data.trace_page(s, trace_id, offset, limit)
+    return render(request, "trace.html", title=page.name or trace_id, page=page)
+
+
 # Registry ----------------------------------------------------------------------------------
 @router.get("/models")
 def models(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
@@ -96,6 +125,16 @@ def model_version(request: Request, name: str, version: str, s: Services = Depen
     return render(request, "model_version.html", title=f"{name} v{version}", page=page)
 
 
+@router.get("/prompts")
+def prompts(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "prompts.html", title="Prompts", page=registry_data.prompts_page(s, page_token))
+
+
+@router.get("/prompts/{name}")
+def prompt(request: Request, name: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "prompt.html", title=name, page=registry_data.prompt_page(s, name))
+
+
 # Pipelines ---------------------------------------------------------------------------------
 @router.get("/dags")
 def dags(request: Request, s: Services = Depends(get_services)) -> HTMLResponse:
@@ -105,6 +144,59 @@ def dags(request: Request, s: Services = Depends(get_services)) -> HTMLResponse:
 @router.get("/dags/{dag_id}")
 def dag(request: Request, dag_id: str, offset: int = 0, s: Services = Depends(get_services)) -> HTMLResponse:
     return render(request, "dag.html", title=dag_id, page=pipelines_data.dag_page(s, dag_id, offset))
+
+
+@router.get("/dags/{dag_id}/grid")
+def grid(
+    request: Request,
+    dag_id: str,
+    offset: int = Query(0, ge=0, le=INT64_MAX),
+    limit: int = Query(dag_grid.GRID_RUNS, ge=1, le=dag_grid.MAX_GRID_RUNS),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = dag_grid.grid_page(s, dag_id, offset, limit)
+    return render(request, "grid.html", title=f"{dag_id} · grid", page=page, live=page.live)
+
+
+@router.get("/dags/{dag_id}/graph")
+def graph(
+    request: Request, dag_id: str, run_id: str | None = None, s: Services = Depends(get_services)
+) -> HTMLResponse:
+    page = dag_graph.graph_page(s, dag_id, run_id or None)
+    # In a <script type="application/json">: "</" must not close the element.
+    payload = orjson.dumps(page).decode().replace("</", "<\\/")
+    page_data = Markup(payload)  # noqa: S704 - JSON with "</" escaped, inside a JSON script element
+    return render(request, "graph.html", title=f"{dag_id} · graph", page=page, graph_json=page_data)
+
+
+@router.get("/dags/{dag_id}/code")
+def code(request: Request, dag_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "code.html", title=f"{dag_id} · code", page=pipelines_data.code_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/trigger")
+def trigger(request: Request, dag_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    return render(request, "trigger.html", title=f"Trigger {dag_id}", page=pipelines_data.trigger_page(s, dag_id))
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/gantt")
+def gantt(request: Request, dag_id: str, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = dag_graph.gantt_page(s, dag_id, run_id)
+    return render(request, "gantt.html", title=f"{run_id} · gantt", page=page, live=page.live)
+
+
+@router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}")
+def task(
+    request: Request,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int = Query(-1, ge=-1, le=INT64_MAX),
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = dag_grid.task_panel(s, dag_id, run_id, task_id, map_index)
+    suffix = f"[{map_index}]" if map_index >= 0 else ""
+    return render(request, "task.html", title=f"{task_id}{suffix} · {run_id}", page=page)
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}")

@@ -33,7 +33,7 @@ from trackflow.entities.pipelines import (
     TIState,
 )
 from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
-from trackflow.store.pipeline_base import Deferral, NewTaskInstance, TIKey, Transition, Within
+from trackflow.store.pipeline_base import Deferral, GridCell, NewTaskInstance, TIKey, Transition, Within
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_tables import (
     dag_runs,
@@ -197,7 +197,8 @@ _FINISH_TI = update(task_instances).where(_TI_OWNED).values(
     state=bindparam("v_state"), end_date=bindparam("v_now"), next_retry_at=bindparam("v_next_retry_at"),
     note=bindparam("v_note"), token=bindparam("v_token"), next_method=bindparam("v_next_method"),
     next_kwargs=bindparam("v_next_kwargs"), trigger_id=bindparam("v_trigger_id"),
-    trigger_timeout=bindparam("v_trigger_timeout"), reschedule_start=bindparam("v_reschedule_start"))
+    trigger_timeout=bindparam("v_trigger_timeout"), reschedule_start=bindparam("v_reschedule_start"),
+    rendered_map_index=func.coalesce(bindparam("v_rendered_map_index"), _TI.rendered_map_index))
 _FINISH_TRY = update(task_tries).where(_TRY_KEY).values(state=bindparam("v_state"), end_date=bindparam("v_now"))
 _SKIP_TIS = update(task_instances).where(
     _TI.dag_id == bindparam("k_dag_id"), _TI.run_id == bindparam("k_run_id"),
@@ -416,6 +417,23 @@ class SqlPipelineStore:
             row = conn.execute(query).first()
         return None if row is None else _run(row)
 
+    def recent_runs_by_dag(self, per_dag: int) -> dict[str, list[DagRun]]:
+        ranked = select(dag_runs, func.row_number().over(
+            partition_by=dag_runs.c.dag_id, order_by=(dag_runs.c.logical_date.desc(), dag_runs.c.id.desc()),
+        ).label("rank")).subquery()
+        query = select(ranked).where(ranked.c.rank <= per_dag).order_by(ranked.c.dag_id, ranked.c.rank)
+        out: dict[str, list[DagRun]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(query):
+                out.setdefault(row.dag_id, []).append(_run(row))
+        return out
+
+    def last_automated_dates(self) -> dict[str, datetime]:
+        query = (select(dag_runs.c.dag_id, func.max(dag_runs.c.logical_date))
+                 .where(dag_runs.c.run_type.in_(("scheduled", "backfill"))).group_by(dag_runs.c.dag_id))
+        with self.db.read() as conn:
+            return {dag_id: _req(ms) for dag_id, ms in conn.execute(query)}
+
     def update_dag_run(self, dag_id: str, run_id: str, state: RunState, now: datetime,
                        tracking_run_id: str | None = None, experiment_id: str | None = None) -> DagRun:
         run = self._write_dag_run(dag_id, run_id, None, state, now, tracking_run_id, experiment_id)
@@ -462,6 +480,14 @@ class SqlPipelineStore:
         with self.db.read() as conn:
             rows = conn.execute(_TI_STATES, {"k_dag_id": dag_id, "k_run_id": run_id}).all()
         return [(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else from_ms(r[5])) for r in rows]
+
+    def task_instance_grid(self, dag_id: str, run_ids: Sequence[str]) -> list[GridCell]:
+        if not run_ids:
+            return []
+        query = select(_TI.run_id, _TI.task_id, _TI.map_index, _TI.state, _TI.try_number).where(
+            _TI.dag_id == dag_id, _TI.run_id.in_(list(run_ids)))
+        with self.db.read() as conn:
+            return [GridCell(*r) for r in conn.execute(query)]
 
     def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
         with self.db.read() as conn:
@@ -560,14 +586,15 @@ class SqlPipelineStore:
     def finish_try(self, dag_id: str, run_id: str, key: TIKey, token: str, state: TIState, now: datetime,
                    next_retry_at: datetime | None = None, skip_task_ids: Sequence[str] = (),
                    note: str | None = None, within: Within | None = None, deferral: Deferral | None = None,
-                   skip_at_own_index: Sequence[str] = ()) -> bool:
+                   skip_at_own_index: Sequence[str] = (), rendered_map_index: str | None = None) -> bool:
         if (state == TIState.DEFERRED) != (deferral is not None):
             raise InvalidInput("a task instance defers with a trigger, and only then")
         params = _key_params(dag_id, run_id, key)
         params.update(k_token=token, v_state=state, v_now=to_ms(now), v_next_retry_at=to_ms(next_retry_at),
                       v_note=note, v_token=None if state != TIState.SUCCESS else token,
                       k_task_ids=list(skip_task_ids), v_next_method=None, v_next_kwargs=None, v_trigger_id=None,
-                      v_trigger_timeout=None, v_reschedule_start=None)
+                      v_trigger_timeout=None, v_reschedule_start=None,
+                      v_rendered_map_index=None if rendered_map_index is None else rendered_map_index[:250])
         with self.db.write() as conn:
             row = conn.execute(_OWNED_TRY_NUMBER, params).first()
             if row is None:

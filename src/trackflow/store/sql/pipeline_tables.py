@@ -95,6 +95,7 @@ task_instances = Table(
     Column("trigger_id", ID_INT),
     Column("trigger_timeout", BigInteger),
     Column("reschedule_start", BigInteger),
+    Column("rendered_map_index", String(250)),  # its map_index_template, rendered when the try ended
     Index("ix_pl_ti_state", "state"),
 )
 
