@@ -171,3 +171,27 @@ def test_prompts_list_their_versions_and_leave_the_models_page(page: Any, traced
     listed = requests.get(f"{traced.server}/api/v1/ui/prompts/{name}", timeout=30).json()
     assert [v["version"] for v in listed["versions"]] == [2, 1]
     assert requests.get(f"{traced.server}/api/v1/ui/prompts/no-such-prompt", timeout=30).status_code == 404
+
+
+def test_an_evaluation_run_shows_its_rows(page: Any, traced: Traced) -> None:
+    from trackflow.evaluation import scorers
+    from trackflow.tracking import backend, fluent
+
+    saved_state, saved_uri = dict(fluent._state), list(backend._default_tracking_uri)
+    fluent.set_tracking_uri(traced.server)
+    try:
+        fluent.set_experiment(f"ui-eval-{uuid.uuid4().hex[:8]}")
+        result = trackflow.evaluate(lambda q: q.upper(), [{"inputs": {"q": "a"}, "expectations": "A"},
+                                                          {"inputs": {"q": "<i>b</i>"}, "expectations": "x"}],
+                                    [scorers.exact_match()])
+    finally:
+        fluent._state.update(saved_state)
+        fluent._state["client"] = None
+        backend._default_tracking_uri[:] = saved_uri
+    page.goto(f"{traced.server}/runs/{result.run_id}")
+    page.locator("#evaluation-link").click()
+    expect(page.locator("#evaluation-metrics")).to_contain_text("exact_match/mean")
+    rows = page.locator("#evaluation-rows tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_contain_text("<I>B</I>")  # outputs shown as text
+    assert requests.get(f"{traced.server}/api/v1/ui/runs/{traced.run_id}/evaluation", timeout=30).status_code == 404

@@ -15,7 +15,15 @@ from trackflow.server.api_v1.schemas import ERROR_RESPONSES, INT64_MAX, VersionP
 from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
-from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data, traces_data
+from trackflow.server.ui import (
+    dag_graph,
+    dag_grid,
+    data,
+    evaluation_data,
+    pipelines_data,
+    registry_data,
+    traces_data,
+)
 
 router = APIRouter(tags=["ui"], responses=ERROR_RESPONSES)
 
@@ -90,6 +98,11 @@ def trace(
     s: Services = Depends(get_services),
 ) -> JSONResponse:
     return JSONResponse(traces_data.trace_page(s, trace_id, offset, limit))
+
+
+@router.get("/runs/{run_id}/evaluation", **returns(evaluation_data.EvaluationPage))
+def evaluation(run_id: str, s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(evaluation_data.evaluation_page(s, run_id))
 
 
 @router.get("/prompts", **returns(registry_data.PromptsPage))

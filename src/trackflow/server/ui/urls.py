@@ -44,6 +44,10 @@ class Urls:
         return f"/runs/{_seg(run_id)}"
 
     @staticmethod
+    def evaluation(run_id: str) -> str:
+        return f"/runs/{_seg(run_id)}/evaluation"
+
+    @staticmethod
     def artifact(run_id: str, path: str) -> str:
         return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
 

@@ -15,7 +15,15 @@ from trackflow.artifacts import safe_relative_path
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
-from trackflow.server.ui import dag_graph, dag_grid, data, pipelines_data, registry_data, traces_data
+from trackflow.server.ui import (
+    dag_graph,
+    dag_grid,
+    data,
+    evaluation_data,
+    pipelines_data,
+    registry_data,
+    traces_data,
+)
 from trackflow.server.ui.charts import metric_chart_svg
 from trackflow.server.ui.templating import HtmlErrorRoute, render
 from trackflow.server.ui.urls import Urls
@@ -60,6 +68,12 @@ def run(request: Request, run_id: str, s: Services = Depends(get_services)) -> H
     page = data.run_page(s, run_id)
     charts = [(series, Markup(metric_chart_svg(series))) for series in page.charts]  # noqa: S704 - pygal output, no user text
     return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts)
+
+
+@router.get("/runs/{run_id}/evaluation")
+def evaluation(request: Request, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
+    page = evaluation_data.evaluation_page(s, run_id)
+    return render(request, "evaluation.html", title=f"{page.run_name} · evaluation", page=page)
 
 
 @router.get("/runs/{run_id}/artifacts/{path:path}")
