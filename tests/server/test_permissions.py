@@ -195,6 +195,14 @@ def test_dag_access_read_sees_and_reads_logs_edit_triggers_clears_and_pauses(tmp
         assert names(f"{MLFLOW}/registered-models/search", "registered_models", "name", bob) == \
             names(f"{API}/registered-models/search", "registered_models", "name", bob, {}) == ["bobs-model"]
         assert names(f"{MLFLOW}/registered-models/search", "registered_models", "name", alice) == []
+        # and so do the UI's HTML lists
+        assert "taskflow_etl" not in client.get("/dags", headers=bob).text
+        assert "taskflow_etl" in client.get("/dags", headers=alice).text
+        page = client.get("/experiments", headers=bob).text
+        assert "bobs" in page and "Default" not in page
+        assert "Default" in client.get("/experiments", headers=admin).text
+        assert "bobs-model" in client.get("/models", headers=bob).text
+        assert "admins-model" not in client.get("/models", headers=bob).text
 
 
 def test_permission_input_is_checked(client: TestClient) -> None:

@@ -519,6 +519,17 @@ for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/
     RULES.update({(method, _prefix + path): rule for (method, path), rule in TRACE_RULES.items()})
 
 
+def readable_only(request: Any, items: list[Any], resource_type: str, key: Callable[[Any], str]) -> list[Any]:
+    """The items of a page's list the signed-in user may READ (for the UI's HTML lists, whose
+    JSON twins ``readable`` rules filter); all of them with auth off."""
+    user = request.scope.get("state", {}).get("user")
+    permissions = request.app.state.services.permissions
+    if not isinstance(user, User) or permissions is None:
+        return items
+    allowed = permissions.readable(user, resource_type, [str(key(item)) for item in items])
+    return [item for item in items if str(key(item)) in allowed]
+
+
 def app_routes(routes: Iterable[object], prefix: str = "") -> list[tuple[str, str]]:
     """(method, path template) of every route of an app, through included routers (FastAPI
     keeps an included router as one entry holding it and its prefix)."""
