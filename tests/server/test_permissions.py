@@ -220,6 +220,10 @@ def test_permission_input_is_checked(client: TestClient) -> None:
          "resource_id"),
         ("POST", f"{MLFLOW}/experiments/permissions/create", {"experiment_id": "0", "username": BOB}, "permission"),
         ("GET", f"{MLFLOW}/runs/get", None, "run_id"),
+        ("POST", "/api/3.0/mlflow/users/permissions/grant", {"username": BOB, "resource_type": "registered_model",
+                                                             "resource_id": "m" * 501, "permission": "READ"}, "500"),
+        ("POST", f"{MLFLOW}/experiments/permissions/create", {"experiment_id": {"x": 1}, "username": BOB,
+                                                              "permission": "READ"}, "experiment_id"),
     ):
         answer = client.request(method, path, json=body, headers=admin if "groups" in path else as_user(ALICE)
                                 if "runs/get" in path else admin)
