@@ -21,7 +21,7 @@ import requests
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
-from peers import clean_env, mlflow_peer_bin
+from peers import ROOT, clean_env, mlflow_peer_bin
 from servers import ThreadServer
 from trackflow.config import Settings
 from trackflow.server.app import create_app
@@ -30,6 +30,9 @@ from trackflow.server.auth import is_open
 SCRIPTS = Path(__file__).parent / "auth_scripts"
 ADMIN, ADMIN_PASSWORD = "root", "admin-password-1"
 ALICE, ALICE_PASSWORD = "alice", "alice-password-1"
+# `python -m trackflow` runs this checkout's code (clean_env drops PYTHONPATH, and the venv's own
+# install may be another checkout)
+OWN_CODE = {"PYTHONPATH": str(ROOT / "src")}
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -163,14 +166,14 @@ def test_the_official_mlflow_client_and_trackflow_clients_sign_in(team: Team, tm
     assert client.get_registered_model("tf-model").name == "tf-model"
     with pytest.raises(Exception, match="not authenticated"):
         Client(team.url, settings=Settings(tracking_uri=team.url)).create_experiment("anonymous")
-    env = {**clean_env(), "TRACKFLOW_TRACKING_URI": team.url, "TRACKFLOW_TRACKING_TOKEN": team.admin_token}
+    env = {**clean_env(), **OWN_CODE, "TRACKFLOW_TRACKING_URI": team.url, "TRACKFLOW_TRACKING_TOKEN": team.admin_token}
     listed = subprocess.run([sys.executable, "-m", "trackflow", "experiments", "list"], capture_output=True, text=True,
                             env=env, timeout=60)
     assert listed.returncode == 0 and "from-trackflow" in listed.stdout, listed.stderr
 
 
 def test_the_cli_manages_accounts_and_auth_off_changes_nothing(tmp_path: Path) -> None:
-    env = {**clean_env(), "TRACKFLOW_HOME": str(tmp_path / "home")}
+    env = {**clean_env(), **OWN_CODE, "TRACKFLOW_HOME": str(tmp_path / "home")}
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "trackflow", *args], input=stdin, capture_output=True, text=True,
@@ -222,7 +225,8 @@ def test_every_change_is_in_the_audit_log(team: Team, tmp_path: Path) -> None:
     assert requests.get(f"{api}/audit", params={"since": "yesterday"}, headers=admin, timeout=30).status_code == 400
 
     shown = subprocess.run([sys.executable, "-m", "trackflow", "audit", "--user", ALICE, "--output", "json"],
-                           capture_output=True, text=True, env={**clean_env(), "TRACKFLOW_HOME": team.settings.home},
+                           capture_output=True, text=True,
+                           env={**clean_env(), **OWN_CODE, "TRACKFLOW_HOME": team.settings.home},
                            timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert [row["path"] for row in json.loads(shown.stdout)][-1] == "/api/2.0/mlflow/experiments/create"

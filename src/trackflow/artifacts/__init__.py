@@ -30,7 +30,7 @@ PROXY_ARTIFACTS_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 
 
 def get_artifact_repository(
-    uri: str, *, tracking_base_url: str | None = None, proxy_destination: str | None = None
+    uri: str, *, tracking_base_url: str | None = None, proxy_destination: str | None = None, token: str = ""
 ) -> ArtifactRepository:
     """The repository for an artifact URI.
 
@@ -40,6 +40,9 @@ def get_artifact_repository(
     - ``mlflow-artifacts:/<path>`` (MLflow's scheme for proxied artifacts): through the server at
       ``tracking_base_url`` when given (a client in remote mode); otherwise, on the server
       side, directly at ``proxy_destination`` (a directory or ``s3://`` URI) joined with <path>.
+
+    ``token`` is the API token sent (as Bearer) to the tracking server at ``tracking_base_url``
+    when it has auth on; never to another host.
 
     Raises InvalidInput for an empty URI, an unknown scheme, or an ``mlflow-artifacts`` URI
     with neither ``tracking_base_url`` nor ``proxy_destination``.
@@ -60,7 +63,7 @@ def get_artifact_repository(
 
         return HttpArtifactRepository(uri)
     if scheme == "mlflow-artifacts":
-        return _proxied_repository(uri, tracking_base_url, proxy_destination)
+        return _proxied_repository(uri, tracking_base_url, proxy_destination, token)
     raise InvalidInput(
         f"unsupported artifact URI scheme {parts.scheme!r} in {uri!r}; "
         "use a path, file://, s3://, http(s):// or mlflow-artifacts:/"
@@ -68,7 +71,7 @@ def get_artifact_repository(
 
 
 def _proxied_repository(
-    uri: str, tracking_base_url: str | None, proxy_destination: str | None
+    uri: str, tracking_base_url: str | None, proxy_destination: str | None, token: str = ""
 ) -> ArtifactRepository:
     parts = urlsplit(uri)
     path = safe_relative_path(parts.path.lstrip("/"))
@@ -79,7 +82,8 @@ def _proxied_repository(
         url = f"{base.scheme}://{netloc}{base.path}{PROXY_ARTIFACTS_PATH}"
         from trackflow.artifacts.http import HttpArtifactRepository
 
-        return HttpArtifactRepository(f"{url}/{quote(path, safe='/')}" if path else url)
+        return HttpArtifactRepository(f"{url}/{quote(path, safe='/')}" if path else url,
+                                      token=token if netloc == base.netloc else "")
     if proxy_destination:
         return get_artifact_repository(_join_destination(proxy_destination, path))
     raise InvalidInput(

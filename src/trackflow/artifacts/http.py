@@ -30,7 +30,15 @@ from trackflow.artifacts.base import (
     require_file_path,
     safe_relative_path,
 )
-from trackflow.errors import Conflict, InvalidInput, NotFound, StorageFull, TrackflowError
+from trackflow.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StorageFull,
+    TrackflowError,
+    Unauthenticated,
+)
 
 ARTIFACTS_ENDPOINT = "/mlflow-artifacts/artifacts"
 
@@ -44,7 +52,8 @@ class HttpArtifactRepository(ArtifactRepository):
     """
 
     def __init__(
-        self, base_url: str, session: requests.Session | None = None, timeout: float | None = 120.0
+        self, base_url: str, session: requests.Session | None = None, timeout: float | None = 120.0,
+        token: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         head, sep, tail = self.base_url.rpartition(ARTIFACTS_ENDPOINT)
@@ -57,6 +66,8 @@ class HttpArtifactRepository(ArtifactRepository):
         # The root as the server sees it: the URL path after the endpoint, decoded.
         self.root = unquote(tail.strip("/"))
         self.session = session or requests.Session()
+        if token:  # a tracking server with auth on (TRACKFLOW_TRACKING_TOKEN)
+            self.session.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
 
     def __repr__(self) -> str:
@@ -178,6 +189,10 @@ def _raise_for_status(response: requests.Response, method: str, url: str) -> Non
         raise InvalidInput(message)
     if status == 409:
         raise Conflict(message)
+    if status == 401:
+        raise Unauthenticated(f"{method} {url}: {message}")
+    if status == 403:  # a server with auth on: the user lacks the permission
+        raise PermissionDenied(f"{method} {url}: {message}")
     if status == 507:
         raise StorageFull(message)
     raise TrackflowError(f"{method} {url} failed with HTTP {status}: {message}")

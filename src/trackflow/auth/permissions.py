@@ -30,6 +30,7 @@ RESOURCE_TYPES = (EXPERIMENT, REGISTERED_MODEL, DAG)
 # MLflow names a prompt's grants "prompt"; here a prompt is the registered model it is stored as.
 RESOURCE_ALIASES = {"prompt": REGISTERED_MODEL}
 PRINCIPAL_KINDS = ("user", "group")
+MAX_RESOURCE_ID = 500  # the auth_permissions column (a registered model's name, an experiment id, a dag_id)
 
 
 def parse_level(name: object) -> Level:
@@ -84,7 +85,9 @@ class Permissions:
         """Give a user or group ``level`` on an object (see SqlAuthStore.set_permission)."""
         if principal_kind not in PRINCIPAL_KINDS:
             raise InvalidInput(f"a permission is granted to a user or a group, not {principal_kind!r}")
-        grant = Grant(principal_kind, principal, parse_resource_type(resource_type), str(resource_id), level.name)
+        if not isinstance(resource_id, str) or not 1 <= len(resource_id) <= MAX_RESOURCE_ID:
+            raise InvalidInput(f"a resource id has 1 to {MAX_RESOURCE_ID} characters, got {str(resource_id)[:80]!r}")
+        grant = Grant(principal_kind, principal, parse_resource_type(resource_type), resource_id, level.name)
         self.store.set_permission(grant, must_exist)
         return grant
 

@@ -71,6 +71,17 @@ def set_password(settings: Settings, username: str, password_stdin: bool) -> Non
     click.echo(f"Changed the password of {username}")
 
 
+@users.command("set-admin")
+@click.argument("username")
+@click.option("--admin/--no-admin", "is_admin", default=True, show_default=True,
+              help="Make USERNAME an admin, or no longer one.")
+@click.pass_obj
+def set_admin(settings: Settings, username: str, is_admin: bool) -> None:
+    """Make USERNAME an admin (may do everything) or take that away."""
+    _accounts(settings).set_admin(username, is_admin)
+    click.echo(f"{username} is {'now' if is_admin else 'no longer'} an admin")
+
+
 @users.command("delete")
 @click.argument("username")
 @click.pass_obj

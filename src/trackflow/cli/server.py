@@ -67,7 +67,8 @@ def server(
 
 
 def _announce_auth(settings: Settings) -> None:
-    click.echo("auth: on (users and API tokens: `trackflow users`, `trackflow tokens`)" if settings.auth else
+    click.echo(f"auth: on (users and API tokens: `trackflow users`, `trackflow tokens`; an object nobody granted "
+               f"a user is {settings.auth_default_permission} to them: `trackflow permissions`)" if settings.auth else
                "auth: off (anyone who can reach this port can read and change everything; --auth turns it on)",
                err=True)
 

@@ -12,6 +12,7 @@ derived lookup cannot find (a made-up run id) lets the request through to answer
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,13 +22,14 @@ import anyio
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trackflow.artifacts.base import safe_relative_path
 from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL, Level, Permissions, parse_resource_type
 from trackflow.entities.auth import User
 from trackflow.errors import InvalidInput, NotFound, PermissionDenied, TrackflowError
 from trackflow.server.auth import is_open
 from trackflow.server.services import Services
 
-MAX_INSPECTED_BODY = 16 * 1024 * 1024  # a JSON body larger than this is not parsed for ids
+log = logging.getLogger(__name__)
 MLFLOW_FORBIDDEN = b"Permission denied"  # MLflow's basic-auth app answers 403 with this text
 MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow",
                 "/api/2.0/mlflow-artifacts")
@@ -35,20 +37,18 @@ MLFLOW_PATHS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/
 
 @dataclass
 class Request:
-    """What a locator may read of a request."""
+    """What a locator may read of a request: its parameters as the route sees them — the query,
+    overridden by the JSON body (as MLflow's routes merge them), overridden by the path's."""
 
     method: str
-    path: dict[str, str]
-    query: dict[str, Any]
-    body: dict[str, Any]
+    params: dict[str, Any]
     user: User
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
     def get(self, *names: str) -> Any:
-        for where in (self.path, self.query, self.body):
-            for name in names:
-                if where.get(name) not in (None, ""):
-                    return where[name]
+        for name in names:  # in the order the route tries them (run_id, then run_uuid)
+            if self.params.get(name) not in (None, ""):
+                return self.params[name]
         return None
 
     def need(self, *names: str) -> str:
@@ -126,9 +126,63 @@ def logged_model_experiment(r: Request, s: Services) -> list[Target]:
 
 
 def artifact_experiment(r: Request, s: Services) -> list[Target]:
-    """A proxied artifact path starts with its experiment's id (mlflow-artifacts:/<id>/...)."""
-    path = str(r.get("path") or "").strip("/")
+    """A proxied artifact path starts with its experiment's id (mlflow-artifacts:/<id>/...),
+    read as the route reads it (``..`` resolved; bad paths refused)."""
+    path = safe_relative_path(str(r.get("path") or ""))
     return [(EXPERIMENT, path.split("/", 1)[0])] if path else []
+
+
+def trace_experiments(r: Request, s: Services) -> list[Target]:
+    """The experiments of the traces a request names (trace_id or request_id, or trace_ids)."""
+    raw = r.get("trace_id", "request_id")
+    ids = [raw] if raw is not None else r.get("trace_ids")
+    if ids is None:
+        return []
+    if isinstance(ids, str):
+        ids = [ids]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise InvalidInput(f"'trace_ids' must be a list of ids, got {ids!r}")
+    out = []
+    for trace_id in ids:
+        try:
+            out.append((EXPERIMENT, str(s.traces.get_trace_info(trace_id).experiment_id)))
+        except NotFound:
+            continue  # the route answers for a trace that is not there
+    return out
+
+
+def new_trace_experiment(r: Request, s: Services) -> list[Target]:
+    """StartTraceV3's trace.trace_info.trace_location.mlflow_experiment.experiment_id."""
+    trace = r.get("trace")
+    info = trace.get("trace_info") if isinstance(trace, dict) else None
+    location = info.get("trace_location") if isinstance(info, dict) else None
+    experiment = location.get("mlflow_experiment") if isinstance(location, dict) else None
+    found = experiment.get("experiment_id") if isinstance(experiment, dict) else None
+    return [(EXPERIMENT, str(found))] if isinstance(found, (str, int)) and found != "" else []
+
+
+def trace_locations(r: Request, s: Services) -> list[Target]:
+    """SearchTracesV3's locations[].mlflow_experiment.experiment_id."""
+    locations = r.get("locations")
+    out = []
+    for location in locations if isinstance(locations, list) else []:
+        experiment = location.get("mlflow_experiment") if isinstance(location, dict) else None
+        found = experiment.get("experiment_id") if isinstance(experiment, dict) else None
+        if isinstance(found, (str, int)) and found != "":
+            out.append((EXPERIMENT, str(found)))
+    return out
+
+
+def experiments_or_default(r: Request, s: Services) -> list[Target]:
+    """/api/v1/traces' experiment_id (repeatable; the Default experiment when absent)."""
+    ids = r.get("experiment_id")
+    return [(EXPERIMENT, str(i)) for i in (ids if isinstance(ids, list) else ["0" if ids is None else ids])]
+
+
+def header_experiment(r: Request, s: Services) -> list[Target]:
+    """OTLP export names its experiment in the x-mlflow-experiment-id header."""
+    found = r.headers.get("x-mlflow-experiment-id")
+    return [(EXPERIMENT, found)] if found else []
 
 
 def model(*names: str) -> Locator:
@@ -149,57 +203,6 @@ def named_resource(r: Request, s: Services) -> list[Target]:
     return [(REGISTERED_MODEL, r.need("name"))]
 
 
-def _ids(value: Any, name: str) -> list[str]:
-    if value is None:
-        return []
-    values = value if isinstance(value, list) else [value]
-    if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
-        raise InvalidInput(f"'{name}' must be a list of ids, got {value!r}")
-    return [str(v) for v in values]
-
-
-def _trace_experiments(s: Services, trace_ids: list[str]) -> list[Target]:
-    """The experiments of the traces that exist (a made-up id answers its own 404)."""
-    return [(EXPERIMENT, info.experiment_id) for info in s.traces.batch_get_trace_infos(trace_ids)]
-
-
-def trace(r: Request, s: Services) -> list[Target]:
-    return _trace_experiments(s, [r.need("trace_id", "request_id")])
-
-
-def traces_listed(r: Request, s: Services) -> list[Target]:
-    return _trace_experiments(s, _ids(r.get("trace_ids"), "trace_ids"))
-
-
-def trace_start_experiment(r: Request, s: Services) -> list[Target]:
-    """StartTraceV3's experiment: trace.trace_info.trace_location.mlflow_experiment.experiment_id."""
-    info = (r.body.get("trace") or {}).get("trace_info") if isinstance(r.body.get("trace"), dict) else None
-    location = info.get("trace_location") if isinstance(info, dict) else None
-    found = location.get("mlflow_experiment") if isinstance(location, dict) else None
-    experiment_id = found.get("experiment_id") if isinstance(found, dict) else None
-    return [] if experiment_id is None else [(EXPERIMENT, str(experiment_id))]
-
-
-def trace_locations(r: Request, s: Services) -> list[Target]:
-    """SearchTracesV3's locations (a JSON body's list): each names an experiment."""
-    locations = r.body.get("locations")
-    if not isinstance(locations, list):
-        return []
-    return [(EXPERIMENT, str(loc["mlflow_experiment"]["experiment_id"])) for loc in locations
-            if isinstance(loc, dict) and isinstance(loc.get("mlflow_experiment"), dict)
-            and loc["mlflow_experiment"].get("experiment_id") is not None]
-
-
-def experiments_of_query(r: Request, s: Services) -> list[Target]:
-    return [(EXPERIMENT, i) for i in _ids(r.get("experiment_id"), "experiment_id")]
-
-
-def otlp_experiment(r: Request, s: Services) -> list[Target]:
-    """OTLP export names its experiment in the x-mlflow-experiment-id header."""
-    experiment_id = r.headers.get("x-mlflow-experiment-id")
-    return [] if not experiment_id else [(EXPERIMENT, experiment_id)]
-
-
 # After a successful answer ------------------------------------------------------------------
 def owns_new_experiment(r: Request, answer: Any, s: Services, p: Permissions) -> None:
     if isinstance(answer, dict) and answer.get("experiment_id") is not None:
@@ -214,7 +217,10 @@ def owns_new_model(r: Request, answer: Any, s: Services, p: Permissions) -> None
 
 
 def model_renamed(r: Request, answer: Any, s: Services, p: Permissions) -> None:
-    p.store.rename_resource(REGISTERED_MODEL, r.need("name"), r.need("new_name"))
+    """Grants follow a renamed model (MLflow's rename and /api/v1's PATCH with new_name)."""
+    old, new = r.get("name"), r.get("new_name")
+    if isinstance(old, str) and isinstance(new, str) and old != new:
+        p.store.rename_resource(REGISTERED_MODEL, old, new)
 
 
 def model_deleted(r: Request, answer: Any, s: Services, p: Permissions) -> None:
@@ -317,32 +323,31 @@ MLFLOW_RULES: dict[tuple[str, str], Rule] = {
        for method, verb in (("POST", "create"), ("GET", "get"), ("PATCH", "update"), ("DELETE", "delete"))},
 }
 
+# Traces, under MLflow's four prefixes: judged by the experiment each trace is in
+TRACE_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/traces"): on(E, new_trace_experiment),
+    ("POST", "/traces/search"): on(R, trace_locations),
+    ("GET", "/traces/get"): on(R, trace_experiments),
+    ("GET", "/traces/batchGet"): on(R, trace_experiments),
+    ("POST", "/traces/batchGetInfos"): on(R, trace_experiments),
+    ("POST", "/traces/delete-traces"): on(M, EXP),
+    ("POST", "/traces/link-to-run"): on(E, lambda r, s: [*trace_experiments(r, s), *run_experiment(r, s)]),
+    ("POST", "/traces/link-prompts"): on(E, trace_experiments),
+    ("GET", "/traces/{trace_id}"): on(R, trace_experiments),
+    ("PATCH", "/traces/{trace_id}/tags"): on(E, trace_experiments),
+    ("DELETE", "/traces/{trace_id}/tags"): on(E, trace_experiments),
+    ("POST", "/traces/{trace_id}/assessments"): on(E, trace_experiments),
+    ("GET", "/traces/{trace_id}/assessments/{assessment_id}"): on(R, trace_experiments),
+    ("PATCH", "/traces/{trace_id}/assessments/{assessment_id}"): on(E, trace_experiments),
+    ("DELETE", "/traces/{trace_id}/assessments/{assessment_id}"): on(E, trace_experiments),
+}
+
 # MLflow 3's per-user grants (/api/3.0/mlflow and /ajax-api/3.0/mlflow)
 MLFLOW3_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/users/permissions/grant"): on(M, named_resource),
     ("POST", "/users/permissions/revoke"): on(M, named_resource),
     ("GET", "/users/permissions/get"): SELF_OR_ADMIN,
     ("GET", "/users/permissions/list"): SELF_OR_ADMIN,
-}
-
-# MLflow 3's trace routes, served under /api/{2.0,3.0}/mlflow and /ajax-api/{2.0,3.0}/mlflow; a
-# trace is read and changed with its experiment's levels.
-TRACE_RULES: dict[tuple[str, str], Rule] = {
-    ("POST", "/traces"): on(E, trace_start_experiment),
-    ("POST", "/traces/search"): on(R, trace_locations),
-    ("GET", "/traces/get"): on(R, trace),
-    ("GET", "/traces/batchGet"): on(R, traces_listed),
-    ("POST", "/traces/batchGetInfos"): on(R, traces_listed),
-    ("POST", "/traces/delete-traces"): on(M, EXP),
-    ("POST", "/traces/link-to-run"): on(E, RUN),
-    ("POST", "/traces/link-prompts"): on(E, trace),
-    ("GET", "/traces/{trace_id}"): on(R, trace),
-    ("PATCH", "/traces/{trace_id}/tags"): on(E, trace),
-    ("DELETE", "/traces/{trace_id}/tags"): on(E, trace),
-    ("POST", "/traces/{trace_id}/assessments"): on(E, trace),
-    ("GET", "/traces/{trace_id}/assessments/{assessment_id}"): on(R, trace),
-    ("PATCH", "/traces/{trace_id}/assessments/{assessment_id}"): on(E, trace),
-    ("DELETE", "/traces/{trace_id}/assessments/{assessment_id}"): on(E, trace),
 }
 
 V1 = "/api/v1"
@@ -391,7 +396,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", V1 + "/registered-models"): Rule(after=owns_new_model),
     ("POST", V1 + "/registered-models/search"): readable("registered_models", REGISTERED_MODEL, "name"),
     ("GET", MODEL): on(R, RM),
-    ("PATCH", MODEL): on(E, RM),
+    ("PATCH", MODEL): on(E, RM, after=model_renamed),
     ("DELETE", MODEL): on(M, RM, after=model_deleted),
     ("PUT", MODEL + "/tags"): on(E, RM),
     ("DELETE", MODEL + "/tags"): on(E, RM),
@@ -408,6 +413,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", MODEL + "/aliases/{alias}"): on(E, RM),
     ("DELETE", MODEL + "/aliases/{alias}"): on(E, RM),
     ("GET", MODEL + "/aliases/{alias}"): on(R, RM),
+    ("GET", V1 + "/traces"): on(R, experiments_or_default),
+    ("POST", V1 + "/traces"): on(E, EXP),
+    ("GET", V1 + "/traces/{trace_id}"): on(R, trace_experiments),
+    ("GET", V1 + "/traces/{trace_id}/spans"): on(R, trace_experiments),
+    ("PUT", V1 + "/traces/{trace_id}/tags/{key}"): on(E, trace_experiments),
+    ("POST", "/v1/traces"): Rule(level=E, locate=header_experiment),  # OTLP/HTTP span export
     ("GET", V1 + "/registry/events"): SIGNED_IN,
     ("GET", V1 + "/inference-log"): SIGNED_IN,
     ("GET", V1 + "/inference-log/summary"): SIGNED_IN,
@@ -468,7 +479,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/ui/experiments/{experiment_id}"): on(R, EXP),
     ("GET", V1 + "/ui/runs/{run_id}"): on(R, RUN),
     ("GET", V1 + "/ui/experiments/{experiment_id}/traces"): on(R, EXP),
-    ("GET", V1 + "/ui/traces/{trace_id}"): on(R, trace),
+    ("GET", V1 + "/ui/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", V1 + "/ui/runs/{run_id}/metric-series"): on(R, RUN),
     ("GET", V1 + "/ui/runs/{run_id}/evaluation"): on(R, RUN),
     ("GET", V1 + "/ui/models"): readable("models", REGISTERED_MODEL, "name"),
@@ -487,7 +498,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/runs/{run_id}"): on(R, RUN),
     ("GET", "/runs/{run_id}/evaluation"): on(R, RUN),
     ("GET", "/experiments/{experiment_id}/traces"): on(R, EXP),
-    ("GET", "/traces/{trace_id}"): on(R, trace),
+    ("GET", "/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", "/runs/{run_id}/artifacts/{path:path}"): on(R, RUN),
     ("GET", "/models"): SIGNED_IN,
     ("GET", "/models/{name}"): on(R, RM),
@@ -500,20 +511,23 @@ RULES: dict[tuple[str, str], Rule] = {
     **{("GET", page): on(R, dag) for page in DAG_PAGES},
     ("GET", "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/log"): on(R, dag),
 }
-RULES.update({
-    ("GET", V1 + "/traces"): on(R, experiments_of_query),
-    ("POST", V1 + "/traces"): on(E, EXP),
-    ("GET", V1 + "/traces/{trace_id}"): on(R, trace),
-    ("GET", V1 + "/traces/{trace_id}/spans"): on(R, trace),
-    ("PUT", V1 + "/traces/{trace_id}/tags/{key}"): on(E, trace),
-    ("POST", "/v1/traces"): Rule(level=E, locate=otlp_experiment),  # OTLP: a protobuf body, the header names it
-})
-for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
-    RULES.update({(method, _prefix + path): rule for (method, path), rule in TRACE_RULES.items()})
 for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"):
     RULES.update({(method, _prefix + path): rule for (method, path), rule in MLFLOW_RULES.items()})
 for _prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
     RULES.update({(method, _prefix + path): rule for (method, path), rule in MLFLOW3_RULES.items()})
+for _prefix in ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
+    RULES.update({(method, _prefix + path): rule for (method, path), rule in TRACE_RULES.items()})
+
+
+def readable_only(request: Any, items: list[Any], resource_type: str, key: Callable[[Any], str]) -> list[Any]:
+    """The items of a page's list the signed-in user may READ (for the UI's HTML lists, whose
+    JSON twins ``readable`` rules filter); all of them with auth off."""
+    user = request.scope.get("state", {}).get("user")
+    permissions = request.app.state.services.permissions
+    if not isinstance(user, User) or permissions is None:
+        return items
+    allowed = permissions.readable(user, resource_type, [str(key(item)) for item in items])
+    return [item for item in items if str(key(item)) in allowed]
 
 
 def app_routes(routes: Iterable[object], prefix: str = "") -> list[tuple[str, str]]:
@@ -571,8 +585,8 @@ class AccessMiddleware:
         body = b""
         if rule.body and scope["method"] not in ("GET", "HEAD"):
             body, receive = await _read_body(receive)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request = Request(scope["method"], path_params, _query(scope), _json(body, scope), user, headers)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request = Request(scope["method"], {**_query(scope), **_json(body, scope), **path_params}, user, headers)
         try:
             await anyio.to_thread.run_sync(self.check, rule, request)
         except TrackflowError as exc:
@@ -607,7 +621,12 @@ class AccessMiddleware:
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         if start is not None and start["status"] == 200:
             answer = _json(b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"), None)
-            replaced = await anyio.to_thread.run_sync(after, request, answer, self.services, self.permissions)
+            try:
+                replaced = await anyio.to_thread.run_sync(after, request, answer, self.services, self.permissions)
+            except Exception:  # the change itself stands; a lost grant is logged loudly (an admin can grant it)
+                log.exception("%s after %s %s failed", getattr(after, "__name__", after), scope["method"],
+                              scope["path"])
+                replaced = None
             if replaced is not None:
                 body = json.dumps(replaced).encode()
                 headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
@@ -648,7 +667,7 @@ def _query(scope: Scope) -> dict[str, Any]:
 
 
 def _json(body: bytes, scope: Scope | None) -> Any:
-    if not body or len(body) > MAX_INSPECTED_BODY:
+    if not body:
         return {}
     try:
         value = json.loads(body)

@@ -84,7 +84,8 @@ class Backend:
 
     def artifact_repository(self, artifact_uri: str) -> ArtifactRepository:
         if self.is_remote:
-            return get_artifact_repository(artifact_uri, tracking_base_url=self.tracking_uri)
+            return get_artifact_repository(artifact_uri, tracking_base_url=self.tracking_uri,
+                                           token=self.settings.tracking_token)
         return get_artifact_repository(artifact_uri, proxy_destination=self.settings.resolved_artifacts_destination)
 
 

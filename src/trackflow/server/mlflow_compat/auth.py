@@ -177,14 +177,14 @@ def legacy_handlers(kind: str) -> dict[str, tuple[str, AuthHandler]]:
     def create(s: Services, sender: User, payload: dict[str, Any]) -> dict[str, Any]:
         accounts, permissions = _parts(s)
         user = accounts.store.get_user(_text(payload, "username"))
-        resource_id, level = str(required(payload, id_field)), parse_level(_text(payload, "permission"))
+        resource_id, level = _text(payload, id_field), parse_level(_text(payload, "permission"))
         permissions.grant("user", user.username, resource_type, resource_id, level, must_exist=False)
         return answer(user, resource_id, level.name)
 
     def get(s: Services, sender: User, payload: dict[str, Any]) -> dict[str, Any]:
         accounts, permissions = _parts(s)
         user = accounts.store.get_user(_text(payload, "username"))
-        resource_id = str(required(payload, id_field))
+        resource_id = _text(payload, id_field)
         found = permissions.store.list_permissions(resource_type, resource_id, "user", user.username)
         if not found:
             raise NotFound(f"{kind[:-1].replace('-', ' ').capitalize()} permission with {id_field}={resource_id} "
@@ -194,14 +194,14 @@ def legacy_handlers(kind: str) -> dict[str, tuple[str, AuthHandler]]:
     def update(s: Services, sender: User, payload: dict[str, Any]) -> dict[str, Any]:
         accounts, permissions = _parts(s)
         user = accounts.store.get_user(_text(payload, "username"))
-        permissions.grant("user", user.username, resource_type, str(required(payload, id_field)),
+        permissions.grant("user", user.username, resource_type, _text(payload, id_field),
                           parse_level(_text(payload, "permission")), must_exist=True)
         return {}
 
     def remove(s: Services, sender: User, payload: dict[str, Any]) -> dict[str, Any]:
         accounts, permissions = _parts(s)
         user = accounts.store.get_user(_text(payload, "username"))
-        permissions.store.delete_permission("user", user.username, resource_type, str(required(payload, id_field)))
+        permissions.store.delete_permission("user", user.username, resource_type, _text(payload, id_field))
         return {}
 
     return {"create": ("POST", create), "get": ("GET", get), "update": ("PATCH", update), "delete": ("DELETE", remove)}

@@ -4,6 +4,7 @@ its data function (ui/data.py, registry_data.py, pipelines_data.py)."""
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import replace
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +13,8 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
+from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL
+from trackflow.server.access import readable_only
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
@@ -46,7 +49,9 @@ def home() -> RedirectResponse:
 # Tracking ----------------------------------------------------------------------------------
 @router.get("/experiments")
 def experiments(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
-    return render(request, "experiments.html", title="Experiments", page=data.experiments_page(s, page_token))
+    page = data.experiments_page(s, page_token)
+    page = replace(page, experiments=readable_only(request, page.experiments, EXPERIMENT, lambda e: e.experiment_id))
+    return render(request, "experiments.html", title="Experiments", page=page)
 
 
 @router.get("/experiments/{experiment_id}")
@@ -122,7 +127,9 @@ def trace(
 # Registry ----------------------------------------------------------------------------------
 @router.get("/models")
 def models(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
-    return render(request, "models.html", title="Registered models", page=registry_data.models_page(s, page_token))
+    page = registry_data.models_page(s, page_token)
+    page = replace(page, models=readable_only(request, page.models, REGISTERED_MODEL, lambda m: m.name))
+    return render(request, "models.html", title="Registered models", page=page)
 
 
 @router.get("/models/{name}")
@@ -141,7 +148,9 @@ def model_version(request: Request, name: str, version: str, s: Services = Depen
 
 @router.get("/prompts")
 def prompts(request: Request, page_token: str | None = None, s: Services = Depends(get_services)) -> HTMLResponse:
-    return render(request, "prompts.html", title="Prompts", page=registry_data.prompts_page(s, page_token))
+    page = registry_data.prompts_page(s, page_token)
+    page = replace(page, prompts=readable_only(request, page.prompts, REGISTERED_MODEL, lambda m: m.name))
+    return render(request, "prompts.html", title="Prompts", page=page)
 
 
 @router.get("/prompts/{name}")
@@ -152,7 +161,9 @@ def prompt(request: Request, name: str, s: Services = Depends(get_services)) -> 
 # Pipelines ---------------------------------------------------------------------------------
 @router.get("/dags")
 def dags(request: Request, s: Services = Depends(get_services)) -> HTMLResponse:
-    return render(request, "dags.html", title="DAGs", page=pipelines_data.dags_page(s))
+    page = pipelines_data.dags_page(s)
+    page = replace(page, dags=readable_only(request, page.dags, DAG, lambda d: d.dag_id))
+    return render(request, "dags.html", title="DAGs", page=page)
 
 
 @router.get("/dags/{dag_id}")

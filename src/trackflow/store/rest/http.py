@@ -69,7 +69,9 @@ def _error_from(response: requests.Response) -> TrackflowError:
         code, message = payload.get("error_code", ""), payload.get("message") or str(payload)
     except ValueError:
         code, message = "", response.text[:500]
-    error_type = _ERRORS.get(code, NotFound if response.status_code == 404 else TrackflowError)
+    # MLflow's routes answer 403 with plain text (as MLflow's basic-auth app does): still a refusal
+    by_status = {404: NotFound, 403: PermissionDenied, 401: Unauthenticated}
+    error_type = _ERRORS.get(code, by_status.get(response.status_code, TrackflowError))
     if response.status_code >= 500:
         message = f"server error {response.status_code}: {message}"
     return error_type(message)
