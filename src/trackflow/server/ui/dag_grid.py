@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from trackflow.entities.pipelines import DagRun
+from trackflow.entities.pipelines import DagRun, TIState
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.scheduler import decisions
@@ -26,18 +26,20 @@ from trackflow.store.pipeline_base import GridCell
 GRID_RUNS = 25
 MAX_GRID_RUNS = 100
 # A mapped task's cell shows the state that most needs attention among its map indexes.
-_SEVERITY = ("failed", "upstream_failed", "up_for_retry", "running", "queued", "deferred", "up_for_reschedule",
-             "scheduled", "none", "removed", "skipped", "success")
+# None: a task instance with no state yet.
+_SEVERITY: tuple[TIState | None, ...] = (
+    TIState.FAILED, TIState.UPSTREAM_FAILED, TIState.UP_FOR_RETRY, TIState.RUNNING, TIState.QUEUED, TIState.DEFERRED,
+    TIState.UP_FOR_RESCHEDULE, TIState.SCHEDULED, None, TIState.REMOVED, TIState.SKIPPED, TIState.SUCCESS)
 
 
 def summary_state(states: list[str | None]) -> str | None:
     """The state a row of several task instances (a mapped task) shows: the most pressing one."""
     if not states:
         return None
-    present = {s or "none" for s in states}
+    present = {s or None for s in states}
     for state in _SEVERITY:
         if state in present:
-            return None if state == "none" else state
+            return None if state is None else str(state)
     return states[0]
 
 
