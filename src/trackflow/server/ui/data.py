@@ -181,22 +181,47 @@ class RunPage:
     artifacts_error: str | None = None
 
 
-def metric_series(services: Services, run_id: str, key: str, max_points: int = MAX_CHART_POINTS) -> MetricSeries:
-    """The history of ``key`` downsampled (LTTB) on the server. NotFound for an unknown run;
-    InvalidInput if ``max_points`` is outside [3, MAX_CHART_POINTS]."""
+X_AXES = ("step", "wall", "relative")  # step, wall-clock seconds since the epoch, seconds since the first value
+# A range bound is a step or seconds; anything a float holds exactly as an integer is accepted.
+MAX_RANGE_BOUND = 2.0**53
+
+
+def metric_series(
+    services: Services,
+    run_id: str,
+    key: str,
+    max_points: int = MAX_CHART_POINTS,
+    x: str | None = None,
+    x_min: float | None = None,
+    x_max: float | None = None,
+) -> MetricSeries:
+    """The history of ``key`` downsampled (LTTB) on the server, optionally cut to the x range
+    [``x_min``, ``x_max``] first, so a zoomed chart gets full detail for what it shows.
+
+    ``x`` is one of X_AXES; None picks "step", or "relative" when every value was logged at the
+    same step. NotFound for an unknown run; InvalidInput if ``max_points`` is outside
+    [3, MAX_CHART_POINTS], ``x`` is unknown or ``x_min`` > ``x_max``."""
     if not 3 <= max_points <= MAX_CHART_POINTS:
         raise InvalidInput(f"max_points must be between 3 and {MAX_CHART_POINTS}, got {max_points}")
+    if x is not None and x not in X_AXES:
+        raise InvalidInput(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    if x_min is not None and x_max is not None and x_min > x_max:
+        raise InvalidInput(f"x_min ({x_min}) must not be greater than x_max ({x_max})")
     history = services.tracking.get_metric_history(run_id, key).items
     finite = [m for m in history if math.isfinite(m.value)]
-    by_time = len(finite) > 1 and all(m.step == finite[0].step for m in finite)
-    if by_time:
-        start = min(m.timestamp for m in finite)
-        raw = sorted(((m.timestamp - start) / 1000.0, m.value) for m in finite)
+    if x is None:
+        x = "relative" if len(finite) > 1 and all(m.step == finite[0].step for m in finite) else "step"
+    if x == "step":
+        raw = sorted((float(m.step), m.value) for m in finite)
     else:
-        raw = [(float(m.step), m.value) for m in finite]
-    return MetricSeries(
-        key, "seconds" if by_time else "step", lttb(raw, max_points), len(history), len(history) - len(finite)
-    )
+        origin = min((m.timestamp for m in finite), default=0) if x == "relative" else 0
+        raw = sorted(((m.timestamp - origin) / 1000.0, m.value) for m in finite)
+    if x_min is not None or x_max is not None:
+        low = -math.inf if x_min is None else x_min
+        high = math.inf if x_max is None else x_max
+        raw = [p for p in raw if low <= p[0] <= high]
+    label = {"step": "step", "wall": "time", "relative": "seconds"}[x]
+    return MetricSeries(key, label, lttb(raw, max_points), len(history), len(history) - len(finite))
 
 
 def _artifacts(services: Services, artifact_uri: str) -> tuple[list[ArtifactEntry], bool]:

@@ -123,6 +123,10 @@ class Urls:
 
     # /api/v1 endpoints the pages' scripts call (the pages never call them server-side) -----
     @staticmethod
+    def api_metric_series(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/metric-series"
+
+    @staticmethod
     def api_dag(dag_id: str) -> str:
         return f"/api/v1/dags/{_seg(dag_id)}"
 
