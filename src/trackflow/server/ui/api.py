@@ -73,6 +73,16 @@ def metric_series(
     return JSONResponse(data.metric_series(s, run_id, key, max_points, x, x_min, x_max))
 
 
+@router.get("/experiments/{experiment_id}/compare", **returns(data.ComparePage))
+def compare(
+    experiment_id: str,
+    runs: Annotated[list[Annotated[str, Field(max_length=64)]], Query(max_length=data.MAX_COMPARED_RUNS)] = [],  # noqa: B006 (FastAPI copies it)
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """2 to 50 runs of the experiment side by side: latest metrics and params, differing ones flagged."""
+    return JSONResponse(data.compare_page(s, experiment_id, runs))
+
+
 @router.get("/experiments/{experiment_id}/traces", **returns(traces_data.TracesPage))
 def traces(
     experiment_id: str,

@@ -267,3 +267,65 @@ def run_page(services: Services, run_id: str) -> RunPage:
     except Exception as exc:  # noqa: BLE001 - any backend failure (S3 down...) is shown, not a 500
         page.artifacts_error = f"cannot list artifacts of {run.info.artifact_uri}: {exc}"
     return page
+
+
+# Compare runs ---------------------------------------------------------------------------------
+MIN_COMPARED_RUNS = 2
+MAX_COMPARED_RUNS = 50
+
+
+@dataclass
+class CompareRow:
+    """One metric or parameter across the compared runs (None: not logged in that run)."""
+
+    key: str
+    values: list[float | str | None]
+    differs: bool
+
+
+@dataclass
+class ComparePage:
+    experiment: Experiment
+    runs: list[RunRow]  # in the order asked for
+    metrics: list[CompareRow]  # latest values
+    params: list[CompareRow]
+    chart_keys: list[str]  # metric keys charted (overlaid, one series per run), at most MAX_CHARTS
+
+
+def _compare_rows(runs: list[RunRow], attr: str) -> list[CompareRow]:
+    keys = sorted({k for r in runs for k in getattr(r, attr)})
+    rows = []
+    for key in keys:
+        values = [getattr(r, attr).get(key) for r in runs]
+        rows.append(CompareRow(key, values, len({repr(v) for v in values}) > 1))
+    return rows
+
+
+def compare_page(services: Services, experiment_id: str, run_ids: list[str]) -> ComparePage:
+    """``run_ids`` side by side. NotFound for an unknown experiment or run; InvalidInput for fewer
+    than MIN_COMPARED_RUNS or more than MAX_COMPARED_RUNS distinct runs, or a run of another
+    experiment. One search fetches all of them."""
+    wanted = list(dict.fromkeys(run_ids))
+    if not MIN_COMPARED_RUNS <= len(wanted) <= MAX_COMPARED_RUNS:
+        raise InvalidInput(
+            f"compare between {MIN_COMPARED_RUNS} and {MAX_COMPARED_RUNS} runs, got {len(wanted)}"
+        )
+    store = services.tracking
+    experiment = store.get_experiment(experiment_id)
+    found = store.search_runs(
+        [experiment.experiment_id],
+        "attributes.run_id IN (" + ", ".join(quote_literal(r) for r in wanted) + ")",
+        ViewType.ALL,
+        MAX_COMPARED_RUNS,
+    )
+    by_id = {run.info.run_id: run for run in found}
+    for run_id in wanted:
+        if run_id not in by_id:
+            other = store.get_run(run_id)  # NotFound for an unknown run
+            raise InvalidInput(
+                f"run {run_id} belongs to experiment {other.info.experiment_id}, not {experiment.experiment_id}"
+            )
+    rows = [_row(by_id[r]) for r in wanted]
+    metrics = _compare_rows(rows, "metrics")
+    return ComparePage(experiment, rows, metrics, _compare_rows(rows, "params"),
+                       [m.key for m in metrics][:MAX_CHARTS])

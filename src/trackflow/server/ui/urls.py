@@ -40,6 +40,11 @@ class Urls:
         return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token)
 
     @staticmethod
+    def compare(experiment_id: str, run_ids: list[str] | None = None) -> str:
+        url = f"/experiments/{_seg(experiment_id)}/compare"
+        return f"{url}?{urlencode([('runs', r) for r in run_ids])}" if run_ids else url
+
+    @staticmethod
     def run(run_id: str) -> str:
         return f"/runs/{_seg(run_id)}"
 
