@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,21 @@ except ImportError:  # a developer machine without the browser extras; CI must h
     if os.environ.get("CI"):
         raise
     pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
+
+
+# Form controls with no accessible name (no <label>, aria-label or aria-labelledby).
+UNNAMED_CONTROLS_JS = """() => Array.from(document.querySelectorAll('input, select, button, textarea'))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                  && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map((el) => el.outerHTML)"""
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save the page for the README when screenshots are asked for (make screenshots)."""
+    folder = os.environ.get("UI_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 @dataclass
@@ -58,6 +74,7 @@ def test_select_three_runs_and_compare_them(page: Any, compared: Compared) -> No
         box.focus()
         page.keyboard.press("Space")
         expect(box).to_be_checked()
+    assert page.evaluate(UNNAMED_CONTROLS_JS) == []
     page.get_by_role("button", name="Compare selected runs").click()
 
     expect(page.locator("h1")).to_have_text("Compare 3 runs")
@@ -76,6 +93,7 @@ def test_select_three_runs_and_compare_them(page: Any, compared: Compared) -> No
         chart = page.locator(f"figure.compare-chart[data-metric={key}]")
         expect(chart).to_have_attribute("data-series", "3")
         expect(chart.locator(".u-legend")).to_contain_text("r-mid")
+        expect(chart.locator(".u-axis").first).not_to_contain_text("1/1/70")  # steps, not dates
 
     # Scatter of two chosen dimensions, and one parallel-coordinates line per run.
     expect(page.locator("#compare-plots")).to_have_attribute("data-ready", "true")
@@ -86,6 +104,8 @@ def test_select_three_runs_and_compare_them(page: Any, compared: Compared) -> No
     expect(scatter).to_be_visible()
     expect(page.locator("#parallel-plot polyline.parallel-line")).to_have_count(3)
     expect(page.locator("#parallel-plot")).to_contain_text("param: lr")
+    assert page.evaluate(UNNAMED_CONTROLS_JS) == []
+    shoot(page, "compare")
 
     page.get_by_role("link", name="r-big").first.click()
     expect(page.locator("h1")).to_have_text("r-big")

@@ -219,6 +219,12 @@ def test_chart_zoom_refetches_the_range_and_log_scale_and_axes_toggle(page: Any,
     expect(loss).to_have_attribute("data-x-axis", "relative")
     loss.get_by_label("Smoothing of loss").fill("0.9")
     expect(loss.locator(".u-legend")).to_contain_text("loss (smoothed)")
+    unnamed = page.evaluate("""() => Array.from(document.querySelectorAll('figure input, figure select'))
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).length""")
+    assert unnamed == 0
+    folder = os.environ.get("UI_SCREENSHOTS")
+    if folder:
+        loss.screenshot(path=os.path.join(folder, "run-chart.png"))
 
 
 @pytest.mark.parametrize(

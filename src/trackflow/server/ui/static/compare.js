@@ -80,9 +80,9 @@
     const xAt = function (j) { return 60 + j * gap; };
     dims.forEach(function (d, j) {
       el("line", { x1: xAt(j), y1: T, x2: xAt(j), y2: H - B, stroke: "#999" }, svg);
-      el("text", { x: xAt(j), y: T - 12, "text-anchor": "middle", class: "axis-label" }, svg, d.name);
-      el("text", { x: xAt(j) + 4, y: T + 4, "text-anchor": "start" }, svg, fmt(d.max));
-      el("text", { x: xAt(j) + 4, y: H - B, "text-anchor": "start" }, svg, fmt(d.min));
+      el("text", { x: xAt(j), y: T - 16, "text-anchor": "middle", class: "axis-label" }, svg, d.name);
+      el("text", { x: xAt(j), y: T - 3, "text-anchor": "middle" }, svg, fmt(d.max));
+      el("text", { x: xAt(j), y: H - B + 14, "text-anchor": "middle" }, svg, fmt(d.min));
     });
     page.runs.forEach(function (run, i) {
       const pts = [];
@@ -118,6 +118,7 @@
         return { label: runName(run), stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true };
       }));
       new uPlot({ width: Math.min(560, Math.max(320, figure.parentElement.clientWidth - 20)), height: 240, series: series,
+        scales: { x: { time: false } },
         axes: [{ label: "step" }, {}] }, data, figure);
       figure.dataset.series = String(runs.length);
       status.textContent = runs.length + " run" + (runs.length === 1 ? "" : "s");
