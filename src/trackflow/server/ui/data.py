@@ -212,10 +212,11 @@ def metric_series(
     if x is None:
         x = "relative" if len(finite) > 1 and all(m.step == finite[0].step for m in finite) else "step"
     if x == "step":
-        raw = sorted((float(m.step), m.value) for m in finite)
+        raw = [(float(m.step), m.value) for m in finite]
     else:
         origin = min((m.timestamp for m in finite), default=0) if x == "relative" else 0
-        raw = sorted(((m.timestamp - origin) / 1000.0, m.value) for m in finite)
+        raw = [((m.timestamp - origin) / 1000.0, m.value) for m in finite]
+    raw.sort()  # LTTB needs x in order; the store's order is close to it, where sorting is cheap
     if x_min is not None or x_max is not None:
         low = -math.inf if x_min is None else x_min
         high = math.inf if x_max is None else x_max
