@@ -106,6 +106,30 @@ def test_runs_table_has_lazy_columns_and_filters(page: Any, tracked: Tracked) ->
     expect(table.locator("tbody tr").first).to_contain_text("beta")
 
 
+def test_child_runs_collapse_under_their_parent(page: Any, tracked: Tracked) -> None:
+    page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
+    table = page.locator("#runs")
+    child = table.locator(f"tr[data-run-id='{tracked.child}']")
+    expect(child).to_be_hidden()  # collapsed at first
+    rows = table.locator("tbody tr")
+    ids = [rows.nth(i).get_attribute("data-run-id") for i in range(rows.count())]
+    assert ids.index(tracked.child) == ids.index(tracked.alpha) + 1  # listed right under its parent
+
+    toggle = table.get_by_role("button", name="Show the 1 child run(s) of alpha")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(child).to_be_visible()
+    hide = table.get_by_role("button", name="Hide the 1 child run(s) of alpha")
+    expect(hide).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Enter")
+    expect(child).to_be_hidden()
+
+    body = requests.get(f"{tracked.server}/api/v1/ui/experiments/{tracked.experiment_id}", timeout=30).json()
+    by_id = {r["run_id"]: r for r in body["runs"]}
+    assert by_id[tracked.child]["depth"] == 1 and by_id[tracked.alpha]["children_on_page"] == 1
+
+
 def test_invalid_filter_is_shown_inline_not_a_500(page: Any, tracked: Tracked) -> None:
     page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
     page.fill("input[name=filter]", "metrics.acc >>> oops")

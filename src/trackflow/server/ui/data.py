@@ -87,6 +87,38 @@ class RunRow:
     parent_run_id: str | None
     metrics: dict[str, float]
     params: dict[str, str]
+    depth: int = 0  # in the runs table: 1 for a child shown under its parent on the same page
+    children_on_page: int = 0  # how many rows of this page are its (direct) children
+
+
+def _nest(rows: list[RunRow]) -> list[RunRow]:
+    """``rows`` with each child run moved under its parent when the parent is on the page too
+    (depth first, the search's order kept among siblings); other rows keep their order."""
+    by_id = {r.run_id: r for r in rows}
+    children: dict[str, list[RunRow]] = {}
+    roots = []
+    for r in rows:
+        if r.parent_run_id in by_id and r.parent_run_id != r.run_id:
+            children.setdefault(r.parent_run_id, []).append(r)
+        else:
+            roots.append(r)
+    out: list[RunRow] = []
+    seen: set[str] = set()
+
+    def visit(row: RunRow, depth: int) -> None:
+        if row.run_id in seen:  # a parent cycle in the tags: show each row once
+            return
+        seen.add(row.run_id)
+        row.depth = depth
+        row.children_on_page = len(children.get(row.run_id, []))
+        out.append(row)
+        for child in children.get(row.run_id, []):
+            visit(child, depth + 1)
+
+    for r in roots:
+        visit(r, 0)
+    out.extend(r for r in rows if r.run_id not in seen)  # rows only reachable through a cycle
+    return out
 
 
 @dataclass
@@ -138,7 +170,7 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
         )
     except InvalidInput as exc:
         return ExperimentPage(experiment, query, [], [], [], 0, 0, None, error=exc.message)
-    rows = [_row(run) for run in page]
+    rows = _nest([_row(run) for run in page])
     metric_keys, hidden_metrics = _columns({k for r in rows for k in r.metrics})
     param_keys, hidden_params = _columns({k for r in rows for k in r.params})
     return ExperimentPage(
