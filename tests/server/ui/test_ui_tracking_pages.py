@@ -130,6 +130,30 @@ def test_child_runs_collapse_under_their_parent(page: Any, tracked: Tracked) -> 
     assert by_id[tracked.child]["depth"] == 1 and by_id[tracked.alpha]["children_on_page"] == 1
 
 
+def test_column_chooser_hides_columns_and_remembers(page: Any, tracked: Tracked) -> None:
+    url = f"{tracked.server}/experiments/{tracked.experiment_id}"
+    page.goto(url)
+    table = page.locator("#runs")
+    chooser = page.locator("#column-chooser")
+    chooser.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens the <details>
+    model = page.get_by_label("param model")
+    model.focus()
+    page.keyboard.press("Space")
+    expect(model).not_to_be_checked()
+    expect(table.locator("th[data-col='p:model']")).to_be_hidden()
+    expect(table.locator("td[data-col='p:model']").first).to_be_hidden()
+    expect(table.locator("th[data-col='p:C']")).to_be_visible()
+    expect(table.locator("th[data-group=p]")).to_have_attribute("colspan", "1")
+
+    page.reload()  # remembered in this browser
+    expect(table.locator("th[data-col='p:model']")).to_be_hidden()
+    page.locator("#column-chooser summary").click()
+    page.get_by_label("param model").check()
+    expect(table.locator("th[data-col='p:model']")).to_be_visible()
+    expect(table.locator("th[data-group=p]")).to_have_attribute("colspan", "2")
+
+
 def test_invalid_filter_is_shown_inline_not_a_500(page: Any, tracked: Tracked) -> None:
     page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
     page.fill("input[name=filter]", "metrics.acc >>> oops")

@@ -31,3 +31,33 @@
     button.addEventListener("click", function () { setOpen(button, button.getAttribute("aria-expanded") !== "true"); });
   });
 })();
+
+// The column chooser: one checkbox per metric/param column; the hidden ones are remembered per
+// experiment in this browser (localStorage).
+(function () {
+  "use strict";
+  const table = document.getElementById("runs"), chooser = document.getElementById("column-chooser");
+  if (!table || !chooser) return;
+  const storeKey = "trackflow.hiddenColumns." + chooser.dataset.experimentId;
+  let hidden = [];
+  try { hidden = JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (e) { hidden = []; }
+  const boxes = Array.from(chooser.querySelectorAll("input[data-col]"));
+  function apply() {
+    const off = new Set(boxes.filter(function (b) { return !b.checked; }).map(function (b) { return b.dataset.col; }));
+    table.querySelectorAll("[data-col]").forEach(function (cell) { cell.hidden = off.has(cell.dataset.col); });
+    ["m", "p"].forEach(function (group) {
+      const th = table.querySelector('th[data-group="' + group + '"]');
+      if (!th) return;
+      const shown = boxes.filter(function (b) { return b.checked && b.dataset.col.slice(0, 1) === group; }).length;
+      th.hidden = shown === 0;
+      th.colSpan = Math.max(shown, 1);
+    });
+    try { localStorage.setItem(storeKey, JSON.stringify(Array.from(off))); } catch (e) { /* private mode: not remembered */ }
+  }
+  boxes.forEach(function (b) {
+    b.checked = hidden.indexOf(b.dataset.col) < 0;
+    b.addEventListener("change", apply);
+  });
+  chooser.hidden = boxes.length === 0;
+  apply();
+})();
