@@ -95,6 +95,24 @@ def test_select_three_runs_and_compare_them(page: Any, compared: Compared) -> No
         expect(chart.locator(".u-legend")).to_contain_text("r-mid")
         expect(chart.locator(".u-axis").first).not_to_contain_text("1/1/70")  # steps, not dates
 
+    # Zoom the loss chart: each run's history is fetched again for the dragged step range.
+    loss = page.locator("figure.compare-chart[data-metric=loss]")
+    over = loss.locator(".u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    zoomed: list[Any] = []
+    page.on("response", lambda r: zoomed.append(r) if "metric-series" in r.url and "x_min=" in r.url else None)
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    expect(loss.locator(".chart-status")).to_contain_text("(zoomed)")
+    assert len(zoomed) == 3
+    steps = [p[0] for p in zoomed[0].json()["points"]]
+    assert 50 < min(steps) and max(steps) < 199, (min(steps), max(steps))
+    loss.get_by_role("button", name="Reset zoom of loss").click()
+    expect(loss.locator(".chart-status")).not_to_contain_text("(zoomed)")
+
     # Scatter of two chosen dimensions, and one parallel-coordinates line per run.
     expect(page.locator("#compare-plots")).to_have_attribute("data-ready", "true")
     page.get_by_label("Scatter x axis").select_option("param: lr")

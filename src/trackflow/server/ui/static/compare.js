@@ -102,27 +102,55 @@
     const runs = page.runs.filter(function (run) { return key in run.metrics; });
     const status = document.createElement("p");
     status.className = "muted chart-status"; status.setAttribute("aria-live", "polite");
-    figure.appendChild(status);
-    Promise.all(runs.map(function (run) {
-      const params = new URLSearchParams({ key: key, max_points: "500", x: "step" });
-      return fetch(seriesUrl(run.run_id) + "?" + params).then(function (r) {
-        if (!r.ok) throw new Error("could not load " + key + " of " + runName(run));
-        return r.json();
-      });
-    })).then(function (all) {
-      const data = uPlot.join(all.map(function (s) {
-        return [s.points.map(function (p) { return p[0]; }), s.points.map(function (p) { return p[1]; })];
-      }));
-      const series = [{ label: "step" }].concat(runs.map(function (run) {
-        const i = page.runs.indexOf(run);
-        return { label: runName(run), stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true };
-      }));
-      new uPlot({ width: Math.min(560, Math.max(320, figure.parentElement.clientWidth - 20)), height: 240, series: series,
-        scales: { x: { time: false } },
-        axes: [{ label: "step" }, {}] }, data, figure);
-      figure.dataset.series = String(runs.length);
-      status.textContent = runs.length + " run" + (runs.length === 1 ? "" : "s");
-    }).catch(function (err) { status.textContent = String(err.message || err); status.setAttribute("role", "alert"); });
+    const reset = document.createElement("button");
+    reset.type = "button"; reset.textContent = "Reset zoom"; reset.disabled = true;
+    reset.setAttribute("aria-label", "Reset zoom of " + key);
+    const bar = document.createElement("div");
+    bar.className = "chart-controls";
+    bar.appendChild(reset); bar.appendChild(status);
+    figure.appendChild(bar);
+    const holder = document.createElement("div");
+    figure.appendChild(holder);
+    let plot = null, range = null;
+
+    function load() {
+      figure.dataset.loading = "true";
+      Promise.all(runs.map(function (run) {
+        const params = new URLSearchParams({ key: key, max_points: "500", x: "step" });
+        if (range) { params.set("x_min", String(range[0])); params.set("x_max", String(range[1])); }
+        return fetch(seriesUrl(run.run_id) + "?" + params).then(function (r) {
+          if (!r.ok) throw new Error("could not load " + key + " of " + runName(run));
+          return r.json();
+        });
+      })).then(function (all) {
+        const data = uPlot.join(all.map(function (s) {
+          return [s.points.map(function (p) { return p[0]; }), s.points.map(function (p) { return p[1]; })];
+        }));
+        const series = [{ label: "step" }].concat(runs.map(function (run) {
+          const i = page.runs.indexOf(run);
+          return { label: runName(run), stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true };
+        }));
+        if (plot) plot.destroy();
+        plot = new uPlot({ width: Math.min(560, Math.max(320, figure.parentElement.clientWidth - 20)), height: 240, series: series,
+          scales: { x: { time: false } }, axes: [{ label: "step" }, {}],
+          cursor: { drag: { x: true, y: false, setScale: false } },
+          hooks: { setSelect: [function (u) {
+            if (u.select.width < 3) return;
+            range = [u.posToVal(u.select.left, "x"), u.posToVal(u.select.left + u.select.width, "x")];
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            load();
+          }] } }, data, holder);
+        figure.dataset.series = String(runs.length);
+        figure.dataset.plotted = String(data[0].length);
+        if (range) { figure.dataset.xMin = range[0]; figure.dataset.xMax = range[1]; }
+        else { delete figure.dataset.xMin; delete figure.dataset.xMax; }
+        reset.disabled = !range;
+        status.textContent = runs.length + " run" + (runs.length === 1 ? "" : "s") + (range ? " (zoomed)" : "");
+      }).catch(function (err) { status.textContent = String(err.message || err); status.setAttribute("role", "alert"); })
+        .finally(function () { delete figure.dataset.loading; });
+    }
+    reset.addEventListener("click", function () { range = null; load(); });
+    load();
   }
 
   function start() {
