@@ -106,6 +106,54 @@ def test_runs_table_has_lazy_columns_and_filters(page: Any, tracked: Tracked) ->
     expect(table.locator("tbody tr").first).to_contain_text("beta")
 
 
+def test_child_runs_collapse_under_their_parent(page: Any, tracked: Tracked) -> None:
+    page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
+    table = page.locator("#runs")
+    child = table.locator(f"tr[data-run-id='{tracked.child}']")
+    expect(child).to_be_hidden()  # collapsed at first
+    rows = table.locator("tbody tr")
+    ids = [rows.nth(i).get_attribute("data-run-id") for i in range(rows.count())]
+    assert ids.index(tracked.child) == ids.index(tracked.alpha) + 1  # listed right under its parent
+
+    toggle = table.get_by_role("button", name="Show the 1 child run(s) of alpha")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(child).to_be_visible()
+    hide = table.get_by_role("button", name="Hide the 1 child run(s) of alpha")
+    expect(hide).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Enter")
+    expect(child).to_be_hidden()
+
+    body = requests.get(f"{tracked.server}/api/v1/ui/experiments/{tracked.experiment_id}", timeout=30).json()
+    by_id = {r["run_id"]: r for r in body["runs"]}
+    assert by_id[tracked.child]["depth"] == 1 and by_id[tracked.alpha]["children_on_page"] == 1
+
+
+def test_column_chooser_hides_columns_and_remembers(page: Any, tracked: Tracked) -> None:
+    url = f"{tracked.server}/experiments/{tracked.experiment_id}"
+    page.goto(url)
+    table = page.locator("#runs")
+    chooser = page.locator("#column-chooser")
+    chooser.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens the <details>
+    model = page.get_by_label("param model")
+    model.focus()
+    page.keyboard.press("Space")
+    expect(model).not_to_be_checked()
+    expect(table.locator("th[data-col='p:model']")).to_be_hidden()
+    expect(table.locator("td[data-col='p:model']").first).to_be_hidden()
+    expect(table.locator("th[data-col='p:C']")).to_be_visible()
+    expect(table.locator("th[data-group=p]")).to_have_attribute("colspan", "1")
+
+    page.reload()  # remembered in this browser
+    expect(table.locator("th[data-col='p:model']")).to_be_hidden()
+    page.locator("#column-chooser summary").click()
+    page.get_by_label("param model").check()
+    expect(table.locator("th[data-col='p:model']")).to_be_visible()
+    expect(table.locator("th[data-group=p]")).to_have_attribute("colspan", "2")
+
+
 def test_invalid_filter_is_shown_inline_not_a_500(page: Any, tracked: Tracked) -> None:
     page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
     page.fill("input[name=filter]", "metrics.acc >>> oops")
@@ -137,10 +185,10 @@ def test_run_page_shows_downsampled_charts_artifacts_and_children(page: Any, tra
     expect(page.locator("#tags b")).to_have_count(0)
 
     loss = page.locator("figure[data-metric=loss]")
-    expect(loss.locator("svg")).to_have_count(1)
+    expect(loss.locator("canvas")).to_have_count(1)  # the script replaced the served SVG
     assert int(loss.get_attribute("data-total-points")) == HISTORY_POINTS
     assert int(loss.get_attribute("data-points")) <= MAX_SERVED_POINTS
-    expect(page.locator("figure[data-metric=acc] svg")).to_have_count(1)
+    expect(page.locator("figure[data-metric=acc] canvas")).to_have_count(1)
 
     html = requests.get(url, timeout=30).text
     counts = _served_line_points(html, "loss")
@@ -170,6 +218,78 @@ def test_metric_series_api_shares_the_downsampling(tracked: Tracked) -> None:
     bad = requests.get(f"{tracked.server}/api/v1/ui/experiments/{tracked.experiment_id}",
                        params={"filter": "metrics.acc >>> oops"}, timeout=30)
     assert bad.status_code == 400 and "oops" in bad.json()["message"]
+
+
+def test_chart_zoom_refetches_the_range_and_log_scale_and_axes_toggle(page: Any, tracked: Tracked) -> None:
+    page.goto(f"{tracked.server}/runs/{tracked.alpha}")
+    loss = page.locator("figure[data-metric=loss]")
+    expect(loss).to_have_attribute("data-plotted", re.compile(r"\d+"))
+    expect(loss.locator(".chart-static")).to_have_count(0)
+    expect(loss.locator(".chart-status")).to_contain_text(f"of {HISTORY_POINTS} values plotted")
+
+    # Hover shows the value under the cursor in the legend.
+    over = loss.locator(".u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2, steps=5)
+    expect(loss.locator(".u-legend .u-series").nth(1).locator(".u-value")).not_to_have_text("--")
+
+    # Drag over the middle fifth: the series is fetched again for that step range only.
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min=" in r.url) as answer:
+        page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+    zoomed = answer.value.json()
+    xs = [p[0] for p in zoomed["points"]]
+    assert 0 < min(xs) and max(xs) < HISTORY_POINTS - 1 and max(xs) - min(xs) < HISTORY_POINTS / 3, (min(xs), max(xs))
+    # A range of ~4,000 steps downsampled to 500 points: denser than the full view's 40 steps apart.
+    assert 2 < len(xs) <= MAX_SERVED_POINTS and (max(xs) - min(xs)) / len(xs) < HISTORY_POINTS / MAX_SERVED_POINTS
+    expect(loss).to_have_attribute("data-x-min", re.compile(r"\d"))
+    expect(loss.locator(".chart-status")).to_contain_text("(zoomed)")
+    reset = loss.get_by_role("button", name="Reset zoom")
+    expect(reset).to_be_enabled()
+
+    # Log scale from the keyboard, through its label.
+    log = loss.get_by_label("Log scale for loss")
+    log.focus()
+    page.keyboard.press("Space")
+    expect(log).to_be_checked()
+    expect(loss).to_have_attribute("data-log", "true")
+
+    with page.expect_response(lambda r: "metric-series" in r.url and "x_min=" not in r.url):
+        reset.click()
+    expect(loss).not_to_have_attribute("data-x-min", re.compile(".*"))
+
+    with page.expect_response(lambda r: "metric-series" in r.url and "x=relative" in r.url):
+        loss.get_by_label("X axis of loss").select_option("relative")
+    expect(loss).to_have_attribute("data-x-axis", "relative")
+    loss.get_by_label("Smoothing of loss").fill("0.9")
+    expect(loss.locator(".u-legend")).to_contain_text("loss (smoothed)")
+    unnamed = page.evaluate("""() => Array.from(document.querySelectorAll('figure input, figure select'))
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).length""")
+    assert unnamed == 0
+    folder = os.environ.get("UI_SCREENSHOTS")
+    if folder:
+        loss.screenshot(path=os.path.join(folder, "run-chart.png"))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"x": "sideways"}, "x"), ({"x_min": "10", "x_max": "5"}, "x_min"), ({"x_min": "1e300"}, "x_min")],
+)
+def test_metric_series_rejects_bad_ranges(tracked: Tracked, params: dict[str, str], message: str) -> None:
+    answer = requests.get(f"{tracked.server}/api/v1/ui/runs/{tracked.alpha}/metric-series",
+                          params={"key": "loss", **params}, timeout=30)
+    assert answer.status_code in (400, 422) and message in answer.text, answer.text
+
+
+def test_metric_series_range_cuts_before_downsampling(tracked: Tracked) -> None:
+    answer = requests.get(f"{tracked.server}/api/v1/ui/runs/{tracked.alpha}/metric-series",
+                          params={"key": "loss", "x_min": "100", "x_max": "199"}, timeout=30)
+    assert answer.status_code == 200
+    assert [p[0] for p in answer.json()["points"]] == [float(i) for i in range(100, 200)]
 
 
 @pytest.mark.parametrize(

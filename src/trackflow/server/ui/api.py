@@ -5,7 +5,7 @@ Errors follow the API's rules (server/errors.py): NotFound is 404, bad input 400
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -70,10 +70,25 @@ def metric_series(
     run_id: str,
     key: str,
     max_points: int = Query(data.MAX_CHART_POINTS, ge=3, le=data.MAX_CHART_POINTS),
+    x: Literal["step", "wall", "relative"] | None = None,
+    x_min: float | None = Query(None, ge=-data.MAX_RANGE_BOUND, le=data.MAX_RANGE_BOUND),
+    x_max: float | None = Query(None, ge=-data.MAX_RANGE_BOUND, le=data.MAX_RANGE_BOUND),
     s: Services = Depends(get_services),
 ) -> JSONResponse:
-    """A metric's history downsampled on the server to at most ``max_points`` points."""
-    return JSONResponse(data.metric_series(s, run_id, key, max_points))
+    """A metric's history downsampled on the server to at most ``max_points`` points. ``x``: the
+    x axis (step, wall-clock seconds, or seconds since the first value); ``x_min``/``x_max``:
+    keep only points in that x range before downsampling (a zoomed chart re-fetches with them)."""
+    return JSONResponse(data.metric_series(s, run_id, key, max_points, x, x_min, x_max))
+
+
+@router.get("/experiments/{experiment_id}/compare", **returns(data.ComparePage))
+def compare(
+    experiment_id: str,
+    runs: Annotated[list[Annotated[str, Field(max_length=64)]], Query(max_length=data.MAX_COMPARED_RUNS)] = [],  # noqa: B006 (FastAPI copies it)
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """2 to 50 runs of the experiment side by side: latest metrics and params, differing ones flagged."""
+    return JSONResponse(data.compare_page(s, experiment_id, runs))
 
 
 @router.get("/experiments/{experiment_id}/traces", **returns(traces_data.TracesPage))

@@ -87,6 +87,38 @@ class RunRow:
     parent_run_id: str | None
     metrics: dict[str, float]
     params: dict[str, str]
+    depth: int = 0  # in the runs table: 1 for a child shown under its parent on the same page
+    children_on_page: int = 0  # how many rows of this page are its (direct) children
+
+
+def _nest(rows: list[RunRow]) -> list[RunRow]:
+    """``rows`` with each child run moved under its parent when the parent is on the page too
+    (depth first, the search's order kept among siblings); other rows keep their order."""
+    by_id = {r.run_id: r for r in rows}
+    children: dict[str, list[RunRow]] = {}
+    roots = []
+    for r in rows:
+        if r.parent_run_id in by_id and r.parent_run_id != r.run_id:
+            children.setdefault(r.parent_run_id, []).append(r)
+        else:
+            roots.append(r)
+    out: list[RunRow] = []
+    seen: set[str] = set()
+
+    def visit(row: RunRow, depth: int) -> None:
+        if row.run_id in seen:  # a parent cycle in the tags: show each row once
+            return
+        seen.add(row.run_id)
+        row.depth = depth
+        row.children_on_page = len(children.get(row.run_id, []))
+        out.append(row)
+        for child in children.get(row.run_id, []):
+            visit(child, depth + 1)
+
+    for r in roots:
+        visit(r, 0)
+    out.extend(r for r in rows if r.run_id not in seen)  # rows only reachable through a cycle
+    return out
 
 
 @dataclass
@@ -138,7 +170,7 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
         )
     except InvalidInput as exc:
         return ExperimentPage(experiment, query, [], [], [], 0, 0, None, error=exc.message)
-    rows = [_row(run) for run in page]
+    rows = _nest([_row(run) for run in page])
     metric_keys, hidden_metrics = _columns({k for r in rows for k in r.metrics})
     param_keys, hidden_params = _columns({k for r in rows for k in r.params})
     return ExperimentPage(
@@ -181,22 +213,48 @@ class RunPage:
     artifacts_error: str | None = None
 
 
-def metric_series(services: Services, run_id: str, key: str, max_points: int = MAX_CHART_POINTS) -> MetricSeries:
-    """The history of ``key`` downsampled (LTTB) on the server. NotFound for an unknown run;
-    InvalidInput if ``max_points`` is outside [3, MAX_CHART_POINTS]."""
+X_AXES = ("step", "wall", "relative")  # step, wall-clock seconds since the epoch, seconds since the first value
+# A range bound is a step or seconds; anything a float holds exactly as an integer is accepted.
+MAX_RANGE_BOUND = 2.0**53
+
+
+def metric_series(
+    services: Services,
+    run_id: str,
+    key: str,
+    max_points: int = MAX_CHART_POINTS,
+    x: str | None = None,
+    x_min: float | None = None,
+    x_max: float | None = None,
+) -> MetricSeries:
+    """The history of ``key`` downsampled (LTTB) on the server, optionally cut to the x range
+    [``x_min``, ``x_max``] first, so a zoomed chart gets full detail for what it shows.
+
+    ``x`` is one of X_AXES; None picks "step", or "relative" when every value was logged at the
+    same step. NotFound for an unknown run; InvalidInput if ``max_points`` is outside
+    [3, MAX_CHART_POINTS], ``x`` is unknown or ``x_min`` > ``x_max``."""
     if not 3 <= max_points <= MAX_CHART_POINTS:
         raise InvalidInput(f"max_points must be between 3 and {MAX_CHART_POINTS}, got {max_points}")
+    if x is not None and x not in X_AXES:
+        raise InvalidInput(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    if x_min is not None and x_max is not None and x_min > x_max:
+        raise InvalidInput(f"x_min ({x_min}) must not be greater than x_max ({x_max})")
     history = services.tracking.get_metric_history(run_id, key).items
     finite = [m for m in history if math.isfinite(m.value)]
-    by_time = len(finite) > 1 and all(m.step == finite[0].step for m in finite)
-    if by_time:
-        start = min(m.timestamp for m in finite)
-        raw = sorted(((m.timestamp - start) / 1000.0, m.value) for m in finite)
-    else:
+    if x is None:
+        x = "relative" if len(finite) > 1 and all(m.step == finite[0].step for m in finite) else "step"
+    if x == "step":
         raw = [(float(m.step), m.value) for m in finite]
-    return MetricSeries(
-        key, "seconds" if by_time else "step", lttb(raw, max_points), len(history), len(history) - len(finite)
-    )
+    else:
+        origin = min((m.timestamp for m in finite), default=0) if x == "relative" else 0
+        raw = [((m.timestamp - origin) / 1000.0, m.value) for m in finite]
+    raw.sort()  # LTTB needs x in order; the store's order is close to it, where sorting is cheap
+    if x_min is not None or x_max is not None:
+        low = -math.inf if x_min is None else x_min
+        high = math.inf if x_max is None else x_max
+        raw = [p for p in raw if low <= p[0] <= high]
+    label = {"step": "step", "wall": "time", "relative": "seconds"}[x]
+    return MetricSeries(key, label, lttb(raw, max_points), len(history), len(history) - len(finite))
 
 
 def _artifacts(services: Services, artifact_uri: str) -> tuple[list[ArtifactEntry], bool]:
@@ -242,3 +300,65 @@ def run_page(services: Services, run_id: str) -> RunPage:
     except Exception as exc:  # noqa: BLE001 - any backend failure (S3 down...) is shown, not a 500
         page.artifacts_error = f"cannot list artifacts of {run.info.artifact_uri}: {exc}"
     return page
+
+
+# Compare runs ---------------------------------------------------------------------------------
+MIN_COMPARED_RUNS = 2
+MAX_COMPARED_RUNS = 50
+
+
+@dataclass
+class CompareRow:
+    """One metric or parameter across the compared runs (None: not logged in that run)."""
+
+    key: str
+    values: list[float | str | None]
+    differs: bool
+
+
+@dataclass
+class ComparePage:
+    experiment: Experiment
+    runs: list[RunRow]  # in the order asked for
+    metrics: list[CompareRow]  # latest values
+    params: list[CompareRow]
+    chart_keys: list[str]  # metric keys charted (overlaid, one series per run), at most MAX_CHARTS
+
+
+def _compare_rows(runs: list[RunRow], attr: str) -> list[CompareRow]:
+    keys = sorted({k for r in runs for k in getattr(r, attr)})
+    rows = []
+    for key in keys:
+        values = [getattr(r, attr).get(key) for r in runs]
+        rows.append(CompareRow(key, values, len({repr(v) for v in values}) > 1))
+    return rows
+
+
+def compare_page(services: Services, experiment_id: str, run_ids: list[str]) -> ComparePage:
+    """``run_ids`` side by side. NotFound for an unknown experiment or run; InvalidInput for fewer
+    than MIN_COMPARED_RUNS or more than MAX_COMPARED_RUNS distinct runs, or a run of another
+    experiment. One search fetches all of them."""
+    wanted = list(dict.fromkeys(run_ids))
+    if not MIN_COMPARED_RUNS <= len(wanted) <= MAX_COMPARED_RUNS:
+        raise InvalidInput(
+            f"compare between {MIN_COMPARED_RUNS} and {MAX_COMPARED_RUNS} runs, got {len(wanted)}"
+        )
+    store = services.tracking
+    experiment = store.get_experiment(experiment_id)
+    found = store.search_runs(
+        [experiment.experiment_id],
+        "attributes.run_id IN (" + ", ".join(quote_literal(r) for r in wanted) + ")",
+        ViewType.ALL,
+        MAX_COMPARED_RUNS,
+    )
+    by_id = {run.info.run_id: run for run in found}
+    for run_id in wanted:
+        if run_id not in by_id:
+            other = store.get_run(run_id)  # NotFound for an unknown run
+            raise InvalidInput(
+                f"run {run_id} belongs to experiment {other.info.experiment_id}, not {experiment.experiment_id}"
+            )
+    rows = [_row(by_id[r]) for r in wanted]
+    metrics = _compare_rows(rows, "metrics")
+    return ComparePage(experiment, rows, metrics, _compare_rows(rows, "params"),
+                       [m.key for m in metrics][:MAX_CHARTS])

@@ -40,6 +40,11 @@ class Urls:
         return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token)
 
     @staticmethod
+    def compare(experiment_id: str, run_ids: list[str] | None = None) -> str:
+        url = f"/experiments/{_seg(experiment_id)}/compare"
+        return f"{url}?{urlencode([('runs', r) for r in run_ids])}" if run_ids else url
+
+    @staticmethod
     def run(run_id: str) -> str:
         return f"/runs/{_seg(run_id)}"
 
@@ -134,6 +139,10 @@ class Urls:
         return _query(url, map_index=map_index if map_index >= 0 else None, try_number=try_number)
 
     # /api/v1 endpoints the pages' scripts call (the pages never call them server-side) -----
+    @staticmethod
+    def api_metric_series(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/metric-series"
+
     @staticmethod
     def api_dag(dag_id: str) -> str:
         return f"/api/v1/dags/{_seg(dag_id)}"

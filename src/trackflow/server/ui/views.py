@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import replace
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -66,6 +67,17 @@ def experiment(
     page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
     status = 400 if page.error else 200
     return render(request, "experiment.html", status, title=page.experiment.name, page=page)
+
+
+@router.get("/experiments/{experiment_id}/compare")
+def compare(
+    request: Request,
+    experiment_id: str,
+    runs: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies it)
+    s: Services = Depends(get_services),
+) -> HTMLResponse:
+    page = data.compare_page(s, experiment_id, runs)
+    return render(request, "compare.html", title=f"Compare {len(page.runs)} runs", page=page)
 
 
 @router.get("/runs/{run_id}")
