@@ -38,6 +38,9 @@ ENV_VARS: dict[str, str] = {
     "tracking_token": "TRACKFLOW_TRACKING_TOKEN",
     "serving_token": "TRACKFLOW_SERVING_TOKEN",
     "fernet_key": "TRACKFLOW_FERNET_KEY",
+    "session_secret": "TRACKFLOW_SESSION_SECRET",
+    "session_hours": "TRACKFLOW_SESSION_HOURS",
+    "session_cookie_secure": "TRACKFLOW_SESSION_COOKIE_SECURE",
 }
 
 EXECUTORS = ("local", "celery")
@@ -69,6 +72,10 @@ class Settings:
     tracking_token: str = ""  # the API token trackflow's clients send to a server with auth on
     serving_token: str = ""  # the token `models serve --require-token` asks of callers
     fernet_key: str = ""  # encrypts Variables at rest; empty: a key generated into $TRACKFLOW_HOME/fernet.key
+    session_secret: str = ""  # signs the UI's session cookies; empty: a key generated into $TRACKFLOW_HOME/session.key
+    session_hours: float = 12.0  # a UI session (auth on) ends this long after sign-in
+    # always mark the session cookie Secure (behind a TLS proxy); on https requests it is anyway
+    session_cookie_secure: bool = False
 
     @property
     def home_path(self) -> Path:

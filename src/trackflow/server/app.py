@@ -16,9 +16,11 @@ from trackflow.server.access import AccessMiddleware, app_routes, missing_rules
 from trackflow.server.auth import AuthMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
+from trackflow.server.login import login_router
 from trackflow.server.mlflow_compat.server_info import MLFLOW_API_VERSION
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
+from trackflow.server.sessions import Sessions, session_secret
 from trackflow.store.sql.auth_store import SqlAuthStore
 
 MLFLOW_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -137,7 +139,12 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         # the last added runs first: who the user is, then what they may do (server/access.py)
         app.add_middleware(AccessMiddleware, services=services, permissions=services.permissions,
                            routes=routes)
-        app.add_middleware(AuthMiddleware, accounts=services.accounts)
+        sessions = Sessions(services.accounts, session_secret(services.settings), services.settings.session_hours,
+                            services.settings.session_cookie_secure)
+        app.include_router(login_router(services.settings, sessions))
+        app.add_middleware(AuthMiddleware, accounts=services.accounts, sessions=sessions)
+    else:
+        app.include_router(login_router(services.settings, None))
     return app
 
 

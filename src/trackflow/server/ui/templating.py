@@ -116,6 +116,10 @@ def make_environment() -> jinja2.Environment:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     env: jinja2.Environment = getattr(request.app.state, ENV_STATE_KEY)
+    # a page of a browser session carries its CSRF token for the scripts' fetch calls and the sign-out form
+    context.setdefault("session_csrf", getattr(request.state, "csrf", ""))
+    user = getattr(request.state, "user", None)
+    context.setdefault("signed_in", user.username if user is not None else "")
     return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
 
 

@@ -13,10 +13,19 @@
     });
   }
 
+  // With auth on, a browser session's changes carry the page's CSRF token (server/sessions.py).
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   function send(method, url, body) {
+    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
+    var token = csrfToken();
+    if (token) { headers["X-CSRF-Token"] = token; }
     return fetch(url, {
       method: method,
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
     }).then(function (response) { return response.ok ? response.json() : apiError(response); });
