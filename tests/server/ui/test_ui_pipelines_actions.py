@@ -330,7 +330,10 @@ def test_gantt_code_and_offline_api_docs(page: Any, ui: UiServer) -> None:
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{ui.server}/api/v1/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("trackflow", timeout=60_000)
-    expect(page.locator(".swagger-ui .opblock-tag", has_text="pipelines")).to_be_visible()
+    tag = page.locator(".swagger-ui .opblock-tag", has_text="pipelines")  # tags start collapsed
+    tag.click()
+    expect(page.locator(".swagger-ui .opblock-summary-path", has_text="/api/v1/dags/{dag_id}/dagRuns").first
+           ).to_be_visible(timeout=30_000)
     page.goto(f"{ui.server}/api/v1/redoc")
     # ReDoc parses the whole document in the browser before drawing: slow on a loaded machine
     expect(page.locator("h1", has_text="trackflow")).to_be_visible(timeout=60_000)
