@@ -147,9 +147,10 @@ class Normaliser:
         if key in ("experiment_id", "experiment_ids") and isinstance(value, str | int):
             return self.placeholder("exp", str(value))
         if isinstance(value, str):
+            # the scenario's own names first: a suffix of digits only would look generated
+            value = value.replace(self.unique, "<u>")
             if key in ("run_name", "name", "value") and _GENERATED_NAME.match(value):
                 return "<generated>"
-            value = value.replace(self.unique, "<u>")
             value = _UUID.sub(lambda m: self.placeholder("uuid", m.group()), value)
             value = _RUN_ID.sub(lambda m: self.placeholder("run", m.group()), value)
             return _EXPERIMENT_IN_URI.sub(lambda m: m.group(1) + self.placeholder("exp", m.group(2)), value)

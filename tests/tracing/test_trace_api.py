@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from typing import Any
 
@@ -81,6 +82,7 @@ def test_search_traces_by_span_run_status_and_tags(traced: Any) -> None:
     with traced.start_run() as run:
         chain("in a run")
     in_run = trackflow.get_last_active_trace_id()
+    time.sleep(0.01)  # a later millisecond: "newest first" is then not a tie
     chain("outside")
     outside = trackflow.get_last_active_trace_id()
 

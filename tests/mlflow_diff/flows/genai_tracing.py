@@ -8,6 +8,7 @@ with code scorers, delete_traces.
 
 import json
 import sys
+import time
 import warnings
 
 warnings.filterwarnings("ignore")
@@ -44,8 +45,10 @@ def broken(x):
 
 answer("what is mlflow")
 first = mlflow.get_last_active_trace_id()
+time.sleep(0.01)  # traces in distinct milliseconds: their order by start time is then the same everywhere
 answer("second question", temperature=0.7)
 second = mlflow.get_last_active_trace_id()
+time.sleep(0.01)
 try:
     broken(3)
 except ValueError:
