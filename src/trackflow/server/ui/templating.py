@@ -3,6 +3,7 @@ route class that turns trackflow errors raised by a page into an HTML error page
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Coroutine
@@ -120,7 +121,15 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("session_csrf", getattr(request.state, "csrf", ""))
     user = getattr(request.state, "user", None)
     context.setdefault("signed_in", user.username if user is not None else "")
-    return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
+    body = env.get_template(template).render(**context)
+    if status_code != 200:
+        return HTMLResponse(body, status_code=status_code)
+    # live pages re-fetch themselves every 2 s: an unchanged page is answered 304, not re-sent
+    # (a 200-task x 50-run grid is ~1.5 MB); live.js sends the ETag it last got
+    etag = '"' + hashlib.blake2b(body.encode(), digest_size=16).hexdigest() + '"'
+    if request.headers.get("if-none-match") == etag:
+        return HTMLResponse(None, status_code=304, headers={"ETag": etag})
+    return HTMLResponse(body, headers={"ETag": etag})
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
