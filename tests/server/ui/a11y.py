@@ -24,9 +24,12 @@ UNNAMED_JS = """() => {
 def assert_keyboard_ready(page: Any, stops: int = 6) -> None:
     """Every focusable control is named, and Tab walks through visible, named controls."""
     assert page.evaluate(UNNAMED_JS) == []
+    reachable = page.evaluate("""() => Array.from(document.querySelectorAll(
+        'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"])'))
+        .filter((el) => !el.disabled && el.getClientRects().length > 0).length""")
     page.locator("body").focus()
     seen = []
-    for _ in range(stops):
+    for _ in range(min(stops, reachable)):
         page.keyboard.press("Tab")
         seen.append(page.evaluate("""() => { const el = document.activeElement;
             const box = el.getBoundingClientRect();

@@ -16,6 +16,7 @@ from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.server.ui import (
+    audit_data,
     dag_graph,
     dag_grid,
     data,
@@ -216,3 +217,11 @@ def task_log(
     s: Services = Depends(get_services),
 ) -> JSONResponse:
     return JSONResponse(pipelines_data.task_log_page(s, dag_id, run_id, task_id, map_index, try_number))
+
+
+@router.get("/audit", **returns(audit_data.AuditPage))
+def audit(username: Annotated[str, Query(max_length=150)] = "",
+          since: Annotated[str, Query(max_length=64)] = "",
+          before: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+          s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(audit_data.audit_page(s, username, since, before))

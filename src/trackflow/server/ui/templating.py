@@ -121,6 +121,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("session_csrf", getattr(request.state, "csrf", ""))
     user = getattr(request.state, "user", None)
     context.setdefault("signed_in", user.username if user is not None else "")
+    context.setdefault("is_admin", bool(user is not None and user.is_admin))
     body = env.get_template(template).render(**context)
     if status_code != 200:
         return HTMLResponse(body, status_code=status_code)

@@ -75,6 +75,10 @@ class Urls:
         return _query(f"/models/{_seg(name)}", page_token=page_token)
 
     @staticmethod
+    def audit(username: str | None = None, since: str | None = None, before: int | None = None) -> str:
+        return _query("/audit", username=username, since=since, before=before)
+
+    @staticmethod
     def prompts(page_token: str | None = None) -> str:
         return _query("/prompts", page_token=page_token)
 

@@ -20,6 +20,7 @@ from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 from trackflow.server.ui import (
+    audit_data,
     dag_graph,
     dag_grid,
     data,
@@ -156,6 +157,15 @@ def model(
 def model_version(request: Request, name: str, version: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = registry_data.model_version_page(s, name, version)
     return render(request, "model_version.html", title=f"{name} v{version}", page=page)
+
+
+@router.get("/audit")
+def audit(request: Request, username: Annotated[str, Query(max_length=150)] = "",
+          since: Annotated[str, Query(max_length=64)] = "",
+          before: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+          s: Services = Depends(get_services)) -> HTMLResponse:
+    page = audit_data.audit_page(s, username, since, before)
+    return render(request, "audit.html", title="Audit log", page=page)
 
 
 @router.get("/prompts")
