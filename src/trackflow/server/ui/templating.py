@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markdown_it import MarkdownIt
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
@@ -18,6 +19,7 @@ from fastapi.routing import APIRoute
 from markupsafe import Markup, escape
 
 from trackflow.errors import NotFound, TrackflowError
+from trackflow.server.ui.data import NOTE_TAG
 from trackflow.server.ui.urls import Urls
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -92,6 +94,15 @@ def _grid_cells(cells: list[Any], runs: list[Any], task_id: str, suffix: str, pr
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped
 
 
+# CommonMark with raw HTML off: tags in a note are shown as text, and markdown-it refuses
+# javascript:/vbscript:/data: link targets, so a note cannot run script on this origin.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+def _markdown(text: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - raw HTML is escaped by the renderer
+
+
 def _as_json(value: Any, indent: int | None = None) -> str:
     """A value as readable JSON text (autoescaping makes it safe in HTML; tojson's \\u003c is not readable)."""
     return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
@@ -107,9 +118,10 @@ def make_environment() -> jinja2.Environment:
     )
     env.globals["urls"] = Urls
     env.globals["grid_cells"] = _grid_cells
+    env.globals["NOTE_TAG"] = NOTE_TAG
     env.filters.update(
         ms_time=_ms_time, dt=_dt, seconds=_seconds, run_duration=_run_duration, num=_num, filesize=_filesize,
-        as_json=_as_json,
+        as_json=_as_json, markdown=_markdown,
     )
     return env
 

@@ -62,9 +62,10 @@ def experiment(
     filter: str = "",
     order_by: str = "",
     page_token: str | None = None,
+    show_deleted: bool = False,
     s: Services = Depends(get_services),
 ) -> HTMLResponse:
-    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
+    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token, show_deleted))
     status = 400 if page.error else 200
     return render(request, "experiment.html", status, title=page.experiment.name, page=page)
 
