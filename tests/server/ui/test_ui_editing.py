@@ -82,7 +82,8 @@ def test_rename_run_edit_tags_and_write_a_note(page: Any, server: str, client: t
     expect(page.locator("#tags-table tr[data-tag-key=team]")).to_have_count(0)
     assert "team" not in client.get_run(run_id).data.tags
 
-    note = "# Findings\n\n**Lower** learning rate helps.\n\n<script>window.hacked = 1</script>\n\n[x](javascript:alert(1))"
+    note = ("# Findings\n\n**Lower** learning rate helps.\n\n"
+            "<script>window.hacked = 1</script>\n\n[x](javascript:alert(1))")
     page.get_by_text("Edit description").click()
     page.get_by_label("Description (markdown)").fill(note)
     page.get_by_role("button", name="Save description").click()

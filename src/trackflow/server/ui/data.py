@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from trackflow.entities import Experiment, Metric, Run, ViewType
 from trackflow.errors import InvalidInput
 from trackflow.server.services import Services
-from trackflow.store.search_filter import parse_order_by
 from trackflow.server.ui.downsample import lttb
+from trackflow.store.search_filter import parse_order_by
 
 EXPERIMENTS_PER_PAGE = 50
 RUNS_PER_PAGE = 25
