@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +42,14 @@ def unique(prefix: str) -> str:
 
 def accept_dialogs(page: Any) -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm() before a delete
+
+
+def shoot(page: Any, name: str) -> None:
+    """Save the page for the README when screenshots are asked for (make screenshots)."""
+    folder = os.environ.get("UI_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
 def assert_every_control_is_named(page: Any) -> None:
@@ -95,6 +104,16 @@ def test_rename_run_edit_tags_and_write_a_note(page: Any, server: str, client: t
     expect(rendered.locator("a[href^=javascript]")).to_have_count(0)
     assert page.evaluate("window.hacked") is None
     assert client.get_run(run_id).data.tags[NOTE_TAG] == note
+
+    readable = "### Findings\n\nA **lower** learning rate helps:\n\n- `lr=0.01`: acc 0.93\n- `lr=0.1`: acc 0.88"
+    page.get_by_text("Edit description").click()
+    expect(page.get_by_label("Description (markdown)")).to_have_value(note)  # the text, not the HTML
+    page.get_by_label("Description (markdown)").fill(readable)
+    page.get_by_role("button", name="Save description").click()
+    expect(rendered.locator("li")).to_have_count(2)
+    assert client.get_run(run_id).data.tags[NOTE_TAG] == readable
+    page.evaluate("window.scrollTo(0, 0)")
+    shoot(page, "run-edit")
     expect(page.locator(f"#tags-table tr[data-tag-key='{NOTE_TAG}']")).to_have_count(0)  # shown as the note only
 
 
@@ -188,7 +207,11 @@ def test_set_move_and_delete_an_alias(page: Any, server: str, client: trackflow.
     assert client.get_model_version_by_alias(name, "champion").version == "2"
 
     page.get_by_text("Set or move an alias").click()
-    for refused in ("latest", "v1"):  # MLflow refuses both: they would read as a version
+    page.get_by_role("textbox", name="Alias").fill("latest")
+    page.get_by_role("button", name="Set alias").click()
+    expect(page.locator("#set-alias").get_by_role("alert")).to_contain_text("'latest' is reserved")
+    shoot(page, "model-edit")
+    for refused in ("v1", "latest"):  # MLflow refuses both: they would read as a version
         page.get_by_role("textbox", name="Alias").fill(refused)
         page.get_by_role("button", name="Set alias").click()
         expect(page.locator("#set-alias").get_by_role("alert")).to_contain_text(f"alias {refused!r} is reserved")

@@ -54,8 +54,9 @@
     return label ? label.textContent.trim() : input.name;
   }
 
-  // Re-render the parts of the page an edit can change, keeping keyboard focus where it was.
-  function refresh() {
+  // Re-render the parts of the page an edit can change, keeping keyboard focus where it was; when
+  // the focused control is gone (a deleted tag's button), focus moves to the edited region.
+  function refresh(regionId) {
     return fetch(window.location.href, { cache: "no-store", headers: { "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : Promise.reject(new Error("HTTP " + response.status)); })
       .then(function (html) {
@@ -67,6 +68,11 @@
         });
         var again = focused && document.getElementById(focused);
         if (again) { again.focus(); }
+        var region = regionId && document.getElementById(regionId);
+        if (region && (!document.activeElement || document.activeElement === document.body)) {
+          region.setAttribute("tabindex", "-1");
+          region.focus();
+        }
         document.dispatchEvent(new CustomEvent("edit:updated"));
       });
   }
@@ -100,7 +106,8 @@
     send(form.dataset.apiMethod, fillUrl(form.dataset.apiUrl, fields), body)
       .then(function () {
         if (form.dataset.after) { window.location.assign(form.dataset.after); return null; }
-        return refresh();
+        var region = form.closest("[data-edit-region]");
+        return refresh(region && region.id);
       })
       .catch(function (error) { showError(form, error.message); })
       .then(function () { buttons.forEach(function (b) { b.disabled = false; }); });
