@@ -1,6 +1,6 @@
 """Editing from the UI of a ``trackflow server --auth``: once signed in, a rename made on the run
 page reaches /api/v1 with the session cookie and its CSRF header; the same call without the
-header is refused."""
+header is refused. A user who may only read sees no edit controls."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ except ImportError:  # a developer machine without the browser extras; CI must h
     pytest.skip("playwright is not installed (pip install playwright)", allow_module_level=True)
 
 USER, PASSWORD = "grace", "grace-password-1"
+READER, READER_PASSWORD = "linus", "linus-password-1"  # not an admin: READ, the default level
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, trackflow_server: Any) -> I
     db = f"sqlite:///{root / 'server.db'}"
     app = create_app(Settings(home=str(root / "home"), tracking_uri=db, auth=True))  # the user, before the server
     app.state.services.accounts.create_user(USER, PASSWORD, True, datetime.now(UTC))
+    app.state.services.accounts.create_user(READER, READER_PASSWORD, False, datetime.now(UTC))
     app.state.services.db.dispose()
     with trackflow_server(root, backend_store_uri=db, extra_args=("--auth",)) as url:
         yield str(url)
+
+
+def sign_in(page: Any, user: str, password: str) -> None:
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").press("Enter")
 
 
 def test_signed_in_edit_sends_the_csrf_header(page: Any, server: str) -> None:
@@ -45,9 +53,7 @@ def test_signed_in_edit_sends_the_csrf_header(page: Any, server: str) -> None:
 
         page.goto(f"{server}/runs/{run_id}")
         expect(page).to_have_url(f"{server}/login?next=%2Fruns%2F{run_id}")
-        page.get_by_label("Username").fill(USER)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_label("Password").press("Enter")
+        sign_in(page, USER, PASSWORD)
         expect(page).to_have_url(f"{server}/runs/{run_id}")
 
         page.get_by_text("Rename", exact=True).click()
@@ -64,3 +70,11 @@ def test_signed_in_edit_sends_the_csrf_header(page: Any, server: str) -> None:
             .then(r => r.status)""", f"/api/v1/runs/{run_id}")
         assert refused == 403
         assert api.get(f"/api/v1/runs/{run_id}").json()["info"]["run_name"] == "after"
+
+        page.get_by_role("button", name="Sign out").click()
+        page.goto(f"{server}/runs/{run_id}")
+        sign_in(page, READER, READER_PASSWORD)
+        expect(page.locator("h1")).to_have_text("after")
+        expect(page.locator("#tags-table")).to_be_visible()  # what the run holds is shown...
+        expect(page.locator("main form")).to_have_count(0)  # ...without a control to change it
+        expect(page.get_by_text("Rename", exact=True)).to_have_count(0)

@@ -132,6 +132,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("session_csrf", getattr(request.state, "csrf", ""))
     user = getattr(request.state, "user", None)
     context.setdefault("signed_in", user.username if user is not None else "")
+    context.setdefault("editable", False)  # edit controls (templates/_edit.html) only where a view allows them
     return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
 
 
