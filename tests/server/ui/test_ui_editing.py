@@ -159,11 +159,16 @@ def test_rename_experiment_tags_note_delete_and_restore(page: Any, server: str, 
     expect(page.locator("h1")).to_have_text(name + "-renamed")
     assert client.get_experiment(experiment_id).name == name + "-renamed"
 
-    page.get_by_text("Add or change a tag").click()
-    page.get_by_label("Tag key").fill("owner")
-    page.get_by_label("Tag value").fill("ada")
-    page.get_by_role("button", name="Set tag").click()
+    page.get_by_text("Add or change a tag").focus()  # from the keyboard alone
+    page.keyboard.press("Enter")  # opens the disclosure
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Tag key")).to_be_focused()
+    page.keyboard.type("owner")
+    page.keyboard.press("Tab")
+    page.keyboard.type("ada")
+    page.keyboard.press("Enter")  # submits the form
     expect(page.locator("#tags-table tr[data-tag-key=owner]")).to_contain_text("ada")
+    expect(page.locator("#tags")).to_be_focused()  # focus lands on the re-rendered section
     assert client.get_experiment(experiment_id).tags["owner"] == "ada"
 
     page.get_by_text("Edit description").click()
