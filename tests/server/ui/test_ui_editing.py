@@ -135,6 +135,12 @@ def test_delete_a_run_then_restore_it(page: Any, server: str, client: trackflow.
     expect(rows).to_have_count(2)
     deleted_row = page.locator(f"#runs tr[data-run-id='{run_id}']")
     expect(deleted_row.locator(".pill.deleted")).to_have_text("deleted")
+    deleted_row.get_by_role("button", name="Restore run doomed").click()  # from the table
+    expect(deleted_row.locator(".pill.deleted")).to_have_count(0)
+    assert client.get_run(run_id).info.lifecycle_stage == "active"
+
+    client.delete_run(run_id)  # and from the run's page
+    page.reload()
     deleted_row.get_by_role("link", name="doomed").click()
 
     page.get_by_role("button", name="Restore run").click()

@@ -93,6 +93,7 @@ function initColumnChooser() {
       load(link.href, column).then(function () { history.pushState({ sorted: true }, "", link.href); });
     });
     window.addEventListener("popstate", function () { load(window.location.href, null); });
+    document.addEventListener("edit:updated", init);  // editing.js re-rendered the table (a run restored)
   }
   init();
 })();
