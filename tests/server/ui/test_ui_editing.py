@@ -333,3 +333,18 @@ def test_sort_runs_by_clicking_a_metric_header_and_by_keyboard(
 
     page.go_back()  # history follows the sort
     expect(page.locator("#runs th[data-sort-column='m:acc']")).to_have_attribute("aria-sort", "descending")
+
+
+def test_page_json_lists_deleted_runs_and_the_sorted_column(server: str, client: trackflow.Client) -> None:
+    experiment_id = client.create_experiment(unique("edit-json"))
+    kept = client.create_run(experiment_id, run_name="kept").info.run_id
+    gone = client.create_run(experiment_id, run_name="gone").info.run_id
+    client.delete_run(gone)
+    url = f"{server}/api/v1/ui/experiments/{experiment_id}"
+    active = httpx.get(url, params={"order_by": "attributes.run_name DESC"}, timeout=30).json()
+    assert [r["run_id"] for r in active["runs"]] == [kept]
+    assert (active["sort_column"], active["sort_ascending"]) == ("a:run_name", False)
+    everything = httpx.get(url, params={"show_deleted": "true", "order_by": "attributes.run_name"}, timeout=30).json()
+    assert [(r["run_name"], r["lifecycle_stage"]) for r in everything["runs"]] == [("gone", "deleted"),
+                                                                                   ("kept", "active")]
+    assert (everything["sort_column"], everything["sort_ascending"]) == ("a:run_name", True)
