@@ -534,6 +534,16 @@ def readable_only(request: Any, items: list[Any], resource_type: str, key: Calla
     return [item for item in items if str(key(item)) in allowed]
 
 
+def may_edit(request: Any, resource_type: str, resource_id: str) -> bool:
+    """Whether the signed-in user holds EDIT on one object, so a page shows its edit controls
+    (the API checks again on each call); always True with auth off."""
+    user = request.scope.get("state", {}).get("user")
+    permissions = request.app.state.services.permissions
+    if not isinstance(user, User) or permissions is None:
+        return True
+    return bool(permissions.level(user, resource_type, str(resource_id)) >= Level.EDIT)
+
+
 def app_routes(routes: Iterable[object], prefix: str = "") -> list[tuple[str, str]]:
     """(method, path template) of every route of an app, through included routers (FastAPI
     keeps an included router as one entry holding it and its prefix)."""

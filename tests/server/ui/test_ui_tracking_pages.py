@@ -95,14 +95,14 @@ def test_runs_table_has_lazy_columns_and_filters(page: Any, tracked: Tracked) ->
     expect(table.locator("tbody tr")).to_have_count(3)
 
     page.fill("input[name=filter]", "metrics.acc > 0.9 and params.model = 'lr'")
-    page.click("button[type=submit]")
+    page.locator("form.search button[type=submit]").click()
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table.locator("tbody")).to_contain_text("alpha")
     assert "filter=metrics.acc" in page.url
 
     page.fill("input[name=filter]", "")
     page.fill("input[name=order_by]", "metrics.acc ASC")
-    page.click("button[type=submit]")
+    page.locator("form.search button[type=submit]").click()
     expect(table.locator("tbody tr").first).to_contain_text("beta")
 
 
@@ -158,7 +158,7 @@ def test_invalid_filter_is_shown_inline_not_a_500(page: Any, tracked: Tracked) -
     page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
     page.fill("input[name=filter]", "metrics.acc >>> oops")
     with page.expect_response(lambda r: "/experiments/" in r.url) as answer:
-        page.click("button[type=submit]")
+        page.locator("form.search button[type=submit]").click()
     assert answer.value.status == 400
     expect(page.locator("#search-error")).to_contain_text("metrics.acc >>> oops")
     expect(page.locator("input[name=filter]")).to_have_value("metrics.acc >>> oops")

@@ -51,10 +51,11 @@ def experiment(
     filter: str = "",
     order_by: str = "",
     page_token: str | None = None,
+    show_deleted: bool = False,
     s: Services = Depends(get_services),
 ) -> JSONResponse:
     """The runs table: only the metric and param keys present on this page, capped."""
-    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
+    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token, show_deleted))
     if page.error:
         raise InvalidInput(page.error)
     return JSONResponse(page)

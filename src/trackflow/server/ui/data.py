@@ -12,6 +12,7 @@ from trackflow.entities import Experiment, Metric, Run, ViewType
 from trackflow.errors import InvalidInput
 from trackflow.server.services import Services
 from trackflow.server.ui.downsample import lttb
+from trackflow.store.search_filter import parse_order_by
 
 EXPERIMENTS_PER_PAGE = 50
 RUNS_PER_PAGE = 25
@@ -24,6 +25,8 @@ MAX_CHART_POINTS = 500
 MAX_CHARTS = 12
 MAX_ARTIFACTS = 200
 MAX_CHILD_RUNS = 100
+# The markdown description of a run or experiment is this tag, as in MLflow.
+NOTE_TAG = "mlflow.note.content"
 
 
 def quote_literal(value: str) -> str:
@@ -74,6 +77,7 @@ class RunQuery:
     filter: str = ""
     order_by: str = ""
     page_token: str | None = None
+    show_deleted: bool = False  # deleted runs listed too (ViewType.ALL)
 
 
 @dataclass
@@ -87,6 +91,7 @@ class RunRow:
     parent_run_id: str | None
     metrics: dict[str, float]
     params: dict[str, str]
+    lifecycle_stage: str = "active"
     depth: int = 0  # in the runs table: 1 for a child shown under its parent on the same page
     children_on_page: int = 0  # how many rows of this page are its (direct) children
 
@@ -132,6 +137,9 @@ class ExperimentPage:
     hidden_param_keys: int
     next_page_token: str | None
     error: str | None = None  # the filter or order-by was rejected: why
+    # The column the table is sorted by ("a:<attribute>", "m:<metric>", "p:<param>"), if any.
+    sort_column: str | None = None
+    sort_ascending: bool = True
 
 
 def _row(run: Run) -> RunRow:
@@ -146,6 +154,7 @@ def _row(run: Run) -> RunRow:
         run.parent_run_id,
         dict(run.data.metrics),
         dict(run.data.params),
+        str(info.lifecycle_stage),
     )
 
 
@@ -160,10 +169,11 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
     experiment = services.tracking.get_experiment(experiment_id)
     order_by = [query.order_by.strip()] if query.order_by.strip() else None
     try:
+        sort = parse_order_by(order_by[0]) if order_by else None
         page = services.tracking.search_runs(
             [experiment.experiment_id],
             query.filter.strip(),
-            ViewType.ACTIVE_ONLY,
+            ViewType.ALL if query.show_deleted else ViewType.ACTIVE_ONLY,
             RUNS_PER_PAGE,
             order_by,
             query.page_token or None,
@@ -173,8 +183,10 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
     rows = _nest([_row(run) for run in page])
     metric_keys, hidden_metrics = _columns({k for r in rows for k in r.metrics})
     param_keys, hidden_params = _columns({k for r in rows for k in r.params})
+    sort_column = f"{sort.kind[0]}:{sort.key}" if sort and sort.kind in ("attribute", "metric", "param") else None
     return ExperimentPage(
-        experiment, query, rows, metric_keys, param_keys, hidden_metrics, hidden_params, page.next_page_token
+        experiment, query, rows, metric_keys, param_keys, hidden_metrics, hidden_params, page.next_page_token,
+        sort_column=sort_column, sort_ascending=sort.ascending if sort else True,
     )
 
 

@@ -16,9 +16,11 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from trackflow.errors import NotFound, TrackflowError
+from trackflow.server.ui.data import NOTE_TAG
 from trackflow.server.ui.urls import Urls
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -93,6 +95,15 @@ def _grid_cells(cells: list[Any], runs: list[Any], task_id: str, suffix: str, pr
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped
 
 
+# CommonMark with raw HTML off: tags in a note are shown as text, and markdown-it refuses
+# javascript:/vbscript:/data: link targets, so a note cannot run script on this origin.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+def _markdown(text: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - raw HTML is escaped by the renderer
+
+
 def _as_json(value: Any, indent: int | None = None) -> str:
     """A value as readable JSON text (autoescaping makes it safe in HTML; tojson's \\u003c is not readable)."""
     return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
@@ -108,9 +119,10 @@ def make_environment() -> jinja2.Environment:
     )
     env.globals["urls"] = Urls
     env.globals["grid_cells"] = _grid_cells
+    env.globals["NOTE_TAG"] = NOTE_TAG
     env.filters.update(
         ms_time=_ms_time, dt=_dt, seconds=_seconds, run_duration=_run_duration, num=_num, filesize=_filesize,
-        as_json=_as_json,
+        as_json=_as_json, markdown=_markdown,
     )
     return env
 
@@ -121,6 +133,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("session_csrf", getattr(request.state, "csrf", ""))
     user = getattr(request.state, "user", None)
     context.setdefault("signed_in", user.username if user is not None else "")
+    context.setdefault("editable", False)  # edit controls (templates/_edit.html) only where a view allows them
     context.setdefault("is_admin", bool(user is not None and user.is_admin))
     body = env.get_template(template).render(**context)
     if status_code != 200:

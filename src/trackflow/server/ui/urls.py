@@ -35,9 +35,14 @@ class Urls:
 
     @staticmethod
     def experiment(
-        experiment_id: str, filter: str | None = None, order_by: str | None = None, page_token: str | None = None
+        experiment_id: str,
+        filter: str | None = None,
+        order_by: str | None = None,
+        page_token: str | None = None,
+        show_deleted: bool = False,
     ) -> str:
-        return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token)
+        return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token,
+                      show_deleted="true" if show_deleted else None)
 
     @staticmethod
     def compare(experiment_id: str, run_ids: list[str] | None = None) -> str:
@@ -167,6 +172,23 @@ class Urls:
     def api_task_log(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
         url = f"/api/v1/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}/logs"
         return _query(url, map_index=map_index if map_index >= 0 else None, try_number=try_number)
+
+    # The edits the pages make (static/editing.js) -------------------------------------------
+    @staticmethod
+    def api_experiment(experiment_id: str) -> str:
+        return f"/api/v1/experiments/{_seg(experiment_id)}"
+
+    @staticmethod
+    def api_run(run_id: str) -> str:
+        return f"/api/v1/runs/{_seg(run_id)}"
+
+    @staticmethod
+    def api_model(name: str) -> str:
+        return f"/api/v1/registered-models/{_seg(name)}"
+
+    @staticmethod
+    def api_model_version(name: str, version: str) -> str:
+        return f"/api/v1/registered-models/{_seg(name)}/versions/{_seg(version)}"
 
     @staticmethod
     def ui_api(page_url: str) -> str:

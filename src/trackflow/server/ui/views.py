@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
 from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL
-from trackflow.server.access import readable_only
+from trackflow.server.access import may_edit, readable_only
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
@@ -63,11 +63,13 @@ def experiment(
     filter: str = "",
     order_by: str = "",
     page_token: str | None = None,
+    show_deleted: bool = False,
     s: Services = Depends(get_services),
 ) -> HTMLResponse:
-    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
+    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token, show_deleted))
     status = 400 if page.error else 200
-    return render(request, "experiment.html", status, title=page.experiment.name, page=page)
+    return render(request, "experiment.html", status, title=page.experiment.name, page=page,
+                  editable=may_edit(request, EXPERIMENT, page.experiment.experiment_id))
 
 
 @router.get("/experiments/{experiment_id}/compare")
@@ -85,7 +87,8 @@ def compare(
 def run(request: Request, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = data.run_page(s, run_id)
     charts = [(series, Markup(metric_chart_svg(series))) for series in page.charts]  # noqa: S704 - pygal output, no user text
-    return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts)
+    return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts,
+                  editable=may_edit(request, EXPERIMENT, page.run.info.experiment_id))
 
 
 @router.get("/runs/{run_id}/evaluation")
@@ -150,13 +153,14 @@ def model(
     request: Request, name: str, page_token: str | None = None, s: Services = Depends(get_services)
 ) -> HTMLResponse:
     page = registry_data.model_page(s, name, page_token)
-    return render(request, "model.html", title=name, page=page)
+    return render(request, "model.html", title=name, page=page, editable=may_edit(request, REGISTERED_MODEL, name))
 
 
 @router.get("/models/{name}/versions/{version}")
 def model_version(request: Request, name: str, version: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = registry_data.model_version_page(s, name, version)
-    return render(request, "model_version.html", title=f"{name} v{version}", page=page)
+    return render(request, "model_version.html", title=f"{name} v{version}", page=page,
+                  editable=may_edit(request, REGISTERED_MODEL, name))
 
 
 @router.get("/audit")
