@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/mypy
 
 test: install services peers lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=40  # the slowest 40 listed: where the suite's time goes
 
 demo: install
 	TRACKFLOW_HOME=$(DEMO_HOME) $(BIN)/python examples/quickstart.py
