@@ -7,32 +7,7 @@
 (function () {
   "use strict";
 
-  // With auth on, a browser session's changes carry the page's CSRF token (server/sessions.py).
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-
-  function apiError(response) {
-    return response.text().then(function (text) {
-      var message = "HTTP " + response.status;
-      try { message = JSON.parse(text).message || message; } catch (e) { if (text) { message = text; } }
-      throw new Error(message);
-    });
-  }
-
-  function send(method, url, body) {
-    var headers = { "Accept": "application/json" };
-    if (body !== undefined) { headers["Content-Type"] = "application/json"; }
-    var token = csrfToken();
-    if (token) { headers["X-CSRF-Token"] = token; }
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    }).then(function (response) { return response.ok ? response : apiError(response); });
-  }
+  var send = window.trackflowApi.send;  // static/api.js
 
   function fillUrl(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, name) { return encodeURIComponent(fields[name] || ""); });
