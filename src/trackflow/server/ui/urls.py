@@ -57,6 +57,11 @@ class Urls:
         return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
 
     @staticmethod
+    def artifact_download(run_id: str, path: str) -> str:
+        """The file as an attachment, whatever its type."""
+        return f"{Urls.artifact(run_id, path)}?download=1"
+
+    @staticmethod
     def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
                page_token: str | None = None) -> str:
         return _query(f"/experiments/{_seg(experiment_id)}/traces", filter=filter, order=order, page_token=page_token)
@@ -142,6 +147,14 @@ class Urls:
     @staticmethod
     def api_metric_series(run_id: str) -> str:
         return f"{API_PREFIX}/runs/{_seg(run_id)}/metric-series"
+
+    @staticmethod
+    def api_artifact_list(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/list"
+
+    @staticmethod
+    def api_artifact_preview(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/preview"
 
     @staticmethod
     def api_dag(dag_id: str) -> str:
