@@ -82,9 +82,10 @@ def read_delimited(repo: ArtifactRepository, path: str, delimiter: str) -> Table
     if cut:
         text = text[: text.rfind("\n") + 1]  # the last line is incomplete
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] = []
+    rows: list[list[str]] = []
     try:
         header = next(reader, [])
-        rows = []
         for row in reader:
             if len(rows) == TABLE_ROWS:
                 return _columns(header), rows, True, None

@@ -4,9 +4,9 @@ its data function (ui/data.py, registry_data.py, pipelines_data.py)."""
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import quote
 from dataclasses import replace
 from typing import Annotated
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
