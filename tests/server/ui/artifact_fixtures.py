@@ -80,3 +80,24 @@ def save_sklearn_model(path: Path) -> Path:
     y = [0, 1, 0, 1]
     sk_flavor.save_model(LogisticRegression().fit(X, y), path, input_example=X[:2])
     return path
+
+
+def log_sklearn_model(server: str, run_id: str, name: str = "classifier") -> str:
+    """``trackflow.sklearn.log_model`` into ``run_id`` on ``server`` (MLflow 3 style: the files go to
+    the logged model's own location); returns the logged model's id. The fluent state is restored."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from trackflow.models.flavors import sklearn as sk_flavor
+    from trackflow.tracking import fluent
+
+    X = pd.DataFrame({"sepal_length": [5.1, 6.2, 4.9, 6.9], "petal_width": [0.2, 1.8, 0.1, 2.1]})
+    saved = dict(fluent._state)
+    fluent.set_tracking_uri(server)
+    try:
+        info = sk_flavor.log_model(LogisticRegression().fit(X, [0, 1, 0, 1]), name=name, input_example=X[:2],
+                                   run_id=run_id)
+    finally:
+        fluent._state.clear()
+        fluent._state.update(saved)
+    return str(info.model_id)

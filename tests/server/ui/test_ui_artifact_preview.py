@@ -17,6 +17,7 @@ from artifact_fixtures import (
     CONFIG,
     CSV_ROWS,
     PARQUET_ROWS,
+    log_sklearn_model,
     parquet_bytes,
     png_bytes,
     save_sklearn_model,
@@ -33,13 +34,15 @@ from trackflow.server.ui import artifact_browser, artifact_readers
 class Logged:
     server: str
     run_id: str
+    model_id: str  # logged with log_model: its files are at the logged model's location
+    other_model_id: str  # a logged model of another run
 
-    def api(self, what: str, path: str) -> requests.Response:
+    def api(self, what: str, path: str, **params: str) -> requests.Response:
         return requests.get(f"{self.server}/api/v1/ui/runs/{self.run_id}/artifacts/{what}",
-                            params={"path": path}, timeout=30)
+                            params={"path": path, **params}, timeout=30)
 
-    def preview(self, path: str) -> dict[str, Any]:
-        answer = self.api("preview", path)
+    def preview(self, path: str, **params: str) -> dict[str, Any]:
+        answer = self.api("preview", path, **params)
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
@@ -51,7 +54,9 @@ def logged(running_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Log
     run_id = client.create_run(experiment_id, run_name="files").info.run_id
     client.log_artifacts(run_id, write_tree(tmp_path_factory.mktemp("files")))
     client.log_artifacts(run_id, save_sklearn_model(tmp_path_factory.mktemp("m") / "model"), artifact_path="model")
-    return Logged(str(running_server), run_id)
+    model_id = log_sklearn_model(str(running_server), run_id)
+    other_run = client.create_run(experiment_id, run_name="other").info.run_id
+    return Logged(str(running_server), run_id, model_id, log_sklearn_model(str(running_server), other_run))
 
 
 def test_listing_is_one_level_directories_first(logged: Logged) -> None:
@@ -122,6 +127,29 @@ def test_model_directory_and_mlmodel_show_flavors_and_signature(logged: Logged) 
         assert [c["type"] for c in model["outputs"]] == ["long"]
     assert logged.preview("model")["entries"] >= 3
     assert logged.preview("data")["kind"] == "directory"
+
+
+def test_a_logged_models_files_are_browsed_through_its_run(logged: Logged) -> None:
+    listing = logged.api("list", "", model_id=logged.model_id).json()
+    names = [e["name"] for e in listing["entries"]]
+    assert "MLmodel" in names and all(e["model_id"] == logged.model_id for e in listing["entries"])
+    mlmodel = next(e for e in listing["entries"] if e["name"] == "MLmodel")
+    assert mlmodel["download_url"].endswith(f"/MLmodel?model_id={logged.model_id}&download=1")
+    summary = logged.preview("", model_id=logged.model_id)
+    assert summary["kind"] == "model" and summary["model"]["run_id"] == logged.run_id
+    assert [c["name"] for c in summary["model"]["inputs"]] == ["sepal_length", "petal_width"]
+    download = requests.get(logged.server + mlmodel["download_url"], timeout=30)
+    assert download.status_code == 200 and b"flavors:" in download.content
+
+    # another run's model, or a made-up one, is not reachable through this run
+    for model_id in (logged.other_model_id, "m-" + "0" * 32):
+        assert logged.api("list", "", model_id=model_id).status_code == 404
+        assert logged.api("preview", "MLmodel", model_id=model_id).status_code == 404
+        raw = requests.get(f"{logged.server}/runs/{logged.run_id}/artifacts/MLmodel", params={"model_id": model_id},
+                           timeout=30)
+        assert raw.status_code == 404
+    run_page = requests.get(f"{logged.server}/api/v1/ui/runs/{logged.run_id}", timeout=30).json()
+    assert [(m["name"], m["model_id"]) for m in run_page["logged_models"]] == [("classifier", logged.model_id)]
 
 
 def test_images_html_and_binaries(logged: Logged) -> None:

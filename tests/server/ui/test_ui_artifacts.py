@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from artifact_fixtures import CONFIG, SCRIPT_MARKER, save_sklearn_model, write_tree
+from artifact_fixtures import CONFIG, SCRIPT_MARKER, log_sklearn_model, save_sklearn_model, write_tree
 
 import trackflow
 
@@ -39,6 +39,7 @@ def browsed(running_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Br
     files = write_tree(tmp_path_factory.mktemp("files"))
     client.log_artifacts(run_id, files)
     client.log_artifacts(run_id, save_sklearn_model(tmp_path_factory.mktemp("m") / "model"), artifact_path="model")
+    log_sklearn_model(str(running_server), run_id, name="classifier")
     return Browsed(str(running_server), run_id, files)
 
 
@@ -130,6 +131,32 @@ def test_keyboard_expands_the_tree_and_previews_each_kind(page: Any, browsed: Br
     assert page.evaluate("() => window.artifactScriptRan === undefined && window.svgRan === undefined")
     assert page.title() == title
     expect(tree).to_be_visible()
+
+
+def test_a_model_logged_with_log_model_is_a_root_of_the_tree(page: Any, browsed: Browsed) -> None:
+    page.goto(f"{browsed.server}/runs/{browsed.run_id}")
+    root = item(page, "classifier (logged model)")
+    item(page, "config").focus()
+    page.keyboard.press("End")  # the logged models come after the run's own files
+    expect(root).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(root).to_have_attribute("aria-expanded", "true")
+    summary = page.locator("#artifact-preview #model-summary")
+    expect(page.locator("#preview-title")).to_have_text("classifier (logged model)")
+    expect(summary.get_by_role("table", name="Signature inputs").locator("tbody tr")).to_have_count(2)
+    expect(item(page, "MLmodel")).to_be_visible()
+    page.keyboard.press("ArrowRight")
+    expect(item(page, "MLmodel")).to_be_focused()
+    for _ in range(10):  # down through the model's files (their set depends on the flavor)
+        if page.evaluate("() => document.activeElement.dataset.path") == "requirements.txt":
+            break
+        page.keyboard.press("ArrowDown")
+    expect(item(page, "requirements.txt")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#artifact-preview pre[data-kind=text]")).to_contain_text("scikit-learn")
+    with page.expect_download() as caught:
+        page.locator("#preview-download").click()
+    assert b"scikit-learn" in Path(caught.value.path()).read_bytes()
 
 
 def test_download_link_gives_the_stored_bytes(page: Any, browsed: Browsed) -> None:

@@ -2,6 +2,9 @@
 selected file or directory. Both work through ArtifactRepository alone (list_artifacts,
 open_read), so they behave the same on local, S3 and proxied (HTTP) artifact stores.
 
+A tree has the run's own artifacts and, beside them, the files of each logged model the run
+produced (MLflow 3 keeps those at the model's own location): a ``model_id`` picks that store.
+
 Every path goes through safe_relative_path first (InvalidInput: the routes answer 400); a path
 that names nothing answers NotFound (404). The readers that turn bytes into a preview live in
 ui/artifact_readers.py.
@@ -21,6 +24,7 @@ from trackflow.server.ui.urls import Urls
 
 # A directory listing sent to the browser stops here (the store lists it whole; the page need not).
 MAX_LISTED = 1000
+MAX_LOGGED_MODELS = 20  # logged models shown beside the run's artifacts
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
 HTML_EXTENSIONS = frozenset({".html", ".htm"})
@@ -41,6 +45,7 @@ class ArtifactNode:
     is_dir: bool
     file_size: int | None
     download_url: str | None  # None for a directory
+    model_id: str | None = None  # set when the file belongs to this logged model, not the run
 
 
 @dataclass
@@ -71,12 +76,12 @@ class ArtifactPreview:
     message: str | None = None  # why there is no (full) preview
 
 
-def _node(run_id: str, info: FileInfo) -> ArtifactNode:
-    download = None if info.is_dir else Urls.artifact_download(run_id, info.path)
-    return ArtifactNode(info.path, posixpath.basename(info.path), info.is_dir, info.file_size, download)
+def _node(run_id: str, info: FileInfo, model_id: str | None) -> ArtifactNode:
+    download = None if info.is_dir else Urls.artifact(run_id, info.path, model_id, download=True)
+    return ArtifactNode(info.path, posixpath.basename(info.path), info.is_dir, info.file_size, download, model_id)
 
 
-def list_level(repo: ArtifactRepository, run_id: str, path: str) -> ArtifactListing:
+def list_level(repo: ArtifactRepository, run_id: str, path: str, model_id: str | None = None) -> ArtifactListing:
     """The direct children of directory ``path``, directories first. NotFound when ``path`` (not
     the root) is missing or names a file."""
     relative = safe_relative_path(path)
@@ -84,7 +89,8 @@ def list_level(repo: ArtifactRepository, run_id: str, path: str) -> ArtifactList
     if relative and not found:
         raise NotFound(f"no artifact directory {relative!r} in run {run_id}")
     found.sort(key=lambda f: (not f.is_dir, f.path))
-    return ArtifactListing(relative, [_node(run_id, f) for f in found[:MAX_LISTED]], len(found) > MAX_LISTED)
+    entries = [_node(run_id, f, model_id) for f in found[:MAX_LISTED]]
+    return ArtifactListing(relative, entries, len(found) > MAX_LISTED)
 
 
 def _find(repo: ArtifactRepository, relative: str) -> FileInfo:
@@ -97,22 +103,22 @@ def _find(repo: ArtifactRepository, relative: str) -> FileInfo:
     raise NotFound(f"no artifact {relative!r}")
 
 
-def preview(repo: ArtifactRepository, run_id: str, path: str) -> ArtifactPreview:
+def preview(repo: ArtifactRepository, run_id: str, path: str, model_id: str | None = None) -> ArtifactPreview:
     """A preview of the file or directory at ``path``; reads at most a capped prefix of a file
     (artifact_readers). NotFound for a missing path."""
     relative = safe_relative_path(path)
     info = _find(repo, relative) if relative else FileInfo("", True)
     if info.is_dir:
-        return _directory_preview(repo, run_id, relative)
-    out = ArtifactPreview(relative, "none", False, info.file_size, Urls.artifact_download(run_id, relative))
+        return _directory_preview(repo, relative)
+    out = ArtifactPreview(relative, "none", False, info.file_size, Urls.artifact(run_id, relative, model_id, True))
     name = posixpath.basename(relative)
     extension = posixpath.splitext(name)[1].lower()
     if name == readers.MLMODEL_FILE:
         out.kind, out.model = "model", readers.read_model(repo, relative)
     elif extension in IMAGE_EXTENSIONS:
-        out.kind, out.raw_url = "image", Urls.artifact(run_id, relative)
+        out.kind, out.raw_url = "image", Urls.artifact(run_id, relative, model_id)
     elif extension in HTML_EXTENSIONS:
-        out.kind, out.raw_url = "html", Urls.artifact(run_id, relative)
+        out.kind, out.raw_url = "html", Urls.artifact(run_id, relative, model_id)
     elif extension in TABLE_EXTENSIONS:
         out.kind = "table"
         out.columns, out.rows, out.truncated, out.total_rows = readers.read_delimited(
@@ -148,7 +154,7 @@ def _text_preview(repo: ArtifactRepository, relative: str, extension: str, out: 
         out.kind = "yaml"
 
 
-def _directory_preview(repo: ArtifactRepository, run_id: str, relative: str) -> ArtifactPreview:
+def _directory_preview(repo: ArtifactRepository, relative: str) -> ArtifactPreview:
     children = repo.list_artifacts(relative or None)
     out = ArtifactPreview(relative, "directory", True, entries=len(children))
     manifest = posixpath.join(relative, readers.MLMODEL_FILE) if relative else readers.MLMODEL_FILE
@@ -157,17 +163,38 @@ def _directory_preview(repo: ArtifactRepository, run_id: str, relative: str) -> 
     return out
 
 
-def _repository(services: Services, run_id: str) -> ArtifactRepository:
-    return services.run_artifacts(services.tracking.get_run(run_id).info.artifact_uri)
+def run_repository(services: Services, run_id: str, model_id: str | None = None) -> ArtifactRepository:
+    """The store of the run's artifacts, or of its logged model ``model_id``. NotFound for an
+    unknown run, or a model that is not the run's (so read access to the run reaches no other files)."""
+    run = services.tracking.get_run(run_id)
+    if not model_id:
+        return services.run_artifacts(run.info.artifact_uri)
+    model = services.tracking.get_logged_model(model_id)
+    if model.source_run_id != run_id and model_id not in {m.model_id for m in run.outputs.models}:
+        raise NotFound(f"logged model {model_id!r} is not an output of run {run_id}")
+    return services.run_artifacts(model.artifact_location)
 
 
-def run_artifact_listing(services: Services, run_id: str, path: str) -> ArtifactListing:
-    """NotFound for an unknown run or directory; InvalidInput for a bad path."""
+def logged_model_roots(services: Services, run_id: str, model_ids: list[str]) -> list[ArtifactNode]:
+    """A tree root per logged model the run produced (path "", named after the model); models
+    deleted since are left out."""
+    roots = []
+    for model_id in list(dict.fromkeys(model_ids))[:MAX_LOGGED_MODELS]:
+        try:
+            model = services.tracking.get_logged_model(model_id)
+        except NotFound:
+            continue
+        roots.append(ArtifactNode("", model.name, True, None, None, model.model_id))
+    return roots
+
+
+def run_artifact_listing(services: Services, run_id: str, path: str, model_id: str | None = None) -> ArtifactListing:
+    """NotFound for an unknown run, model or directory; InvalidInput for a bad path."""
     safe_relative_path(path)  # refuse a bad path before touching the store
-    return list_level(_repository(services, run_id), run_id, path)
+    return list_level(run_repository(services, run_id, model_id), run_id, path, model_id)
 
 
-def run_artifact_preview(services: Services, run_id: str, path: str) -> ArtifactPreview:
-    """NotFound for an unknown run or path; InvalidInput for a bad path."""
+def run_artifact_preview(services: Services, run_id: str, path: str, model_id: str | None = None) -> ArtifactPreview:
+    """NotFound for an unknown run, model or path; InvalidInput for a bad path."""
     safe_relative_path(path)
-    return preview(_repository(services, run_id), run_id, path)
+    return preview(run_repository(services, run_id, model_id), run_id, path, model_id)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from trackflow.entities import Experiment, Metric, Run, ViewType
 from trackflow.errors import InvalidInput
 from trackflow.server.services import Services
-from trackflow.server.ui.artifact_browser import ArtifactNode, list_level
+from trackflow.server.ui.artifact_browser import ArtifactNode, list_level, logged_model_roots
 from trackflow.server.ui.downsample import lttb
 
 EXPERIMENTS_PER_PAGE = 50
@@ -201,6 +201,7 @@ class RunPage:
     uncharted_metrics: list[str]
     artifacts: list[ArtifactNode] = field(default_factory=list)  # the root level of the artifact tree
     artifacts_truncated: bool = False
+    logged_models: list[ArtifactNode] = field(default_factory=list)  # more tree roots: the run's logged models
     artifacts_error: str | None = None
 
 
@@ -273,6 +274,7 @@ def run_page(services: Services, run_id: str) -> RunPage:
     try:
         root = list_level(services.run_artifacts(run.info.artifact_uri), run_id, "")
         page.artifacts, page.artifacts_truncated = root.entries, root.truncated
+        page.logged_models = logged_model_roots(services, run_id, [m.model_id for m in run.outputs.models])
     except Exception as exc:  # noqa: BLE001 - any backend failure (S3 down...) is shown, not a 500
         page.artifacts_error = f"cannot list artifacts of {run.info.artifact_uri}: {exc}"
     return page

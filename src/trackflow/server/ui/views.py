@@ -21,6 +21,7 @@ from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 from trackflow.server.ui import (
+    artifact_browser,
     dag_graph,
     dag_grid,
     data,
@@ -104,13 +105,16 @@ def evaluation(request: Request, run_id: str, s: Services = Depends(get_services
 
 @router.get("/runs/{run_id}/artifacts/{path:path}")
 async def artifact(
-    run_id: str, path: str, download: bool = False, s: Services = Depends(get_services)
+    run_id: str,
+    path: str,
+    download: bool = False,
+    model_id: Annotated[str | None, Query(max_length=256)] = None,
+    s: Services = Depends(get_services),
 ) -> StreamingResponse:
-    """The artifact file, streamed: shown in place when its type is safe to (``download=1``:
-    always as an attachment)."""
+    """The artifact file (of the run, or of its logged model ``model_id``), streamed: shown in
+    place when its type is safe to (``download=1``: always as an attachment)."""
     relative = safe_relative_path(path)
-    found = await run_in_threadpool(s.tracking.get_run, run_id)
-    repo = s.run_artifacts(found.info.artifact_uri)
+    repo = await run_in_threadpool(artifact_browser.run_repository, s, run_id, model_id or None)
     chunks = await run_in_threadpool(repo.open_read, relative)
     media_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
     name = relative.rsplit("/", 1)[-1]

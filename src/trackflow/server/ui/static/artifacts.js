@@ -33,7 +33,11 @@
     if (!answer.ok) throw new Error(body.message || ("HTTP " + answer.status));
     return body;
   }
-  function withPath(url, path) { return url + "?path=" + encodeURIComponent(path); }
+  // An item of a logged model's subtree carries the model's id: its files live in that model's store.
+  function itemUrl(url, item) {
+    const model = item.dataset.modelId;
+    return url + "?path=" + encodeURIComponent(item.dataset.path) + (model ? "&model_id=" + encodeURIComponent(model) : "");
+  }
 
   // The tree ---------------------------------------------------------------------------------
   function visibleItems() {
@@ -58,6 +62,7 @@
                             "aria-label": entry.name, "data-path": entry.path, tabindex: "-1" });
     const node = el("span", { class: "node" });
     node.appendChild(el("span", { class: "twisty", "aria-hidden": "true" }, entry.is_dir ? "▸" : ""));
+    if (entry.model_id) item.dataset.modelId = entry.model_id;
     if (entry.is_dir) {
       item.dataset.dir = "1";
       item.setAttribute("aria-expanded", "false");
@@ -88,7 +93,7 @@
     item.setAttribute("aria-busy", "true");
     group.replaceChildren(el("li", { role: "none", class: "muted" }, "Loading…"));
     try {
-      const listing = await getJson(withPath(listUrl, item.dataset.path));
+      const listing = await getJson(itemUrl(listUrl, item));
       const level = Number(item.getAttribute("aria-level")) + 1;
       group.replaceChildren();
       listing.entries.forEach(function (entry) { group.appendChild(makeItem(entry, level)); });
@@ -108,7 +113,7 @@
     tree.querySelectorAll('[role="treeitem"][aria-selected="true"]').forEach(function (i) { i.setAttribute("aria-selected", "false"); });
     item.setAttribute("aria-selected", "true");
     focusItem(item);
-    showPreview(item.dataset.path);
+    showPreview(item);
   }
 
   tree.querySelectorAll('[role="treeitem"]').forEach(indent);
@@ -151,13 +156,13 @@
   // The preview pane -------------------------------------------------------------------------
   let shown = 0;  // answers of an older selection arriving late are dropped
 
-  async function showPreview(path) {
-    const ticket = ++shown;
+  async function showPreview(item) {
+    const ticket = ++shown, path = item.dataset.path;
     pane.setAttribute("aria-busy", "true");
     pane.replaceChildren(el("p", { class: "muted" }, "Loading " + (path || "/") + "…"));
     try {
-      const preview = await getJson(withPath(previewUrl, path));
-      if (ticket === shown) pane.replaceChildren.apply(pane, render(preview));
+      const preview = await getJson(itemUrl(previewUrl, item));
+      if (ticket === shown) pane.replaceChildren.apply(pane, render(preview, path || item.getAttribute("aria-label")));
     } catch (err) {
       if (ticket === shown) pane.replaceChildren(el("p", { class: "error", role: "alert" }, "Cannot preview " + path + ": " + err.message));
     } finally {
@@ -165,8 +170,8 @@
     }
   }
 
-  function header(preview) {
-    const h = el("h3", { id: "preview-title" }, (preview.path || "(root)") + (preview.is_dir ? "/" : ""));
+  function header(preview, label) {
+    const h = el("h3", { id: "preview-title" }, label + (preview.is_dir && preview.path ? "/" : ""));
     const meta = el("p", { class: "muted" });
     if (preview.size !== null && preview.size !== undefined) meta.appendChild(document.createTextNode(filesize(preview.size) + " · "));
     if (preview.download_url) {
@@ -216,8 +221,8 @@
     return box;
   }
 
-  function render(preview) {
-    const out = header(preview);
+  function render(preview, label) {
+    const out = header(preview, label);
     if (preview.message) out.push(el("p", { class: "muted", id: "preview-message" }, preview.message));
     switch (preview.kind) {
       case "text": case "json": case "yaml":
