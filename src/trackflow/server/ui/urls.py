@@ -56,7 +56,8 @@ class Urls:
     def artifact(run_id: str, path: str, model_id: str | None = None, download: bool = False) -> str:
         """A file of the run's artifacts, or of one of its logged models (``model_id``); with
         ``download`` always as an attachment."""
-        return _query(f"/runs/{_seg(run_id)}/artifacts/{quote(path)}", model_id=model_id, download=1 if download else None)
+        url = f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+        return _query(url, model_id=model_id, download=1 if download else None)
 
     @staticmethod
     def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
