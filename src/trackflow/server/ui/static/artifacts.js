@@ -206,7 +206,7 @@
     Object.keys(model.flavors).forEach(function (name) {
       flavors.appendChild(el("dt", {}, name));
       const conf = model.flavors[name];
-      flavors.appendChild(el("dd", { class: "mono" }, Object.keys(conf).map(function (k) { return k + ": " + conf[k]; }).join(", ") || "—"));
+      flavors.appendChild(el("dd", { class: "mono" }, Object.keys(conf).filter(function (k) { return conf[k] !== ""; }).map(function (k) { return k + ": " + conf[k]; }).join(", ") || "—"));
     });
     box.appendChild(flavors);
     box.appendChild(el("h4", {}, "Signature"));
