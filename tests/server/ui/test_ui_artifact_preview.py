@@ -5,6 +5,7 @@ listing and preview functions on each artifact store: local, S3 (moto) and the H
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,3 +222,13 @@ def test_browsing_works_alike_on_every_store(store: ArtifactRepository) -> None:
     model = artifact_browser.preview(store, "r1", "m")
     assert model.kind == "model" and model.model is not None and list(model.model.flavors) == ["python_function"]
     assert model.model.has_signature is False
+
+
+def test_parquet_without_pyarrow_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = LocalArtifactRepository(str(tmp_path))
+    repo.put_bytes(parquet_bytes(), "f.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as on a server installed without pyarrow
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    preview = artifact_browser.preview(repo, "r1", "f.parquet")
+    assert preview.kind == "none" and preview.rows == []
+    assert preview.message is not None and "needs pyarrow" in preview.message and preview.download_url

@@ -54,8 +54,11 @@ def test_keyboard_expands_the_tree_and_previews_each_kind(page: Any, browsed: Br
     preview = page.locator("#artifact-preview")
     expect(item(page, "deeper")).to_have_count(0)  # nothing below the root is listed yet
 
-    # Tab into the tree: its first item ("config") takes the focus; Right opens it, lazily.
-    item(page, "config").focus()
+    # The tree is one tab stop (its first item); Right opens a directory, listed only then.
+    assert page.locator('#artifact-tree [role="treeitem"][tabindex="0"]').count() == 1
+    page.locator("#run-traces").focus()  # the last link before the Artifacts section
+    page.keyboard.press("Tab")
+    expect(item(page, "config")).to_be_focused()
     page.keyboard.press("ArrowRight")
     expect(item(page, "config")).to_have_attribute("aria-expanded", "true")
     expect(item(page, "params.json")).to_be_visible()
