@@ -1,7 +1,7 @@
 """Turning the first bytes of an artifact into something the preview pane can show: text, a
 table (CSV/TSV, parquet through pyarrow), a model's MLmodel summary. Each reader stops reading
-at its cap, so a 10 GB artifact costs the same as a small one (the store hands out chunks of at
-most CHUNK_SIZE, so at most one chunk past the cap is fetched)."""
+at its cap (ArtifactRepository.read_head: a byte range on S3, a capped read of a local file or
+of the proxy's response), so a 10 GB artifact costs the same as a small one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,18 +32,7 @@ CELL_CHARS = 200
 
 def read_prefix(repo: ArtifactRepository, path: str, cap: int) -> tuple[bytes, bool]:
     """The first ``cap`` bytes of the file, and True when the file is longer."""
-    chunks: Iterator[bytes] = repo.open_read(path)
-    buffer = bytearray()
-    try:
-        for chunk in chunks:
-            buffer += chunk
-            if len(buffer) > cap:
-                return bytes(buffer[:cap]), True
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()  # releases the file or the HTTP/S3 connection before the end
-    return bytes(buffer), False
+    return repo.read_head(path, cap)
 
 
 def _decode(data: bytes, truncated: bool) -> str:
