@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from typing import Literal
 
 from trackflow.artifacts import ArtifactRepository, FileInfo, safe_relative_path
 from trackflow.errors import NotFound
@@ -55,13 +56,16 @@ class ArtifactListing:
     truncated: bool  # True: the directory holds more than MAX_LISTED entries
 
 
+PreviewKind = Literal["directory", "model", "text", "json", "yaml", "table", "image", "html", "none"]
+
+
 @dataclass
 class ArtifactPreview:
-    """What the preview pane shows. ``kind`` is one of: directory, model, text, json, yaml,
-    table, image, html, none. Only the fields of that kind are set."""
+    """What the preview pane shows; only the fields of its ``kind`` are set ("none": no preview,
+    ``message`` says why, the download link remains)."""
 
     path: str
-    kind: str
+    kind: PreviewKind
     is_dir: bool
     size: int | None = None
     download_url: str | None = None  # the file as an attachment
