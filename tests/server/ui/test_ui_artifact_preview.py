@@ -232,3 +232,26 @@ def test_parquet_without_pyarrow_says_so(tmp_path: Path, monkeypatch: pytest.Mon
     preview = artifact_browser.preview(repo, "r1", "f.parquet")
     assert preview.kind == "none" and preview.rows == []
     assert preview.message is not None and "needs pyarrow" in preview.message and preview.download_url
+
+
+def test_a_server_storing_artifacts_in_s3_browses_them(
+    s3_endpoint: str, s3_bucket: str, trackflow_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with trackflow_server(
+        tmp_path_factory.mktemp("s3-browse"),
+        artifacts_destination=f"s3://{s3_bucket}/browse-{uuid.uuid4().hex[:8]}",
+        env={"MLFLOW_S3_ENDPOINT_URL": s3_endpoint},
+    ) as url:
+        client = trackflow.Client(url)
+        run_id = client.create_run(client.create_experiment("s3-browse")).info.run_id
+        client.log_artifacts(run_id, write_tree(tmp_path_factory.mktemp("s3-files")))
+        on_s3 = Logged(str(url), run_id, "", "")
+        assert [e["name"] for e in on_s3.api("list", "data").json()["entries"]] == [
+            "nested", "frame.parquet", "metrics.csv"]
+        big = on_s3.preview("big.log")
+        assert big["truncated"] and len(big["text"]) == artifact_readers.TEXT_MAX_BYTES
+        assert on_s3.preview("data/frame.parquet")["total_rows"] == PARQUET_ROWS
+        assert on_s3.api("preview", "data/none.csv").status_code == 404
+        html = requests.get(f"{url}/runs/{run_id}/artifacts/report.html", timeout=30)
+        assert html.headers["content-security-policy"].startswith("sandbox;")
+        assert "script did not run" in html.text
