@@ -162,6 +162,31 @@ def test_a_model_logged_with_log_model_is_a_root_of_the_tree(page: Any, browsed:
     assert b"scikit-learn" in Path(caught.value.path()).read_bytes()
 
 
+def test_links_name_one_artifact_and_open_it(page: Any, browsed: Browsed) -> None:
+    page.goto(f"{browsed.server}/runs/{browsed.run_id}#artifact=data%2Fnested%2Fdeeper%2Fnotes.txt")
+    expect(item(page, "notes.txt")).to_have_attribute("aria-selected", "true")
+    expect(item(page, "notes.txt")).to_be_focused()
+    expect(page.locator("#artifact-preview pre[data-kind=text]")).to_have_text("deep notes\n")
+
+    item(page, "config").click()  # selecting names the selection in the URL
+    item(page, "settings.yaml").click()
+    assert page.url.endswith(f"/runs/{browsed.run_id}#artifact=config%2Fsettings.yaml")
+    page.reload()
+    expect(page.locator("#artifact-preview pre[data-kind=yaml]")).to_contain_text("warmup: 100")
+
+    # MLflow's UI link to an artifact, as its users have them bookmarked
+    experiment_id = trackflow.Client(browsed.server).get_run(browsed.run_id).info.experiment_id
+    page.goto(f"{browsed.server}/#/experiments/{experiment_id}/runs/{browsed.run_id}/artifacts/config/params.json")
+    expect(page.locator("#artifact-preview pre[data-kind=json]")).to_contain_text('"lr": 0.01')
+
+    # and a logged model's file
+    item(page, "classifier (logged model)").click()
+    item(page, "MLmodel").click()
+    page.reload()
+    expect(page.locator("#artifact-preview #model-summary")).to_contain_text("python_function")
+    assert "model_id=m-" in page.url
+
+
 def test_download_link_gives_the_stored_bytes(page: Any, browsed: Browsed) -> None:
     page.goto(f"{browsed.server}/runs/{browsed.run_id}")
     item(page, "plots").click()

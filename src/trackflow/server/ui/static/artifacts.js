@@ -114,6 +114,29 @@
     item.setAttribute("aria-selected", "true");
     focusItem(item);
     showPreview(item);
+    // the URL names the selection (#artifact=<path>[&model_id=<id>]), so it can be shared or reloaded
+    const where = new URLSearchParams();
+    where.set("artifact", item.dataset.path);
+    if (item.dataset.modelId) where.set("model_id", item.dataset.modelId);
+    history.replaceState(null, "", "#" + where.toString());
+  }
+
+  // Opens the directories down to ``path`` (in the run's files, or the logged model's) and selects it.
+  async function reveal(path, modelId) {
+    let item = null;
+    if (modelId) {
+      item = Array.from(tree.children).find(function (i) { return i.dataset && i.dataset.modelId === modelId; });
+      if (!item) return;
+    }
+    const parts = path.split("/").filter(function (p) { return p !== ""; });
+    for (let i = 0; i < parts.length; i++) {
+      if (item) await expand(item, true);
+      const prefix = parts.slice(0, i + 1).join("/");
+      const container = item ? item.querySelector(':scope > [role="group"]') : tree;
+      item = Array.from(container.children).find(function (c) { return c.dataset && c.dataset.path === prefix; });
+      if (!item) return;
+    }
+    if (item) { select(item); item.scrollIntoView({ block: "nearest" }); }
   }
 
   tree.querySelectorAll('[role="treeitem"]').forEach(indent);
@@ -253,5 +276,11 @@
         if (!preview.message) out.push(el("p", { class: "muted", id: "preview-message" }, "No preview for this file."));
     }
     return out;
+  }
+
+  // A link to one artifact (#artifact=<path>, also what MLflow's .../runs/<id>/artifacts/<path> becomes)
+  if (window.location.hash.indexOf("#artifact=") === 0) {
+    const wanted = new URLSearchParams(window.location.hash.slice(1));
+    reveal(wanted.get("artifact") || "", wanted.get("model_id"));
   }
 })();
