@@ -38,7 +38,7 @@ airflow-oracle: install  # re-record Airflow's outcomes of tests/airflow_oracle/
 
 screenshots: install  # the README's pictures of the UI, saved by the browser tests into docs/screenshots
 	bash scripts/ensure-chromium.sh
-	UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/server/ui/test_ui_pipelines_actions.py tests/server/ui/test_ui_tracking_pages.py tests/server/ui/test_ui_compare.py tests/server/ui/test_ui_editing.py
+	UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/server/ui/test_ui_pipelines_actions.py tests/server/ui/test_ui_tracking_pages.py tests/server/ui/test_ui_compare.py tests/server/ui/test_ui_editing.py tests/server/ui/test_ui_artifacts.py
 
 bench: install
 	bash benchmarks/run.sh

@@ -482,6 +482,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/ui/experiments/{experiment_id}/traces"): on(R, EXP),
     ("GET", V1 + "/ui/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", V1 + "/ui/runs/{run_id}/metric-series"): on(R, RUN),
+    ("GET", V1 + "/ui/runs/{run_id}/artifacts/list"): on(R, RUN),
+    ("GET", V1 + "/ui/runs/{run_id}/artifacts/preview"): on(R, RUN),
     ("GET", V1 + "/ui/runs/{run_id}/evaluation"): on(R, RUN),
     ("GET", V1 + "/ui/models"): readable("models", REGISTERED_MODEL, "name"),
     ("GET", V1 + "/ui/models/{name}"): on(R, RM),

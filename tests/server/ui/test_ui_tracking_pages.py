@@ -197,10 +197,11 @@ def test_run_page_shows_downsampled_charts_artifacts_and_children(page: Any, tra
 
     artifacts = page.locator("#artifacts")
     expect(artifacts).to_contain_text("plots/")
-    link = artifacts.get_by_role("link", name="notes.txt")
+    link = artifacts.get_by_role("link", name="notes.txt", exact=True)
     download = requests.get(tracked.server + link.get_attribute("href"), timeout=30)
     assert download.status_code == 200 and download.text == "hello from alpha"
-    expect(artifacts.get_by_role("link", name="plots/curve.csv")).to_be_visible()
+    artifacts.get_by_role("treeitem", name="plots").click()  # listed when opened
+    expect(artifacts.get_by_role("treeitem", name="curve.csv")).to_be_visible()
 
     page.locator("#children").get_by_role("link", name="alpha-child").click()
     expect(page.locator("h1")).to_have_text("alpha-child")

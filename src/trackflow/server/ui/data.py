@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 from trackflow.entities import Experiment, Metric, Run, ViewType
 from trackflow.errors import InvalidInput
 from trackflow.server.services import Services
+from trackflow.server.ui.artifact_browser import ArtifactNode, list_level, logged_model_roots
 from trackflow.server.ui.downsample import lttb
 from trackflow.store.search_filter import parse_order_by
 
@@ -23,7 +23,6 @@ MAX_KEY_COLUMNS = 20
 # A chart never gets more points than this, whatever the history's length.
 MAX_CHART_POINTS = 500
 MAX_CHARTS = 12
-MAX_ARTIFACTS = 200
 MAX_CHILD_RUNS = 100
 # The markdown description of a run or experiment is this tag, as in MLflow.
 NOTE_TAG = "mlflow.note.content"
@@ -203,14 +202,6 @@ class MetricSeries:
 
 
 @dataclass
-class ArtifactEntry:
-    path: str
-    is_dir: bool
-    file_size: int | None
-    depth: int
-
-
-@dataclass
 class RunPage:
     run: Run
     experiment_name: str
@@ -220,8 +211,9 @@ class RunPage:
     tags: list[tuple[str, str]]
     charts: list[MetricSeries]
     uncharted_metrics: list[str]
-    artifacts: list[ArtifactEntry] = field(default_factory=list)
+    artifacts: list[ArtifactNode] = field(default_factory=list)  # the root level of the artifact tree
     artifacts_truncated: bool = False
+    logged_models: list[ArtifactNode] = field(default_factory=list)  # more tree roots: the run's logged models
     artifacts_error: str | None = None
 
 
@@ -269,22 +261,6 @@ def metric_series(
     return MetricSeries(key, label, lttb(raw, max_points), len(history), len(history) - len(finite))
 
 
-def _artifacts(services: Services, artifact_uri: str) -> tuple[list[ArtifactEntry], bool]:
-    """A breadth-first listing, at most MAX_ARTIFACTS entries (True when cut short)."""
-    repo = services.run_artifacts(artifact_uri)
-    entries: list[ArtifactEntry] = []
-    pending: deque[tuple[str | None, int]] = deque([(None, 0)])
-    while pending:
-        path, depth = pending.popleft()
-        for info in repo.list_artifacts(path):
-            if len(entries) >= MAX_ARTIFACTS:
-                return sorted(entries, key=lambda e: e.path), True
-            entries.append(ArtifactEntry(info.path, info.is_dir, info.file_size, depth))
-            if info.is_dir:
-                pending.append((info.path, depth + 1))
-    return sorted(entries, key=lambda e: e.path), False
-
-
 def run_page(services: Services, run_id: str) -> RunPage:
     """NotFound for an unknown run. An unreachable artifact store shows as ``artifacts_error``."""
     store = services.tracking
@@ -308,7 +284,9 @@ def run_page(services: Services, run_id: str) -> RunPage:
         uncharted_metrics=keys[MAX_CHARTS:],
     )
     try:
-        page.artifacts, page.artifacts_truncated = _artifacts(services, run.info.artifact_uri)
+        root = list_level(services.run_artifacts(run.info.artifact_uri), run_id, "")
+        page.artifacts, page.artifacts_truncated = root.entries, root.truncated
+        page.logged_models = logged_model_roots(services, run_id, [m.model_id for m in run.outputs.models])
     except Exception as exc:  # noqa: BLE001 - any backend failure (S3 down...) is shown, not a 500
         page.artifacts_error = f"cannot list artifacts of {run.info.artifact_uri}: {exc}"
     return page

@@ -58,8 +58,11 @@ class Urls:
         return f"/runs/{_seg(run_id)}/evaluation"
 
     @staticmethod
-    def artifact(run_id: str, path: str) -> str:
-        return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+    def artifact(run_id: str, path: str, model_id: str | None = None, download: bool = False) -> str:
+        """A file of the run's artifacts, or of one of its logged models (``model_id``); with
+        ``download`` always as an attachment."""
+        url = f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+        return _query(url, model_id=model_id, download=1 if download else None)
 
     @staticmethod
     def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
@@ -151,6 +154,14 @@ class Urls:
     @staticmethod
     def api_metric_series(run_id: str) -> str:
         return f"{API_PREFIX}/runs/{_seg(run_id)}/metric-series"
+
+    @staticmethod
+    def api_artifact_list(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/list"
+
+    @staticmethod
+    def api_artifact_preview(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/preview"
 
     @staticmethod
     def api_dag(dag_id: str) -> str:
