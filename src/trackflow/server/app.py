@@ -14,6 +14,7 @@ from trackflow.auth.permissions import Permissions, parse_level
 from trackflow.config import Settings
 from trackflow.server.access import AccessMiddleware, app_routes, missing_rules
 from trackflow.server.auth import AuthMiddleware
+from trackflow.server.body_limit import BodyLimitMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
 from trackflow.server.login import login_router
@@ -145,6 +146,8 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         app.add_middleware(AuthMiddleware, accounts=services.accounts, sessions=sessions)
     else:
         app.include_router(login_router(services.settings, None))
+    # outermost: an oversized body is refused before anything else reads it
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(services.settings.max_upload_mb * 2**20))
     return app
 
 

@@ -18,6 +18,7 @@ from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL
 from trackflow.server.access import readable_only
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
+from trackflow.server.responses import content_disposition
 from trackflow.server.services import Services
 from trackflow.server.ui import (
     dag_graph,
@@ -100,10 +101,9 @@ async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) 
     repo = s.run_artifacts(found.info.artifact_uri)
     chunks = await run_in_threadpool(repo.open_read, relative)
     media_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
-    name = relative.rsplit("/", 1)[-1].replace('"', "")
     inline = media_type in _INLINE_TYPES
     headers = {
-        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+        "Content-Disposition": content_disposition("inline" if inline else "attachment", relative.rsplit("/", 1)[-1]),
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
