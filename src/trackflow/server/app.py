@@ -33,6 +33,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     scheduler already runs on the database (PipelineService.claim)."""
     from trackflow.server.api_v1.accounts import router as v1_accounts
     from trackflow.server.api_v1.assets import router as v1_assets
+    from trackflow.server.api_v1.connections import router as v1_connections
     from trackflow.server.api_v1.inference import router as v1_inference
     from trackflow.server.api_v1.logged_models import router as v1_logged_models
     from trackflow.server.api_v1.permissions import router as v1_permissions
@@ -99,6 +100,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_assets, prefix="/api/v1")
     app.include_router(v1_accounts, prefix="/api/v1")
     app.include_router(v1_variables, prefix="/api/v1")
+    app.include_router(v1_connections, prefix="/api/v1")
     app.include_router(v1_traces, prefix="/api/v1")
     app.include_router(v1_permissions, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
