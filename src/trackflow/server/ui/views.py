@@ -231,7 +231,7 @@ def task(
     map_index: int = Query(-1, ge=-1, le=INT64_MAX),
     s: Services = Depends(get_services),
 ) -> HTMLResponse:
-    page = dag_grid.task_panel(s, dag_id, run_id, task_id, map_index)
+    page = dag_grid.readable_models(request, dag_grid.task_panel(s, dag_id, run_id, task_id, map_index))
     suffix = f"[{map_index}]" if map_index >= 0 else ""
     return render(request, "task.html", title=f"{task_id}{suffix} · {run_id}", page=page)
 
