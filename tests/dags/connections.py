@@ -13,7 +13,7 @@ def uses_connections():
     def connect() -> None:
         conn = BaseHook.get_connection("warehouse")
         print(f"connecting to {conn.host}:{conn.port}/{conn.schema} as {conn.login} with password {conn.password}")
-        print(f"sslmode={conn.extra_dejson['sslmode']}")
+        print(f"sslmode={conn.extra_dejson['sslmode']} api_token={conn.extra_dejson['api_token']}")
         print(f"override host={BaseHook.get_connection('override').host}")
 
     show = BashOperator(task_id="show",

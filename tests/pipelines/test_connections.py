@@ -120,7 +120,7 @@ def test_tasks_read_connections_encrypted_masked_and_env_first(tmp_path: Path) -
                               env={**env, **(extra_env or {})}, timeout=120)
 
     uri = Connection(conn_type="postgres", host="db.internal", login="etl", password=SECRET, port=5432,
-                     schema="warehouse", extra='{"sslmode": "require"}').get_uri()
+                     schema="warehouse", extra='{"sslmode": "require", "api_token": "tok-abcdef"}').get_uri()
     added = cli("connections", "add", "warehouse", "--conn-uri", uri, "--conn-description", "the warehouse")
     assert added.returncode == 0, added.stderr
     assert cli("connections", "add", "override", "--conn-type", "http", "--conn-host", "stored-host").returncode == 0
@@ -131,7 +131,7 @@ def test_tasks_read_connections_encrypted_masked_and_env_first(tmp_path: Path) -
     run_id = re.search(r"DAG run (\S+) of", proc.stdout)[1]  # type: ignore[index]
     log = cli("dags", "logs", "uses_connections", run_id, "connect").stdout
     assert "connecting to db.internal:5432/warehouse as etl with password ***" in log, log
-    assert SECRET not in log and "sslmode=require" in log
+    assert SECRET not in log and "sslmode=require api_token=***" in log and "tok-abcdef" not in log
     assert "override host=env-host" in log  # the environment wins over the stored connection
     shown = cli("dags", "logs", "uses_connections", run_id, "show").stdout
     assert "host=db.internal type=https" in shown, shown
@@ -139,14 +139,16 @@ def test_tasks_read_connections_encrypted_masked_and_env_first(tmp_path: Path) -
     got = cli("connections", "get", "warehouse")
     assert got.returncode == 0 and Connection.from_uri(got.stdout.strip()).password == SECRET
     as_json = json.loads(cli("connections", "get", "warehouse", "--output", "json").stdout)
-    assert as_json["extra"] == '{"sslmode": "require"}' and as_json["description"] == "the warehouse"
+    assert json.loads(as_json["extra"]) == {"sslmode": "require", "api_token": "tok-abcdef"}
+    assert as_json["description"] == "the warehouse"
     listed = json.loads(cli("connections", "list", "--output", "json").stdout)
     assert [c["conn_id"] for c in listed] == ["override", "warehouse"]
     assert SECRET not in json.dumps(listed) and "sslmode" not in json.dumps(listed)
     with sqlite3.connect(home / "trackflow.db") as db:  # password and extra encrypted at rest
         row = db.execute("SELECT * FROM pl_connections WHERE conn_id = 'warehouse'").fetchone()
     raw = json.dumps(row)
-    assert SECRET not in raw and "hunter2" not in raw and "sslmode" not in raw and "db.internal" in raw
+    assert SECRET not in raw and "hunter2" not in raw and "tok-abcdef" not in raw and "sslmode" not in raw
+    assert "db.internal" in raw
 
     for args, fragment in [
         (("connections", "get", "nope"), "does not exist"),

@@ -339,3 +339,24 @@ def test_a_compressed_trace_export_cannot_inflate_past_the_limit(target: Target)
                            {**body_headers(target), "Content-Encoding": "gzip"})
     assert response.status == 413, response.body
     assert "max_upload_mb" in json.loads(response.body)["message"]
+
+
+def test_an_oversized_stream_to_s3_leaves_no_object_and_no_open_multipart_upload(
+        s3_endpoint: str, s3_bucket: str, trackflow_server: Any, tmp_path: Path) -> None:
+    """Past S3's multipart threshold (8 MB) a part is uploaded before the limit is hit: the
+    refused upload must be aborted, not left as an object or an unfinished multipart upload."""
+    import boto3
+
+    prefix = f"limits-{uuid.uuid4().hex[:8]}"
+    with trackflow_server(tmp_path, artifacts_destination=f"s3://{s3_bucket}/{prefix}",
+                          env={"MLFLOW_S3_ENDPOINT_URL": s3_endpoint, "TRACKFLOW_MAX_UPLOAD_MB": "10"}) as url:
+        fits = raw_request(url, "PUT", f"{PROXY}/fits.bin", b"f" * MB)
+        assert fits.status == 200, fits.body
+        chunks = [b"z" * MB] * 12  # 12 MB, streamed without a Content-Length
+        response = raw_request(url, "PUT", f"{PROXY}/too-big.bin", chunks=chunks)
+        assert response.status == 413, response.body
+        assert "limit of 10 MB" in json.loads(response.body)["message"]
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix).get("Contents", [])]
+    assert keys == [f"{prefix}/fits.bin"]
+    assert s3.list_multipart_uploads(Bucket=s3_bucket, Prefix=prefix).get("Uploads", []) == []

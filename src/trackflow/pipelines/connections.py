@@ -5,7 +5,7 @@ templates, ``trackflow connections ...`` and /api/v1/connections to manage them.
 Lookup order, as Airflow's default secrets backends: an ``AIRFLOW_CONN_<CONN_ID>`` environment
 variable (a URI, or JSON starting with ``{``) of the process asking, then the stored ones
 (password and extra encrypted at rest with the Variables' Fernet key). A password read in a task
-is masked (``***``) in its log.
+is masked (``***``) in its log, and so is an extra's value under a key that looks secret.
 """
 
 from __future__ import annotations
@@ -128,6 +128,9 @@ class BaseHook:
         if found.password:  # as printed, and as it appears inside a printed URI
             for form in {found.password, quote(found.password, safe=""), quote(found.password)}:
                 masking.mask_if_secret("password", form)
+        for key, value in found.extra_dejson.items():  # an extra's token, api_key, ... too, as Airflow
+            if isinstance(value, str):
+                masking.mask_if_secret(key, value)
         return found  # type: ignore[no-any-return]
 
 
