@@ -20,6 +20,7 @@ import os
 import socket
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -360,3 +361,19 @@ def test_an_oversized_stream_to_s3_leaves_no_object_and_no_open_multipart_upload
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix=prefix).get("Contents", [])]
     assert keys == [f"{prefix}/fits.bin"]
     assert s3.list_multipart_uploads(Bucket=s3_bucket, Prefix=prefix).get("Uploads", []) == []
+
+
+def test_a_compressed_trace_export_under_the_limit_is_stored(target: Target) -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    for encoding, compress in (("gzip", gzip.compress), ("deflate", zlib.compress)):
+        request = ExportTraceServiceRequest()
+        span = request.resource_spans.add().scope_spans.add().spans.add()
+        span.trace_id, span.span_id, span.name = os.urandom(16), os.urandom(8), f"root-{encoding}"
+        span.start_time_unix_nano, span.end_time_unix_nano = 1_700_000_000_000_000_000, 1_700_000_001_000_000_000
+        response = raw_request(target.url, "POST", "/v1/traces", compress(request.SerializeToString()),
+                               {**body_headers(target), "Content-Encoding": encoding})
+        assert response.status == 200, response.body
+        found = raw_request(target.url, "GET", f"/api/3.0/mlflow/traces/tr-{span.trace_id.hex()}")
+        assert found.status == 200, found.body
+        assert json.loads(found.body)["trace"]["trace_info"]["trace_id"] == f"tr-{span.trace_id.hex()}"
