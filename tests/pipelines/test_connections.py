@@ -110,6 +110,26 @@ def test_bad_uris_and_fields_are_refused_naming_them() -> None:
     assert "hunter2" not in repr(Connection(conn_id="x", conn_type="http", password="hunter2", extra='{"k": 1}'))
 
 
+def test_environment_connections_as_uri_or_json() -> None:
+    from trackflow.errors import InvalidInput
+    from trackflow.pipelines.connections import from_environment
+
+    environ = {"AIRFLOW_CONN_MY_DB": "postgresql://u:p%2Fw@db:5432/dw?sslmode=require",
+               "AIRFLOW_CONN_API": '{"conn_type": "http", "host": "api", "port": "8080", "extra": {"token": "t"}}',
+               "AIRFLOW_CONN_BROKEN": '{"conn_type": "http", "hots": "typo"}'}
+    uri_form = from_environment("my_db", environ)
+    assert uri_form is not None
+    assert (uri_form.conn_id, uri_form.conn_type, uri_form.password) == ("my_db", "postgres", "p/w")
+    assert uri_form.port == 5432
+    assert uri_form.extra_dejson == {"sslmode": "require"}
+    json_form = from_environment("api", environ)
+    assert json_form is not None and (json_form.host, json_form.port, json_form.extra_dejson) == ("api", 8080,
+                                                                                                 {"token": "t"})
+    assert from_environment("absent", environ) is None
+    with pytest.raises(InvalidInput, match="hots"):
+        from_environment("broken", environ)
+
+
 def test_tasks_read_connections_encrypted_masked_and_env_first(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("TRACKFLOW_", "AIRFLOW_CONN_"))},
