@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     **{name: "trackflow.sensors" for name in ("BaseSensorOperator", "PokeReturnValue")},
     "NEVER_EXPIRE": "trackflow.pipelines.runtime.state_store",
     "Variable": "trackflow.pipelines.variables",
+    **{name: "trackflow.pipelines.connections" for name in ("Connection", "BaseHook")},
     **{name: "trackflow.tracing.api"
        for name in ("trace", "start_span", "get_trace", "search_traces", "get_last_active_trace_id")},
     **{name: "trackflow.pipelines.authoring.assets"

@@ -41,6 +41,7 @@ ENV_VARS: dict[str, str] = {
     "session_secret": "TRACKFLOW_SESSION_SECRET",
     "session_hours": "TRACKFLOW_SESSION_HOURS",
     "session_cookie_secure": "TRACKFLOW_SESSION_COOKIE_SECURE",
+    "max_upload_mb": "TRACKFLOW_MAX_UPLOAD_MB",
 }
 
 EXECUTORS = ("local", "celery")
@@ -76,6 +77,8 @@ class Settings:
     session_hours: float = 12.0  # a UI session (auth on) ends this long after sign-in
     # always mark the session cookie Secure (behind a TLS proxy); on https requests it is anyway
     session_cookie_secure: bool = False
+    # the largest request body the server accepts (an artifact upload included): 413 above it
+    max_upload_mb: float = 5120.0
 
     @property
     def home_path(self) -> Path:

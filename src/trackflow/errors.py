@@ -31,6 +31,12 @@ class InvalidInput(TrackflowError):
     error_code = "INVALID_PARAMETER_VALUE"
 
 
+class TooLarge(TrackflowError):
+    """A request body is larger than the server accepts (Settings.max_upload_mb)."""
+
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+
+
 class Conflict(TrackflowError):
     """The request is valid but clashes with stored state (e.g. changing a logged param)."""
 

@@ -14,13 +14,16 @@ import pytest
 import requests
 
 from servers import ThreadServer
-from trackflow.config import Settings
+from trackflow.config import Settings, load_settings
+from trackflow.entities.connection import Connection
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskOutput
 from trackflow.pipelines import state
 from trackflow.pipelines.runtime.channel import StoreChannel, TryChannel
 from trackflow.pipelines.runtime.task_api_client import TaskApiChannel
+from trackflow.pipelines.variables import fernet_for
 from trackflow.server.app import create_app
 from trackflow.store.pipeline_base import NewTaskInstance, Transition
+from trackflow.store.sql.connection_store import SqlConnectionStore
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import SqlPipelineStore
 
@@ -28,9 +31,10 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 class Setup:
-    def __init__(self, store: SqlPipelineStore, api_url: str | None) -> None:
+    def __init__(self, store: SqlPipelineStore, api_url: str | None, settings: Settings | None = None) -> None:
         self.store = store
         self.api_url = api_url
+        self.settings = settings or load_settings()  # whose Fernet key encrypts what the channel reads
 
     def channel(self, run: DagRun, task_id: str, token: str, map_index: int = -1) -> TryChannel:
         if self.api_url is None:
@@ -44,7 +48,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
         settings = Settings(home=str(tmp_path / "home"))
         app = create_app(settings)
         with ThreadServer(app) as server:
-            yield Setup(SqlPipelineStore(app.state.services.db), f"{server.url}/task-api/v1")
+            yield Setup(SqlPipelineStore(app.state.services.db), f"{server.url}/task-api/v1", settings)
         return
     sqlite = request.param == "store-sqlite"
     uri = f"sqlite:///{tmp_path / 'p.db'}" if sqlite else request.getfixturevalue("postgres_uri")
@@ -105,6 +109,18 @@ def test_a_try_records_its_rendered_map_index_with_its_end(setup: Setup) -> None
     assert ch.start(NOW, "h", 1, "", None) is not None
     assert ch.finish("success", NOW, None, [], None)  # no label this try (its template failed): kept
     assert setup.store.get_task_instance(run.dag_id, run.run_id, "a").rendered_map_index == "eu-west"
+
+
+def test_a_try_reads_a_stored_connection_decrypted(setup: Setup) -> None:
+    """Over the task API too: a Celery worker holds no Fernet key."""
+    stored = Connection(conn_id=f"wh_{uuid.uuid4().hex[:6]}", conn_type="postgres", host="db.internal", login="etl",
+                        password="pw-12345", port=5432, schema="dw", extra='{"sslmode": "require"}')
+    SqlConnectionStore(setup.store.db, fernet_for(setup.settings)).set(stored, NOW)
+    run = new_run(setup.store)
+    ch = setup.channel(run, "a", queued_token(setup.store, run, "a"))
+    assert ch.start(NOW, "h", 1, "", None) is not None
+    assert ch.get_connection(str(stored.conn_id)) == stored
+    assert ch.get_connection("not_defined") is None
 
 
 def test_a_fenced_try_writes_nothing(setup: Setup) -> None:

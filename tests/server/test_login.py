@@ -153,3 +153,14 @@ def test_with_auth_off_login_says_so(tmp_path: Path) -> None:
         assert "Auth is off" in client.get("/login").text
         assert client.get("/experiments", headers={"Accept": "text/html"}).status_code == 200
     app.state.services.db.dispose()
+
+
+@pytest.mark.parametrize("next_", ["/experiments\r\nX-Injected: yes", "/x\nSet-Cookie: a=b", "/x\x00y"])
+def test_a_next_with_control_characters_goes_home(server: tuple[str, str], next_: str) -> None:
+    """CR/LF in ``next`` would otherwise be echoed into the Location header."""
+    url, _ = server
+    with httpx.Client(base_url=url) as client:
+        done = login(client, next_=next_)
+        assert done.status_code == 303 and done.headers["location"] == "/"
+        assert "x-injected" not in done.headers and not any(
+            h.startswith("a=") for h in done.headers.get_list("set-cookie"))

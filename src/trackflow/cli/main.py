@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "permissions": "trackflow.cli.permissions:permissions",
     "groups": "trackflow.cli.permissions:groups",
     "variables": "trackflow.cli.variables:variables",
+    "connections": "trackflow.cli.connections:connections",
 }
 
 

@@ -14,6 +14,7 @@ from trackflow.auth.permissions import Permissions, parse_level
 from trackflow.config import Settings
 from trackflow.server.access import AccessMiddleware, app_routes, missing_rules
 from trackflow.server.auth import AuthMiddleware
+from trackflow.server.body_limit import BodyLimitMiddleware
 from trackflow.server.errors import install_error_handlers
 from trackflow.server.health import health_report
 from trackflow.server.login import login_router
@@ -32,6 +33,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     scheduler already runs on the database (PipelineService.claim)."""
     from trackflow.server.api_v1.accounts import router as v1_accounts
     from trackflow.server.api_v1.assets import router as v1_assets
+    from trackflow.server.api_v1.connections import router as v1_connections
     from trackflow.server.api_v1.inference import router as v1_inference
     from trackflow.server.api_v1.logged_models import router as v1_logged_models
     from trackflow.server.api_v1.permissions import router as v1_permissions
@@ -98,6 +100,7 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
     app.include_router(v1_assets, prefix="/api/v1")
     app.include_router(v1_accounts, prefix="/api/v1")
     app.include_router(v1_variables, prefix="/api/v1")
+    app.include_router(v1_connections, prefix="/api/v1")
     app.include_router(v1_traces, prefix="/api/v1")
     app.include_router(v1_permissions, prefix="/api/v1")
     app.include_router(task_api, prefix="/task-api/v1")  # task processes on workers (Celery executor)
@@ -145,6 +148,8 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         app.add_middleware(AuthMiddleware, accounts=services.accounts, sessions=sessions)
     else:
         app.include_router(login_router(services.settings, None))
+    # outermost: an oversized body is refused before anything else reads it
+    app.add_middleware(BodyLimitMiddleware, max_bytes=int(services.settings.max_upload_mb * 2**20))
     return app
 
 

@@ -17,6 +17,7 @@ from trackflow.errors import (
     NotFound,
     PermissionDenied,
     StorageFull,
+    TooLarge,
     TrackflowError,
     Unauthenticated,
     Unavailable,
@@ -25,7 +26,7 @@ from trackflow.server.responses import JSONResponse
 
 # 507 Insufficient Storage: the request was fine, the artifact store has no room for it.
 _STATUS = {NotFound: 404, AlreadyExists: 400, InvalidInput: 400, Conflict: 400, Unavailable: 503, StorageFull: 507,
-           Unauthenticated: 401, PermissionDenied: 403}
+           Unauthenticated: 401, PermissionDenied: 403, TooLarge: 413}
 
 
 def error_response(code: str, message: str, status: int) -> JSONResponse:

@@ -140,8 +140,11 @@ class LoginLimiter:
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go to after login; anything else (another host, //host) goes home."""
+    """A local path to go to after login; anything else (another host, //host, a control
+    character that would split the Location header) goes home."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         return "/"
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else "/"

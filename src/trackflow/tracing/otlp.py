@@ -8,7 +8,6 @@ so ``{"q": 1}`` sent as a kvlist comes back as the same kvlist.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import zlib
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from trackflow.entities.traces import SpanEvent, SpanRecord, SpanStatus, trace_id_from_otel
-from trackflow.errors import InvalidInput
+from trackflow.errors import InvalidInput, TooLarge
 
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 _STATUS = {Status.STATUS_CODE_OK: SpanStatus.OK, Status.STATUS_CODE_ERROR: SpanStatus.ERROR}
@@ -30,12 +29,14 @@ _STATUS_CODE = {SpanStatus.OK: Status.STATUS_CODE_OK, SpanStatus.ERROR: Status.S
 _HEX_ID_FIELDS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
 
-def decode_request(body: bytes, content_type: str | None, content_encoding: str | None = None) -> list[SpanRecord]:
-    """The spans of an OTLP/HTTP trace export; InvalidInput naming what is wrong with it."""
+def decode_request(body: bytes, content_type: str | None, content_encoding: str | None = None,
+                   max_bytes: int | None = None) -> list[SpanRecord]:
+    """The spans of an OTLP/HTTP trace export; InvalidInput naming what is wrong with it, and
+    TooLarge when a compressed body would inflate past ``max_bytes`` (a small gzip bomb)."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in (PROTOBUF, JSON):
         raise InvalidInput(f"Invalid Content-Type: {content_type}. Expected: {PROTOBUF} or {JSON}")
-    body = _decompress(body, (content_encoding or "").lower())
+    body = _decompress(body, (content_encoding or "").lower(), max_bytes)
     request = ExportTraceServiceRequest()
     try:
         if media_type == JSON:
@@ -158,14 +159,20 @@ def _hex_ids_to_base64(data: Any) -> Any:
     return data
 
 
-def _decompress(body: bytes, encoding: str) -> bytes:
-    try:
-        if encoding == "gzip":
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except (OSError, zlib.error, EOFError):
-        raise InvalidInput(f"the body is not valid {encoding} data") from None
-    if encoding not in ("", "identity"):
+def _decompress(body: bytes, encoding: str, max_bytes: int | None) -> bytes:
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
         raise InvalidInput(f"Unsupported Content-Encoding {encoding!r}; use gzip, deflate or none")
-    return body
+    # inflate at most one byte past the limit, so a bomb costs no more memory than the limit
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, (max_bytes + 1) if max_bytes else 0)
+    except zlib.error:
+        raise InvalidInput(f"the body is not valid {encoding} data") from None
+    if max_bytes and (len(out) > max_bytes or inflater.unconsumed_tail):
+        raise TooLarge(f"the {encoding} body inflates past the server's limit of {max_bytes / 2**20:g} MB "
+                       "(max_upload_mb)")
+    if not inflater.eof:
+        raise InvalidInput(f"the body is not valid {encoding} data")
+    return out

@@ -10,6 +10,10 @@ class AirflowException(Exception):
     """A task failure (retried if the task has retries left)."""
 
 
+class AirflowNotFoundException(AirflowException):
+    """Something a DAG asked for by name (a connection's conn_id) is not defined."""
+
+
 class AirflowSkipException(AirflowException):
     """Raised inside a task: the task ends as skipped."""
 

@@ -29,6 +29,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from trackflow.config import Settings
 from trackflow.entities.assets import AssetEvent, NewAssetEvent
+from trackflow.entities.connection import Connection
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
 from trackflow.errors import InvalidInput, NotFound, Unavailable
 from trackflow.pipelines import state
@@ -115,6 +116,9 @@ class TryChannel(Protocol):
 
     def put_variable(self, key: str, value: str | None, description: str | None) -> bool:
         """Set a Variable, or delete it (``value`` None; False if it did not exist)."""
+
+    def get_connection(self, conn_id: str) -> Connection | None:
+        """A stored Connection, password and extra decrypted; None if there is none."""
 
 
 class StoreChannel:
@@ -236,6 +240,14 @@ class StoreChannel:
             return self._call(self._variables().delete, key)  # type: ignore[no-any-return]
         self._call(self._variables().set, key, value, description, datetime.now(UTC))
         return True
+
+    def get_connection(self, conn_id: str) -> Connection | None:
+        from trackflow.config import load_settings
+        from trackflow.pipelines.variables import fernet_for
+        from trackflow.store.sql.connection_store import SqlConnectionStore
+
+        store = SqlConnectionStore(self.store.db, fernet_for(self.settings or load_settings()))  # type: ignore[attr-defined]
+        return self._call(store.get, conn_id)  # type: ignore[no-any-return]
 
     def get_state(self, asset: str | None, key: str, now: datetime) -> str | None:
         if asset is not None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackflow.entities.pipelines import DagRun, TIState
 from trackflow.pipelines.authoring.templating import FILTERS
+from trackflow.pipelines.connections import ConnectionAccessor
 from trackflow.pipelines.runtime import macros
 from trackflow.pipelines.runtime.outputs import Outputs
 from trackflow.pipelines.variables import VariableAccessor
@@ -125,4 +126,5 @@ def build_context(dag: DAG, task: BaseOperator, run: DagRun, ti: TaskInstanceHan
         "outlets": [],
         "map_index_template": task.map_index_template,  # the task may set another before it ends
         "var": {"value": VariableAccessor(False), "json": VariableAccessor(True)},
+        "conn": ConnectionAccessor(),
     }

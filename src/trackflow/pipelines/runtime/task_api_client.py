@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from trackflow.entities.assets import AssetEvent, NewAssetEvent
+from trackflow.entities.connection import Connection
 from trackflow.entities.pipelines import DagRun, LineageEdge, TaskInstance, TaskOutput
 from trackflow.errors import AlreadyExists, Conflict, NotFound, TrackflowError
 from trackflow.pipelines.runtime.channel import from_wire, to_wire
@@ -169,6 +170,13 @@ class TaskApiChannel:
         if answer is None:
             raise NotFound("variables are not writable with this try's token any more")
         return bool(answer["changed"])
+
+    def get_connection(self, conn_id: str) -> Connection | None:
+        answer = self._call("POST", "/connections/get", {"conn_id": conn_id})
+        if answer is None:
+            raise NotFound("connections are not readable with this try's token any more")
+        found = answer["connection"]
+        return None if found is None else Connection(**found)
 
     def record_lineage(self, edges: Sequence[LineageEdge]) -> None:
         if edges:

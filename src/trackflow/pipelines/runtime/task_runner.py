@@ -33,7 +33,7 @@ from trackflow.config import Settings
 from trackflow.entities.assets import NewAssetEvent
 from trackflow.entities.pipelines import DagRun, TaskInstance
 from trackflow.errors import InvalidInput
-from trackflow.pipelines import variables
+from trackflow.pipelines import connections, variables
 from trackflow.pipelines.authoring import templating  # loaded before forking, not per task
 from trackflow.pipelines.authoring.baseoperator import BaseOperator
 from trackflow.pipelines.authoring.context import set_current_context
@@ -398,6 +398,7 @@ class TryRunner:
             handle.start_date = ti.start_date
             handle.first_poke_date = ti.reschedule_start or ti.start_date
             variables.bind(self.channel)  # Variable.get / {{ var.value.x }} read through this try's channel
+            connections.bind(self.channel)  # BaseHook.get_connection / {{ conn.x.host }} too
             context = build_context(dag, task, run, handle, params)
             outlet_events = OutletEventAccessors()
             context.update(

@@ -582,6 +582,25 @@ class VariablesOut(_Out):
     variables: list[VariableListed]
 
 
+class ConnectionListed(_Out):
+    conn_id: str
+    conn_type: str
+    description: str | None
+    host: str | None
+    schema_: str | None = Field(alias="schema")
+    login: str | None
+    port: int | None
+
+
+class ConnectionOut(ConnectionListed):
+    password: str | None
+    extra: str | None
+
+
+class ConnectionsOut(_Out):
+    connections: list[ConnectionListed]
+
+
 # Permissions and groups --------------------------------------------------------------------
 class GrantOut(_Out):
     principal_kind: str

@@ -413,7 +413,8 @@ async def export_traces(request: Request) -> Response:
     if not experiment_id:
         raise InvalidInput(f"the {EXPERIMENT_HEADER} header is required: it names the experiment the spans go to")
     body = await request.body()
-    spans = decode_request(body, request.headers.get("content-type"), request.headers.get("content-encoding"))
+    spans = decode_request(body, request.headers.get("content-type"), request.headers.get("content-encoding"),
+                           max_bytes=int(request.app.state.services.settings.max_upload_mb * 2**20))
     store = traces_of(request.app.state.services)
     await run_in_threadpool(store.log_spans, experiment_id, spans)
     run_id = request.headers.get(RUN_HEADER)

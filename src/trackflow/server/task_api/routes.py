@@ -11,6 +11,7 @@ exactly its own try, and nothing once the try is fenced — then every route ans
 from __future__ import annotations
 
 import hmac
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -262,6 +263,20 @@ def put_variable(body: VariablePutBody, ch: Channel) -> dict[str, Any]:
     if not ch.holds():
         raise _fenced()
     return {"changed": ch.put_variable(body.key, body.value, body.description)}
+
+
+class ConnectionGetBody(_Body):
+    conn_id: str = Field(min_length=1, max_length=250)
+
+
+@router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/connections/get")
+def get_connection(body: ConnectionGetBody, ch: Channel) -> dict[str, Any]:
+    """A stored connection with its password and extra, for the try holding this token (a
+    worker has no Fernet key; the environment's AIRFLOW_CONN_* were looked at before this)."""
+    if not ch.holds():
+        raise _fenced()
+    found = ch.get_connection(body.conn_id)
+    return {"connection": None if found is None else asdict(found)}
 
 
 @router.post("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/{map_index}/lineage")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from trackflow.errors import InvalidInput
@@ -216,14 +216,16 @@ def gantt(dag_id: str, run_id: str, s: Services = Depends(get_services)) -> JSON
 
 @router.get("/dags/{dag_id}/runs/{run_id}/tasks/{task_id}", **returns(dag_grid.TaskPanel))
 def task(
+    request: Request,
     dag_id: str,
     run_id: str,
     task_id: str,
     map_index: int = Query(-1, ge=-1, le=INT64_MAX),
     s: Services = Depends(get_services),
 ) -> JSONResponse:
-    """A task instance with its tries (and their tracked runs) and the URLs to clear, mark and follow its log."""
-    return JSONResponse(dag_grid.task_panel(s, dag_id, run_id, task_id, map_index))
+    """A task instance with its tries (and their tracked runs), the model versions they
+    registered that the caller may read, and the URLs to clear, mark and follow its log."""
+    return JSONResponse(dag_grid.readable_models(request, dag_grid.task_panel(s, dag_id, run_id, task_id, map_index)))
 
 
 @router.get("/dags/{dag_id}/runs/{run_id}", **returns(pipelines_data.DagRunPage))

@@ -8,14 +8,17 @@ The grid reads every task instance it shows in one query (``task_instance_grid``
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
+from trackflow.auth.permissions import REGISTERED_MODEL
 from trackflow.entities.pipelines import DagRun, TIState
 from trackflow.errors import InvalidInput, NotFound
 from trackflow.pipelines.operations import Pipelines
 from trackflow.pipelines.scheduler import decisions
 from trackflow.pipelines.spec import DagSpec
+from trackflow.server.access import readable_only
 from trackflow.server.api_v1.pipelines import pipelines
 from trackflow.server.api_v1.registry import registry
 from trackflow.server.services import Services
@@ -195,6 +198,12 @@ class TaskPanel:
     clear_api_url: str
     mark_api_url: str
     grid_url: str
+
+
+def readable_models(request: Any, panel: TaskPanel) -> TaskPanel:
+    """The panel with only the model versions the signed-in user may READ (all with auth off):
+    a DAG reader does not learn the names of registered models hidden from them."""
+    return replace(panel, models=readable_only(request, panel.models, REGISTERED_MODEL, lambda m: m.name))
 
 
 def task_panel(services: Services, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskPanel:

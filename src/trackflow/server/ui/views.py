@@ -6,7 +6,6 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import replace
 from typing import Annotated
-from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,6 +18,7 @@ from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL
 from trackflow.server.access import may_edit, readable_only
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
+from trackflow.server.responses import content_disposition
 from trackflow.server.services import Services
 from trackflow.server.ui import (
     artifact_browser,
@@ -121,21 +121,13 @@ async def artifact(
     repo = await run_in_threadpool(artifact_browser.run_repository, s, run_id, model_id or None)
     chunks = await run_in_threadpool(repo.open_read, relative)
     media_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
-    name = relative.rsplit("/", 1)[-1]
     inline = media_type in _INLINE_TYPES and not download
-    quoted = quote(name, safe="")
     headers = {
-        "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename=\"{_ascii_name(name)}\"; "
-                               f"filename*=UTF-8''{quoted}",
+        "Content-Disposition": content_disposition("inline" if inline else "attachment", relative.rsplit("/", 1)[-1]),
         "Content-Security-Policy": ARTIFACT_CSP,
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
-
-
-def _ascii_name(name: str) -> str:
-    """The file name for clients that read only ``filename=``: ASCII, no quote or backslash."""
-    return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
 
 
 # Traces ------------------------------------------------------------------------------------
@@ -270,7 +262,7 @@ def task(
     map_index: int = Query(-1, ge=-1, le=INT64_MAX),
     s: Services = Depends(get_services),
 ) -> HTMLResponse:
-    page = dag_grid.task_panel(s, dag_id, run_id, task_id, map_index)
+    page = dag_grid.readable_models(request, dag_grid.task_panel(s, dag_id, run_id, task_id, map_index))
     suffix = f"[{map_index}]" if map_index >= 0 else ""
     return render(request, "task.html", title=f"{task_id}{suffix} · {run_id}", page=page)
 
