@@ -81,6 +81,7 @@ PATH_CASES: dict[tuple[str, str], str] = {
     ("GET", PROXY): "?path={attack}",
     **{(method, PROXY + "/{path:path}"): "" for method in ("GET", "PUT", "DELETE")},
     ("GET", "/runs/{run_id}/artifacts/{path:path}"): "",
+    **{("GET", f"/api/v1/ui/runs/{{run_id}}/artifacts/{kind}"): "?path={attack}" for kind in ("list", "preview")},
     ("GET", "/static/ui/{path:path}"): "",
     # a tag key, not a file: still must not 5xx, echo a header, or touch the filesystem
     **{("DELETE", f"{p}{LM}/tags/{{tag_key:path}}"): "" for p in MLFLOW_PREFIXES},
