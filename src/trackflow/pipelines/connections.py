@@ -50,16 +50,12 @@ class ConnectionBackend:
     """Outside a task: the configured database, or a server's /api/v1 when the tracking URI is its URL."""
 
     def __init__(self, settings: Settings) -> None:
-        from trackflow.store.rest.http import server_api
+        from trackflow.pipelines.state_access import server_or_database
+        from trackflow.store.sql.connection_store import SqlConnectionStore
 
-        self.http: Any = server_api(settings)
-        self.store: Any = None
-        if self.http is None:
-            from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
-            from trackflow.pipelines.runtime.task_runner import open_db
-            from trackflow.store.sql.connection_store import SqlConnectionStore
-
-            self.store = SqlConnectionStore(open_db(pipeline_db_uri(settings)), fernet_for(settings))
+        self.http: Any
+        self.store: Any
+        self.http, self.store = server_or_database(settings, lambda db: SqlConnectionStore(db, fernet_for(settings)))
 
     def get_connection(self, conn_id: str) -> Connection | None:
         if self.http is None:

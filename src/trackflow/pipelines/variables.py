@@ -54,16 +54,12 @@ class VariableBackend:
     """Outside a task: the configured database or server."""
 
     def __init__(self, settings: Settings) -> None:
-        from trackflow.store.rest.http import server_api
+        from trackflow.pipelines.state_access import server_or_database
+        from trackflow.store.sql.variable_store import SqlVariableStore
 
-        self.http: Any = server_api(settings)
-        self.store: Any = None
-        if self.http is None:
-            from trackflow.pipelines.runtime.dag_test import pipeline_db_uri
-            from trackflow.pipelines.runtime.task_runner import open_db
-            from trackflow.store.sql.variable_store import SqlVariableStore
-
-            self.store = SqlVariableStore(open_db(pipeline_db_uri(settings)), fernet_for(settings))
+        self.http: Any
+        self.store: Any
+        self.http, self.store = server_or_database(settings, lambda db: SqlVariableStore(db, fernet_for(settings)))
 
     def get_variable(self, key: str) -> str | None:
         if self.http is None:
