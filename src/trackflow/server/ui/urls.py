@@ -144,6 +144,10 @@ class Urls:
         return f"{API_PREFIX}/runs/{_seg(run_id)}/metric-series"
 
     @staticmethod
+    def api_compare_series(experiment_id: str) -> str:
+        return f"{API_PREFIX}/experiments/{_seg(experiment_id)}/compare/metric-series"
+
+    @staticmethod
     def api_dag(dag_id: str) -> str:
         return f"/api/v1/dags/{_seg(dag_id)}"
 
