@@ -76,6 +76,7 @@ def paths(ids: dict[str, object], scale: Scale) -> list[tuple[str, str, float]]:
     # About half the runs pass this filter; the order is a metric's latest value.
     search = (f"filter=metrics.{metric_key(0)}+%3C+2.5&order_by=metrics.{metric_key(3)}+DESC"
               f"&page_token={later}")
+    # max_points as compare.js asks: 500 per run for a few runs, 200 for 50.
     three = "&".join(f"runs={r}" for r in runs[:3])
     fifty = "&".join(f"runs={r}" for r in runs[:50])
     ui = "/api/v1/ui"
@@ -95,11 +96,11 @@ def paths(ids: dict[str, object], scale: Scale) -> list[tuple[str, str, float]]:
         ("compare 3 runs page", f"/experiments/{experiment}/compare?{three}", page),
         ("compare 3 runs JSON", f"{ui}/experiments/{experiment}/compare?{three}", page),
         ("compare 3 runs chart data (1 metric)",
-         f"{ui}/experiments/{experiment}/compare/metric-series?key={metric_key(0)}&{three}", page),
+         f"{ui}/experiments/{experiment}/compare/metric-series?key={metric_key(0)}&max_points=500&{three}", page),
         ("compare 50 runs page", f"/experiments/{experiment}/compare?{fifty}", page),
         ("compare 50 runs JSON", f"{ui}/experiments/{experiment}/compare?{fifty}", page),
         ("compare 50 runs chart data (1 metric)",
-         f"{ui}/experiments/{experiment}/compare/metric-series?key={metric_key(0)}&{fifty}", page),
+         f"{ui}/experiments/{experiment}/compare/metric-series?key={metric_key(0)}&max_points=200&{fifty}", page),
         (f"chart data, {scale.long_points:,}-point history", f"{ui}/runs/{long_run}/metric-series?key={LONG_KEY}",
          chart),
         ("same, zoomed to 40% of the steps", f"{ui}/runs/{long_run}/metric-series?key={LONG_KEY}&x=step&{zoom}", chart),

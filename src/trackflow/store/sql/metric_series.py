@@ -95,23 +95,26 @@ def read_series(
     totals: dict[str, int] = {run: total for run, total in conn.execute(count_all)}
     ranged = any(c.low is not None or c.high is not None for c in cuts.values())
     kept = _in_range(column, cuts)
-    # Without a range every finite point is kept: plain aggregates, no CASE per row.
+    # Without a range every finite point is kept: the span is the history's own, no CASE per row.
     in_cut = [func.count(case((kept, 1))), func.min(case((kept, column))), func.max(case((kept, column)))] if ranged \
-        else [func.count(), func.min(column), func.max(column)]
+        else []
     stats = (
-        select(_m.run_uuid, func.count(), func.min(_m.timestamp), func.min(_m.step), func.max(_m.step), *in_cut)
+        select(_m.run_uuid, func.count(), func.min(_m.timestamp), func.max(_m.timestamp), func.min(_m.step),
+               func.max(_m.step), *in_cut)
         .where(runs, same_key, finite)
         .group_by(_m.run_uuid)
     )
     found = {run: cuts[run] for run in totals}
     for run, total in totals.items():
         found[run].sample = MetricSeriesSample([], total, total, None, None, None)  # until finite ones are counted
-    for run, finite_count, first_ts, first_step, last_step, count, first_x, last_x in conn.execute(stats):
+    for run, finite_count, first_ts, last_ts, first_step, last_step, *span in conn.execute(stats):
         cut = found[run]
         cut.sample = MetricSeriesSample([], cut.sample.total, cut.sample.total - finite_count,
                                         first_ts, first_step, last_step)
         if axis == "relative":
             cut.shift = first_ts
+        count, first_x, last_x = span if ranged else (
+            (finite_count, first_step, last_step) if axis == "step" else (finite_count, first_ts, last_ts))
         if count:
             cut.count, cut.first_x, cut.last_x = count, first_x, last_x
             cut.width = (last_x - first_x) // (max_points // 2) + 1
