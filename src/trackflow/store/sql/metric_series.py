@@ -71,26 +71,12 @@ def _first_timestamps(conn: Connection, run_ids: Sequence[str], key: str) -> dic
     return {run: first for run, first in conn.execute(query)}
 
 
-def read_series(
-    conn: Connection,
-    run_ids: Sequence[str],
-    key: str,
-    axis: str,
-    low: int | None,
-    high: int | None,
-    max_points: int,
-) -> dict[str, MetricSeriesSample]:
-    """Each run's sample of ``key`` (runs without it left out); see TrackingSummaryStore."""
-    column, tie = (_m.step, _m.timestamp) if axis == "step" else (_m.timestamp, _m.step)
-    shifts = _first_timestamps(conn, run_ids, key) if axis == "relative" and (low, high) != (None, None) else {}
-    cuts = {
-        run: _Cut(MetricSeriesSample([], 0, 0, None, None, None), shifts.get(run, 0),
-                  None if low is None else low + shifts.get(run, 0),
-                  None if high is None else high + shifts.get(run, 0))
-        for run in run_ids
-    }
+def _spans(conn: Connection, cuts: dict[str, _Cut], key: str, axis: str, column: Any,
+           max_points: int) -> dict[str, _Cut]:
+    """Fill in counts and spans (two scans of the index: all points, finite ones); returns the
+    cuts of runs that logged ``key``."""
     finite = _finite()
-    runs, same_key = _m.run_uuid.in_(list(run_ids)), _m.key == key
+    runs, same_key = _m.run_uuid.in_(list(cuts)), _m.key == key
     count_all = select(_m.run_uuid, func.count()).where(runs, same_key).group_by(_m.run_uuid)
     totals: dict[str, int] = {run: total for run, total in conn.execute(count_all)}
     ranged = any(c.low is not None or c.high is not None for c in cuts.values())
@@ -118,6 +104,29 @@ def read_series(
         if count:
             cut.count, cut.first_x, cut.last_x = count, first_x, last_x
             cut.width = (last_x - first_x) // (max_points // 2) + 1
+    return found
+
+
+def read_series(
+    conn: Connection,
+    run_ids: Sequence[str],
+    key: str,
+    axis: str,
+    low: int | None,
+    high: int | None,
+    max_points: int,
+) -> dict[str, MetricSeriesSample]:
+    """Each run's sample of ``key`` (runs without it left out); see TrackingSummaryStore."""
+    column, tie = (_m.step, _m.timestamp) if axis == "step" else (_m.timestamp, _m.step)
+    shifts = _first_timestamps(conn, run_ids, key) if axis == "relative" and (low, high) != (None, None) else {}
+    cuts = {
+        run: _Cut(MetricSeriesSample([], 0, 0, None, None, None), shifts.get(run, 0),
+                  None if low is None else low + shifts.get(run, 0),
+                  None if high is None else high + shifts.get(run, 0))
+        for run in run_ids
+    }
+    found = _spans(conn, cuts, key, axis, column, max_points)
+    finite = _finite()
     rows: list[Any] = []
     whole = {r: c for r, c in found.items() if 0 < c.count <= max_points}
     if whole:
