@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, false, func, literal, or_, select, text, union_all
+from sqlalchemy import Connection, and_, case, false, func, literal, or_, select, text
 
 from trackflow.entities import MetricSeriesSample
 from trackflow.store.sql import tables as t
+from trackflow.store.sql.rows import fetch_tuples
 
 AXES = ("step", "timestamp", "relative")  # relative: ms since the run's first finite value
 
@@ -180,6 +181,24 @@ def _bucket_seeks(conn: Connection, run: str, cut: _Cut, key: str) -> list[Any]:
     return [tuple(row) for row in conn.execute(query)]
 
 
+def _bucket_scan(conn: Connection, cuts: dict[str, _Cut], where: Any, column: Any, tie: Any) -> list[Any]:
+    """_bucket_extremes on SQLite: one read of the cut in index order (no sort) and the extremes
+    picked here. SQLite has no hash aggregate: a GROUP BY sorts every point, twice (lowest,
+    highest), which measured 1.3-1.5x slower than reading the points."""
+    query = select(_m.run_uuid, column, tie, _m.value).where(where).order_by(
+        _m.run_uuid, _m.step, _m.timestamp, _m.value)
+    rows = fetch_tuples(conn, query)  # plain tuples: Row objects made this slower than a GROUP BY
+    kept: dict[tuple[str, int], list[int]] = {}  # (run, bucket) -> [index of lowest, index of highest]
+    for i, (run, x, _, value) in enumerate(rows):
+        cut = cuts[run]
+        extremes = kept.setdefault((run, (x - cut.first_x) // cut.width), [i, i])
+        if value < rows[extremes[0]][3]:
+            extremes[0] = i
+        if value > rows[extremes[1]][3]:
+            extremes[1] = i
+    return [rows[i] for pair in kept.values() for i in pair]
+
+
 def _bucket_extremes(conn: Connection, cuts: dict[str, _Cut], key: str, column: Any, tie: Any) -> list[Any]:
     """(run, x, tie, value) of the lowest and highest value of each bucket of each run; among
     equal values the first in (step, timestamp) order. A point both lowest and highest of its
@@ -189,11 +208,7 @@ def _bucket_extremes(conn: Connection, cuts: dict[str, _Cut], key: str, column: 
     bucket = (column - first) // width
     where = and_(_m.run_uuid.in_(list(cuts)), _m.key == key, _finite(), _in_range(column, cuts))
     if conn.dialect.name == "sqlite":
-        # SQLite fills the other columns of a min()/max() query from the row holding the
-        # extreme, the first one in scan order (the index's: step, timestamp): one pass each.
-        lows = select(_m.run_uuid, column, tie, func.min(_m.value)).where(where).group_by(_m.run_uuid, bucket)
-        highs = select(_m.run_uuid, column, tie, func.max(_m.value)).where(where).group_by(_m.run_uuid, bucket)
-        return [tuple(row) for row in conn.execute(union_all(lows, highs))]
+        return _bucket_scan(conn, cuts, where, column, tie)
     order = (_m.step, _m.timestamp)
     ranked = select(
         _m.run_uuid.label("run"),
