@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, false, func, literal, or_, select, text
@@ -188,15 +190,22 @@ def _bucket_scan(conn: Connection, cuts: dict[str, _Cut], where: Any, column: An
     query = select(_m.run_uuid, column, tie, _m.value).where(where).order_by(
         _m.run_uuid, _m.step, _m.timestamp, _m.value)
     rows = fetch_tuples(conn, query)  # plain tuples: Row objects made this slower than a GROUP BY
-    kept: dict[tuple[str, int], list[int]] = {}  # (run, bucket) -> [index of lowest, index of highest]
-    for i, (run, x, _, value) in enumerate(rows):
-        cut = cuts[run]
-        extremes = kept.setdefault((run, (x - cut.first_x) // cut.width), [i, i])
-        if value < rows[extremes[0]][3]:
-            extremes[0] = i
-        if value > rows[extremes[1]][3]:
-            extremes[1] = i
-    return [rows[i] for pair in kept.values() for i in pair]
+    out: list[Any] = []
+    for run, points in groupby(rows, key=itemgetter(0)):  # rows come ordered by run
+        first, width = cuts[run].first_x, cuts[run].width
+        low: dict[int, tuple[float, Any]] = {}  # bucket -> (value, row) of its lowest, the first among equal
+        high: dict[int, tuple[float, Any]] = {}
+        for row in points:
+            bucket, value = (row[1] - first) // width, row[3]
+            if bucket not in low:
+                low[bucket] = high[bucket] = (value, row)
+            elif value < low[bucket][0]:
+                low[bucket] = (value, row)
+            elif value > high[bucket][0]:
+                high[bucket] = (value, row)
+        out.extend(row for _, row in low.values())
+        out.extend(row for _, row in high.values())
+    return out
 
 
 def _bucket_extremes(conn: Connection, cuts: dict[str, _Cut], key: str, column: Any, tie: Any) -> list[Any]:
