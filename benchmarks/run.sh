@@ -3,7 +3,7 @@
 #
 #   bash benchmarks/run.sh                 # setup peers if needed, run all three benches
 #   bash benchmarks/run.sh --quick         # smaller sizes (smoke run)
-#   bash benchmarks/run.sh tracking        # only one (tracking | serving | pipelines | ui | traces | scaleout), several allowed
+#   bash benchmarks/run.sh tracking        # only one (tracking | serving | pipelines | ui | tracking_ui | traces | scaleout), several allowed
 #   bash benchmarks/run.sh --quick scaleout  # Celery scale-out (needs PostgreSQL and Redis on 127.0.0.1)
 #   bash benchmarks/run.sh setup           # only create the peer virtualenvs
 #
@@ -96,8 +96,8 @@ WHAT=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=(--quick) ;;
-    tracking|serving|pipelines|ui|traces|scaleout|setup) WHAT+=("$a") ;;
-    *) echo "usage: bash benchmarks/run.sh [--quick] [setup|tracking|serving|pipelines|ui|traces|scaleout]..." >&2; exit 2 ;;
+    tracking|serving|pipelines|ui|tracking_ui|traces|scaleout|setup) WHAT+=("$a") ;;
+    *) echo "usage: bash benchmarks/run.sh [--quick] [setup|tracking|serving|pipelines|ui|tracking_ui|traces|scaleout]..." >&2; exit 2 ;;
   esac
 done
 [ ${#WHAT[@]} -eq 0 ] && WHAT=(tracking serving pipelines ui traces)
@@ -111,6 +111,7 @@ for w in "${WHAT[@]}"; do
     traces) ensure_mlflow; "$TF_PY" benchmarks/bench_traces.py "${QUICK[@]}" ;;
     pipelines) ensure_airflow; "$TF_PY" benchmarks/bench_pipelines.py "${QUICK[@]}" ;;
     ui) "$TF_PY" benchmarks/bench_ui.py "${QUICK[@]}" ;;
+    tracking_ui) "$TF_PY" benchmarks/bench_tracking_ui.py "${QUICK[@]}" ;;  # seeds ~15 GB under benchmarks/.work once
     scaleout)
       ensure_airflow_celery
       "$TF_PY" -c "import psycopg, celery, redis" 2>/dev/null || "$TF_PY" -m pip install -q -e "$ROOT[postgres,celery]"

@@ -144,3 +144,20 @@ class Run:
     @property
     def parent_run_id(self) -> str | None:
         return self.data.tags.get("mlflow.parentRunId")
+
+
+@dataclass
+class MetricSeriesSample:
+    """A metric history of one run as a chart needs it: the finite points of an x range,
+    downsampled, and counts over the whole history.
+
+    ``points`` are (x, value) with x the step or the timestamp (ms), in x order. ``total`` and
+    ``non_finite`` count the whole history (NaN/inf values have no place on a chart);
+    ``first_timestamp``/``first_step``/``last_step`` are over its finite points (None if none)."""
+
+    points: list[tuple[int, float]]
+    total: int
+    non_finite: int
+    first_timestamp: int | None
+    first_step: int | None
+    last_step: int | None

@@ -483,6 +483,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/ui/experiments/{experiment_id}"): on(R, EXP),
     ("GET", V1 + "/ui/runs/{run_id}"): on(R, RUN),
     ("GET", V1 + "/ui/experiments/{experiment_id}/compare"): on(R, EXP),
+    ("GET", V1 + "/ui/experiments/{experiment_id}/compare/metric-series"): on(R, EXP),
     ("GET", V1 + "/ui/experiments/{experiment_id}/traces"): on(R, EXP),
     ("GET", V1 + "/ui/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", V1 + "/ui/runs/{run_id}/metric-series"): on(R, RUN),

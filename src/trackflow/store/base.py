@@ -19,6 +19,7 @@ from trackflow.entities import (
     LoggedModelOrder,
     LoggedModelStatus,
     Metric,
+    MetricSeriesSample,
     ModelOutput,
     PagedList,
     Param,
@@ -189,3 +190,32 @@ class TrackingStore(Protocol):
 
     def purge_experiment(self, experiment_id: str) -> None:
         """Remove a deleted experiment (with no runs left) for good."""
+
+
+class TrackingSummaryStore(Protocol):
+    """Reads the web UI needs at scale (thousands of runs, 100,000-point histories), answered
+    inside the database. The SQL store implements them; the REST store does not (the UI
+    always runs next to the server's own database)."""
+
+    def count_runs(
+        self, experiment_ids: Sequence[str], filter_string: str = "", view_type: ViewType = ViewType.ACTIVE_ONLY
+    ) -> dict[str, int]:
+        """How many runs of each experiment match (every asked id is a key, 0 if none).
+        InvalidInput for a bad filter or experiment id, as search_runs."""
+
+    def get_metric_series(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        axis: str = "step",
+        low: int | None = None,
+        high: int | None = None,
+        max_points: int = 500,
+    ) -> dict[str, MetricSeriesSample]:
+        """``key`` of each run that logged it (runs that did not are left out), in one query
+        for all of them: the finite points with x in [``low``, ``high``] (None: open), where x is
+        the step, the timestamp (ms) or, for axis "relative", ms since the run's first finite
+        value; more than ``max_points`` of them are reduced to the lowest and highest value of
+        each of ``max_points // 2`` equal-width x buckets (downsample.min_max_buckets).
+        NotFound for an unknown run; InvalidInput for an unknown axis, ``max_points`` < 2 or
+        ``low`` > ``high``."""

@@ -95,7 +95,7 @@ def test_select_three_runs_and_compare_them(page: Any, compared: Compared) -> No
         expect(chart.locator(".u-legend")).to_contain_text("r-mid")
         expect(chart.locator(".u-axis").first).not_to_contain_text("1/1/70")  # steps, not dates
 
-    # Zoom the loss chart: each run's history is fetched again for the dragged step range.
+    # Zoom the loss chart: every run's history is fetched again for the dragged step range, in one request.
     loss = page.locator("figure.compare-chart[data-metric=loss]")
     over = loss.locator(".u-over")
     over.scroll_into_view_if_needed()
@@ -107,8 +107,10 @@ def test_select_three_runs_and_compare_them(page: Any, compared: Compared) -> No
     page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2, steps=5)
     page.mouse.up()
     expect(loss.locator(".chart-status")).to_contain_text("(zoomed)")
-    assert len(zoomed) == 3
-    steps = [p[0] for p in zoomed[0].json()["points"]]
+    assert len(zoomed) == 1 and "/compare/metric-series" in zoomed[0].url
+    series = zoomed[0].json()["series"]
+    assert len(series) == 3
+    steps = [p[0] for p in series[0]["points"]]
     assert 50 < min(steps) and max(steps) < 199, (min(steps), max(steps))
     loss.get_by_role("button", name="Reset zoom of loss").click()
     expect(loss.locator(".chart-status")).not_to_contain_text("(zoomed)")
@@ -163,3 +165,30 @@ def test_compare_refusals_are_shown(page: Any, compared: Compared) -> None:
     page.get_by_label("Select run r-mid").check()
     page.get_by_role("button", name="Compare selected runs").click()
     expect(page.get_by_role("alert")).to_contain_text("between 2 and 50 runs, got 1")
+
+
+def test_compare_series_of_all_runs_in_one_request(compared: Compared) -> None:
+    url = f"{compared.server}/api/v1/ui/experiments/{compared.experiment_id}/compare/metric-series"
+    ids = [compared.runs[n] for n in ("r-big", "r-small", "r-mid")]
+    answer = requests.get(url, params={"key": "loss", "runs": ids, "max_points": 20, "x_min": 10, "x_max": 109},
+                          timeout=30)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [s["run_id"] for s in body["series"]] == ids  # in the order asked for
+    for series, i in zip(body["series"], (2, 0, 1), strict=True):
+        assert series["total_points"] == 200 and len(series["points"]) == 20  # 10 buckets: lowest and highest
+        # a falling curve: each bucket of 10 steps keeps its last (lowest) and first (highest) step
+        assert series["points"][:2] == [[10, (1 + i) / 11], [19, (1 + i) / 20]]
+    absent = requests.get(url, params={"key": "no-such-metric", "runs": ids[:2]}, timeout=30).json()
+    assert absent["series"] == []
+
+    cases = [
+        ([ids[0]], 400, "between 2 and 50 runs, got 1"),
+        ([ids[0], "no-such-run"], 404, "no-such-run"),
+        ([ids[0], compared.other_run], 400, f"run {compared.other_run} belongs to experiment"),
+    ]
+    for runs, status, message in cases:
+        refused = requests.get(url, params={"key": "loss", "runs": runs}, timeout=30)
+        assert refused.status_code == status and message in refused.text, refused.text
+    reversed_range = requests.get(url, params={"key": "loss", "runs": ids, "x_min": 5, "x_max": 1}, timeout=30)
+    assert reversed_range.status_code == 400 and "x_min" in reversed_range.text

@@ -14,6 +14,7 @@ import requests
 
 import trackflow
 from trackflow.entities import Metric
+from trackflow.store.paging import encode_page_token
 
 try:
     from playwright.sync_api import expect
@@ -128,6 +129,17 @@ def test_child_runs_collapse_under_their_parent(page: Any, tracked: Tracked) -> 
     body = requests.get(f"{tracked.server}/api/v1/ui/experiments/{tracked.experiment_id}", timeout=30).json()
     by_id = {r["run_id"]: r for r in body["runs"]}
     assert by_id[tracked.child]["depth"] == 1 and by_id[tracked.alpha]["children_on_page"] == 1
+    assert body["matching_runs"] == 3
+
+
+def test_matching_runs_are_counted_on_every_page(page: Any, tracked: Tracked) -> None:
+    api = f"{tracked.server}/api/v1/ui/experiments/{tracked.experiment_id}"
+    query = {"filter": "metrics.acc > 0.9 and params.model = 'lr'"}
+    assert requests.get(api, params=query, timeout=30).json()["matching_runs"] == 1
+    second = requests.get(api, params={"page_token": encode_page_token(25)}, timeout=30).json()
+    assert second["runs"] == [] and second["matching_runs"] == 3  # a count query, not this page's rows
+    page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
+    expect(page.locator("#matching-runs")).to_have_text("3 runs.")
 
 
 def test_column_chooser_hides_columns_and_remembers(page: Any, tracked: Tracked) -> None:
@@ -169,11 +181,11 @@ def test_invalid_filter_is_shown_inline_not_a_500(page: Any, tracked: Tracked) -
 
 
 def _served_line_points(html: str, metric: str) -> list[int]:
-    """Coordinate pairs of each line path in the chart of ``metric`` in the served HTML."""
+    """Coordinate pairs of each line in the chart of ``metric`` in the served HTML."""
     start = html.index(f'data-metric="{metric}"')
     figure = html[start : html.index("</figure>", start)]
-    paths = re.findall(r'<path d="([^"]+)"[^>]*class="line reactive', figure)
-    return [len(re.findall(r"-?[\d.]+ -?[\d.]+", d)) for d in paths]
+    lines = re.findall(r'<polyline points="([^"]+)"', figure)
+    return [len(re.findall(r"-?[\d.]+,-?[\d.]+", points)) for points in lines]
 
 
 def test_run_page_shows_downsampled_charts_artifacts_and_children(page: Any, tracked: Tracked) -> None:

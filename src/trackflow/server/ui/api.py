@@ -116,6 +116,37 @@ def compare(
     return JSONResponse(data.compare_page(s, experiment_id, runs))
 
 
+class RunMetricSeriesOut(BaseModel):
+    run_id: str
+    points: list[Annotated[list[float], Field(min_length=2, max_length=2)]]
+    total_points: int
+    non_finite_points: int = 0
+
+
+class CompareSeriesOut(BaseModel):
+    """data.CompareSeries as JSON (points as in MetricSeriesOut)."""
+
+    key: str
+    x_label: str
+    series: list[RunMetricSeriesOut]
+
+
+@router.get("/experiments/{experiment_id}/compare/metric-series", **returns(CompareSeriesOut))
+def compare_series(
+    experiment_id: str,
+    key: str,
+    runs: Annotated[list[Annotated[str, Field(max_length=64)]], Query(max_length=data.MAX_COMPARED_RUNS)] = [],  # noqa: B006 (FastAPI copies it)
+    max_points: int = Query(data.MAX_CHART_POINTS, ge=3, le=data.MAX_CHART_POINTS),
+    x: Literal["step", "wall", "relative"] = "step",
+    x_min: float | None = Query(None, ge=-data.MAX_RANGE_BOUND, le=data.MAX_RANGE_BOUND),
+    x_max: float | None = Query(None, ge=-data.MAX_RANGE_BOUND, le=data.MAX_RANGE_BOUND),
+    s: Services = Depends(get_services),
+) -> JSONResponse:
+    """One metric of 2 to 50 compared runs, each downsampled as /runs/{run_id}/metric-series,
+    read in one query: what an overlaid compare chart draws (runs without the metric left out)."""
+    return JSONResponse(data.compare_series(s, experiment_id, runs, key, max_points, x, x_min, x_max))
+
+
 @router.get("/experiments/{experiment_id}/traces", **returns(traces_data.TracesPage))
 def traces(
     experiment_id: str,

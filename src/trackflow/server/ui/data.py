@@ -7,17 +7,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from trackflow.entities import Experiment, Metric, Run, ViewType
+from trackflow.entities import Experiment, Metric, MetricSeriesSample, Run, ViewType
 from trackflow.errors import InvalidInput
 from trackflow.server.services import Services
 from trackflow.server.ui.artifact_browser import ArtifactNode, list_level, logged_model_roots
-from trackflow.server.ui.downsample import lttb
 from trackflow.store.search_filter import parse_order_by
 
 EXPERIMENTS_PER_PAGE = 50
 RUNS_PER_PAGE = 25
-# Run counts come from a capped search (the store has no count query): "100+" beyond this.
-RUN_COUNT_CAP = 100
 # Runs-table columns: only keys present on the page's runs, at most this many of each kind.
 MAX_KEY_COLUMNS = 20
 # A chart never gets more points than this, whatever the history's length.
@@ -39,8 +36,7 @@ class ExperimentRow:
     experiment_id: str
     name: str
     creation_time: int | None
-    run_count: int
-    run_count_capped: bool  # True: there are more than run_count runs
+    run_count: int  # active runs
 
 
 @dataclass
@@ -53,18 +49,8 @@ class ExperimentsPage:
 def experiments_page(services: Services, page_token: str | None = None) -> ExperimentsPage:
     store = services.tracking
     page = store.search_experiments(ViewType.ACTIVE_ONLY, EXPERIMENTS_PER_PAGE, None, None, page_token or None)
-    rows = []
-    for experiment in page:
-        runs = store.search_runs([experiment.experiment_id], max_results=RUN_COUNT_CAP)
-        rows.append(
-            ExperimentRow(
-                experiment.experiment_id,
-                experiment.name,
-                experiment.creation_time,
-                len(runs),
-                runs.next_page_token is not None,
-            )
-        )
+    counts = store.count_runs([e.experiment_id for e in page])  # one query for the whole page
+    rows = [ExperimentRow(e.experiment_id, e.name, e.creation_time, counts[e.experiment_id]) for e in page]
     return ExperimentsPage(rows, page_token or None, page.next_page_token)
 
 
@@ -139,6 +125,7 @@ class ExperimentPage:
     # The column the table is sorted by ("a:<attribute>", "m:<metric>", "p:<param>"), if any.
     sort_column: str | None = None
     sort_ascending: bool = True
+    matching_runs: int = 0  # runs matching the filter, on every page (a count query)
 
 
 def _row(run: Run) -> RunRow:
@@ -177,6 +164,7 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
             order_by,
             query.page_token or None,
         )
+        matching = services.tracking.count_runs([experiment.experiment_id], query.filter.strip())
     except InvalidInput as exc:
         return ExperimentPage(experiment, query, [], [], [], 0, 0, None, error=exc.message)
     rows = _nest([_row(run) for run in page])
@@ -186,6 +174,7 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
     return ExperimentPage(
         experiment, query, rows, metric_keys, param_keys, hidden_metrics, hidden_params, page.next_page_token,
         sort_column=sort_column, sort_ascending=sort.ascending if sort else True,
+        matching_runs=matching[experiment.experiment_id],
     )
 
 
@@ -218,8 +207,33 @@ class RunPage:
 
 
 X_AXES = ("step", "wall", "relative")  # step, wall-clock seconds since the epoch, seconds since the first value
+_X_LABELS = {"step": "step", "wall": "time", "relative": "seconds"}
+_STORE_AXES = {"step": "step", "wall": "timestamp", "relative": "relative"}
 # A range bound is a step or seconds; anything a float holds exactly as an integer is accepted.
 MAX_RANGE_BOUND = 2.0**53
+
+
+def _bounds(x: str, x_min: float | None, x_max: float | None) -> tuple[int | None, int | None]:
+    """The x range in the store's integer unit (step, or ms for time axes)."""
+    scale = 1 if x == "step" else 1000
+    low = None if x_min is None else math.ceil(x_min * scale)
+    high = None if x_max is None else math.floor(x_max * scale)
+    return low, high
+
+
+def _series(key: str, x: str, sample: MetricSeriesSample) -> MetricSeries:
+    scale = 1.0 if x == "step" else 1000.0
+    points = [(px / scale, value) for px, value in sample.points]
+    return MetricSeries(key, _X_LABELS[x], points, sample.total, sample.non_finite)
+
+
+def _check_series_query(max_points: int, x: str | None, x_min: float | None, x_max: float | None) -> None:
+    if not 3 <= max_points <= MAX_CHART_POINTS:
+        raise InvalidInput(f"max_points must be between 3 and {MAX_CHART_POINTS}, got {max_points}")
+    if x is not None and x not in X_AXES:
+        raise InvalidInput(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
+    if x_min is not None and x_max is not None and x_min > x_max:
+        raise InvalidInput(f"x_min ({x_min}) must not be greater than x_max ({x_max})")
 
 
 def metric_series(
@@ -231,34 +245,27 @@ def metric_series(
     x_min: float | None = None,
     x_max: float | None = None,
 ) -> MetricSeries:
-    """The history of ``key`` downsampled (LTTB) on the server, optionally cut to the x range
-    [``x_min``, ``x_max``] first, so a zoomed chart gets full detail for what it shows.
+    """The history of ``key`` downsampled in the database (lowest and highest value per x
+    bucket, downsample.min_max_buckets), optionally cut to the x range [``x_min``, ``x_max``]
+    first, so a zoomed chart gets full detail for what it shows.
 
     ``x`` is one of X_AXES; None picks "step", or "relative" when every value was logged at the
     same step. NotFound for an unknown run; InvalidInput if ``max_points`` is outside
     [3, MAX_CHART_POINTS], ``x`` is unknown or ``x_min`` > ``x_max``."""
-    if not 3 <= max_points <= MAX_CHART_POINTS:
-        raise InvalidInput(f"max_points must be between 3 and {MAX_CHART_POINTS}, got {max_points}")
-    if x is not None and x not in X_AXES:
-        raise InvalidInput(f"x must be one of {', '.join(X_AXES)}, got {x!r}")
-    if x_min is not None and x_max is not None and x_min > x_max:
-        raise InvalidInput(f"x_min ({x_min}) must not be greater than x_max ({x_max})")
-    history = services.tracking.get_metric_history(run_id, key).items
-    finite = [m for m in history if math.isfinite(m.value)]
+    _check_series_query(max_points, x, x_min, x_max)
+    store = services.tracking
+    empty = MetricSeriesSample([], 0, 0, None, None, None)
     if x is None:
-        x = "relative" if len(finite) > 1 and all(m.step == finite[0].step for m in finite) else "step"
-    if x == "step":
-        raw = [(float(m.step), m.value) for m in finite]
-    else:
-        origin = min((m.timestamp for m in finite), default=0) if x == "relative" else 0
-        raw = [((m.timestamp - origin) / 1000.0, m.value) for m in finite]
-    raw.sort()  # LTTB needs x in order; the store's order is close to it, where sorting is cheap
-    if x_min is not None or x_max is not None:
-        low = -math.inf if x_min is None else x_min
-        high = math.inf if x_max is None else x_max
-        raw = [p for p in raw if low <= p[0] <= high]
-    label = {"step": "step", "wall": "time", "relative": "seconds"}[x]
-    return MetricSeries(key, label, lttb(raw, max_points), len(history), len(history) - len(finite))
+        # Step, unless every finite value shares one step: then time tells them apart.
+        low, high = _bounds("step", x_min, x_max)
+        sample = store.get_metric_series([run_id], key, "step", low, high, max_points).get(run_id, empty)
+        finite = sample.total - sample.non_finite
+        if not (finite > 1 and sample.first_step == sample.last_step):
+            return _series(key, "step", sample)
+        x = "relative"
+    low, high = _bounds(x, x_min, x_max)
+    sample = store.get_metric_series([run_id], key, _STORE_AXES[x], low, high, max_points).get(run_id, empty)
+    return _series(key, x, sample)
 
 
 def run_page(services: Services, run_id: str) -> RunPage:
@@ -352,3 +359,60 @@ def compare_page(services: Services, experiment_id: str, run_ids: list[str]) -> 
     metrics = _compare_rows(rows, "metrics")
     return ComparePage(experiment, rows, metrics, _compare_rows(rows, "params"),
                        [m.key for m in metrics][:MAX_CHARTS])
+
+
+@dataclass
+class RunMetricSeries:
+    run_id: str
+    points: list[tuple[float, float]]
+    total_points: int
+    non_finite_points: int = 0
+
+
+@dataclass
+class CompareSeries:
+    """One metric of the compared runs, for an overlaid chart: runs that logged it, in the
+    order asked for."""
+
+    key: str
+    x_label: str
+    series: list[RunMetricSeries]
+
+
+def compare_series(
+    services: Services,
+    experiment_id: str,
+    run_ids: list[str],
+    key: str,
+    max_points: int = MAX_CHART_POINTS,
+    x: str = "step",
+    x_min: float | None = None,
+    x_max: float | None = None,
+) -> CompareSeries:
+    """``key`` of every compared run, downsampled as metric_series, read in one query for all
+    of them. NotFound for an unknown experiment or run; InvalidInput as compare_page for the
+    runs, as metric_series for the rest."""
+    wanted = list(dict.fromkeys(run_ids))
+    if not MIN_COMPARED_RUNS <= len(wanted) <= MAX_COMPARED_RUNS:
+        raise InvalidInput(
+            f"compare between {MIN_COMPARED_RUNS} and {MAX_COMPARED_RUNS} runs, got {len(wanted)}"
+        )
+    _check_series_query(max_points, x, x_min, x_max)
+    store = services.tracking
+    experiment = store.get_experiment(experiment_id)
+    samples = store.get_metric_series(wanted, key, _STORE_AXES[x],
+                                      *_bounds(x, x_min, x_max), max_points)  # NotFound for an unknown run
+    in_experiment = "attributes.run_id IN (" + ", ".join(quote_literal(r) for r in wanted) + ")"
+    counted = store.count_runs([experiment.experiment_id], in_experiment, ViewType.ALL)
+    if counted[experiment.experiment_id] < len(wanted):
+        found = {r.info.run_id for r in store.search_runs([experiment.experiment_id], in_experiment, ViewType.ALL,
+                                                          MAX_COMPARED_RUNS)}
+        stray = next(r for r in wanted if r not in found)
+        raise InvalidInput(f"run {stray} belongs to experiment {store.get_run(stray).info.experiment_id}, "
+                           f"not {experiment.experiment_id}")
+    series = []
+    for run_id in wanted:
+        if run_id in samples:
+            one = _series(key, x, samples[run_id])
+            series.append(RunMetricSeries(run_id, one.points, one.total_points, one.non_finite_points))
+    return CompareSeries(key, _X_LABELS[x], series)

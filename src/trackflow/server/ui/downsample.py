@@ -1,47 +1,38 @@
 """Shrinking a long series to a few hundred points that still look like it (pure).
 
-Largest-Triangle-Three-Buckets (Steinarsson, 2013): keep the first and last points and, from
-each of ``threshold - 2`` equal buckets in between, the point forming the largest triangle
-with the point kept before it and the average of the next bucket. Peaks and dips survive,
-which plain striding would drop.
+Min/max per bucket: split the x range into equal-width buckets and keep the lowest and the
+highest point of each, so peaks and dips survive (plain striding would drop them). Unlike
+LTTB it needs no point-to-point dependency, so the database computes it with one GROUP BY:
+this function is the reference the SQL store is tested against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-Point = tuple[float, float]
 
+def min_max_buckets(points: Sequence[tuple[int, float]], threshold: int) -> list[tuple[int, float]]:
+    """At most ``threshold`` of ``points`` (integer x, any order): the lowest and the highest
+    value of each of ``threshold // 2`` equal-width x buckets, sorted by x (stable).
 
-def lttb(points: Sequence[Point], threshold: int) -> list[Point]:
-    """At most ``threshold`` points of ``points`` (sorted by x), first and last included.
-
-    Returns the points unchanged when there are no more than ``threshold`` of them.
-    Raises ValueError when ``threshold`` < 3.
+    Buckets start at the smallest x and are ``(largest x - smallest x) // (threshold // 2) + 1``
+    wide; among equal values the earlier point in ``points`` wins (the store passes them in
+    step, then timestamp order). Returns all points, sorted by x, when there are no more than
+    ``threshold``. This is the reference for the SQL store's ``get_metric_series``, which
+    computes the same in the database. Raises ValueError when ``threshold`` < 2.
     """
-    if threshold < 3:
-        raise ValueError(f"threshold must be at least 3, got {threshold}")
-    n = len(points)
-    if n <= threshold:
-        return list(points)
-    out = [points[0]]
-    bucket = (n - 2) / (threshold - 2)
-    kept = 0
-    for i in range(threshold - 2):
-        start = int(i * bucket) + 1
-        end = int((i + 1) * bucket) + 1
-        next_end = min(int((i + 2) * bucket) + 1, n)
-        nxt = points[end:next_end] or [points[-1]]
-        avg_x = sum(p[0] for p in nxt) / len(nxt)
-        avg_y = sum(p[1] for p in nxt) / len(nxt)
-        ax, ay = points[kept]
-        best, best_area = start, -1.0
-        for j in range(start, end):
-            x, y = points[j]
-            area = abs((ax - avg_x) * (y - ay) - (ax - x) * (avg_y - ay))
-            if area > best_area:
-                best, best_area = j, area
-        out.append(points[best])
-        kept = best
-    out.append(points[-1])
-    return out
+    if threshold < 2:
+        raise ValueError(f"threshold must be at least 2, got {threshold}")
+    if len(points) <= threshold:
+        return sorted(points, key=lambda p: p[0])
+    first = min(p[0] for p in points)
+    width = (max(p[0] for p in points) - first) // (threshold // 2) + 1
+    kept: dict[int, tuple[int, int]] = {}  # bucket -> (index of lowest, index of highest)
+    for i, (x, y) in enumerate(points):
+        bucket = (x - first) // width
+        if bucket not in kept:
+            kept[bucket] = (i, i)
+            continue
+        low, high = kept[bucket]
+        kept[bucket] = (i if y < points[low][1] else low, i if y > points[high][1] else high)
+    return sorted((points[i] for i in sorted({i for pair in kept.values() for i in pair})), key=lambda p: p[0])

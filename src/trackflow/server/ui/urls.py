@@ -164,6 +164,10 @@ class Urls:
         return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/preview"
 
     @staticmethod
+    def api_compare_series(experiment_id: str) -> str:
+        return f"{API_PREFIX}/experiments/{_seg(experiment_id)}/compare/metric-series"
+
+    @staticmethod
     def api_dag(dag_id: str) -> str:
         return f"/api/v1/dags/{_seg(dag_id)}"
 

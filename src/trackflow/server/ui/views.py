@@ -96,7 +96,7 @@ def compare(
 @router.get("/runs/{run_id}")
 def run(request: Request, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = data.run_page(s, run_id)
-    charts = [(series, Markup(metric_chart_svg(series))) for series in page.charts]  # noqa: S704 - pygal output, no user text
+    charts = [(series, Markup(metric_chart_svg(series))) for series in page.charts]  # noqa: S704 - numbers only, no user text
     return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts,
                   editable=may_edit(request, EXPERIMENT, page.run.info.experiment_id))
 

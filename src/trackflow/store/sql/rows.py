@@ -34,7 +34,7 @@ def insert_for(conn: Connection, table: Table) -> Any:
 def fetch_tuples(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     """The DBAPI's plain tuples for ``query``: no Row objects and no result processing, for
     reads of 100,000 rows (a metric history) where those cost more than the query."""
-    compiled = query.compile(dialect=conn.dialect)
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})  # IN lists too
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())

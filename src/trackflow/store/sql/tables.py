@@ -85,7 +85,8 @@ metrics = Table(
     Column("is_nan", Boolean, nullable=False, server_default="0"),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False, server_default="0"),
-    Index("ix_metrics_run_key_step", "run_uuid", "key", "step", "timestamp"),
+    # value and is_nan too: a chart reads its series from the index alone (0004_metric_series).
+    Index("ix_metrics_series", "run_uuid", "key", "step", "timestamp", "value", "is_nan"),
 )
 
 # The latest point of each metric (highest step, then timestamp), for search and order_by.

@@ -18,6 +18,7 @@ from trackflow.entities import (
     Experiment,
     LifecycleStage,
     Metric,
+    MetricSeriesSample,
     ModelOutput,
     PagedList,
     Param,
@@ -33,7 +34,7 @@ from trackflow.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from trackflow.store import validation
 from trackflow.store.names import generate_run_name
 from trackflow.store.paging import decode_page_token, encode_page_token
-from trackflow.store.sql import experiment_search, run_search
+from trackflow.store.sql import experiment_search, metric_series, run_search
 from trackflow.store.sql import tables as t
 from trackflow.store.sql.asset_store import record_events_in as record_asset_events_in
 from trackflow.store.sql.database import Database
@@ -513,6 +514,42 @@ class SqlTrackingStore(LoggedModelSqlMixin):
             runs = self._load_runs(conn, run_ids[:max_results])
         token = encode_page_token(offset + max_results) if len(run_ids) > max_results else None
         return PagedList(runs, token)
+
+    def count_runs(
+        self, experiment_ids: Sequence[str], filter_string: str = "", view_type: ViewType = ViewType.ACTIVE_ONLY
+    ) -> dict[str, int]:
+        ids = [_experiment_pk(e) for e in experiment_ids]
+        search = run_search.build_query(ids, filter_string, ViewType(view_type), None).order_by(None)
+        matching = search.add_columns(t.runs.c.experiment_id).subquery()
+        query = select(matching.c.experiment_id, func.count()).group_by(matching.c.experiment_id)
+        counts = {str(i): 0 for i in ids}
+        with self.db.read() as conn:
+            for experiment_id, count in conn.execute(query):
+                counts[str(experiment_id)] = count
+        return counts
+
+    def get_metric_series(
+        self,
+        run_ids: Sequence[str],
+        key: str,
+        axis: str = "step",
+        low: int | None = None,
+        high: int | None = None,
+        max_points: int = 500,
+    ) -> dict[str, MetricSeriesSample]:
+        if axis not in metric_series.AXES:
+            raise InvalidInput(f"axis must be one of {', '.join(metric_series.AXES)}, got {axis!r}")
+        if max_points < 2:
+            raise InvalidInput(f"max_points must be at least 2, got {max_points}")
+        if low is not None and high is not None and low > high:
+            raise InvalidInput(f"low ({low}) must not be greater than high ({high})")
+        wanted = list(dict.fromkeys(run_ids))
+        with self.db.read() as conn:
+            known = set(conn.execute(select(t.runs.c.run_uuid).where(t.runs.c.run_uuid.in_(wanted))).scalars())
+            missing = [r for r in wanted if r not in known]
+            if missing:
+                raise NotFound(f"no run with id {missing[0]!r}")
+            return metric_series.read_series(conn, wanted, key, axis, low, high, max_points)
 
     # Garbage collection ------------------------------------------------------------------
     def list_deleted(self, older_than_ms: int | None = None) -> tuple[list[Run], list[Experiment]]:
