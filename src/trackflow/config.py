@@ -41,6 +41,8 @@ ENV_VARS: dict[str, str] = {
     "session_secret": "TRACKFLOW_SESSION_SECRET",
     "session_hours": "TRACKFLOW_SESSION_HOURS",
     "session_cookie_secure": "TRACKFLOW_SESSION_COOKIE_SECURE",
+    "login_max_failures": "TRACKFLOW_LOGIN_MAX_FAILURES",
+    "login_failure_window": "TRACKFLOW_LOGIN_FAILURE_WINDOW",
 }
 
 EXECUTORS = ("local", "celery")
@@ -76,6 +78,10 @@ class Settings:
     session_hours: float = 12.0  # a UI session (auth on) ends this long after sign-in
     # always mark the session cookie Secure (behind a TLS proxy); on https requests it is anyway
     session_cookie_secure: bool = False
+    # failed sign-ins allowed per username and per client address within the window (seconds),
+    # counted in the database: one limit for every server process
+    login_max_failures: int = 10
+    login_failure_window: float = 300.0
 
     @property
     def home_path(self) -> Path:

@@ -5,7 +5,7 @@ over HTTP for an admin)."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -144,3 +144,33 @@ def audit(settings: Settings, username: str | None, since: str | None, limit: in
     rows = [(e.at.isoformat(), e.username or "(not signed in)", e.method, e.path + (f"?{e.query}" if e.query else ""),
              e.status, e.client) for e in _accounts(settings).store.list_audit(username, start, limit)]
     print_table("Audit log", ["at", "user", "method", "path", "status", "from"], rows, output)
+
+
+@click.group()
+def sessions() -> None:
+    """Browser sessions (signed in at /login) of a server with auth on."""
+
+
+@sessions.command("list")
+@click.option("--user", "username", help="Only this user's sessions.")
+@OUTPUT_OPTION
+@click.pass_obj
+def list_sessions(settings: Settings, username: str | None, output: str) -> None:
+    """Live sessions, newest first: who, since when, last seen, from where."""
+    from trackflow.cli.render import print_table
+
+    since = datetime.now(UTC) - timedelta(hours=settings.session_hours)
+    rows = [(s.id, s.username, s.method, s.created_at.isoformat(), s.last_seen_at.isoformat(), s.client,
+             s.user_agent) for s in _accounts(settings).sessions.list_sessions(username, created_after=since)]
+    print_table("Sessions", ["id", "user", "method", "created", "last seen", "from", "user agent"], rows, output)
+
+
+@sessions.command("revoke")
+@click.argument("session_id")
+@click.pass_obj
+def revoke_session(settings: Settings, session_id: str) -> None:
+    """End session SESSION_ID: its next request is refused (the browser must sign in again)."""
+    accounts = _accounts(settings)
+    session = accounts.sessions.revoke_session(session_id)
+    accounts.store.record_audit(datetime.now(UTC), None, "DELETE", f"/api/v1/sessions/{session.id}", "", 200, "cli")
+    click.echo(f"Revoked session {session.id} of {session.username}")

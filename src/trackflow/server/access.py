@@ -450,6 +450,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/tokens"): SIGNED_IN,
     ("POST", V1 + "/tokens"): SIGNED_IN,
     ("DELETE", V1 + "/tokens/{token_id}"): SIGNED_IN,
+    ("GET", V1 + "/sessions"): SIGNED_IN,  # own sessions; an admin's, anyone's (the route checks)
+    ("DELETE", V1 + "/sessions/{session_id}"): SIGNED_IN,
     ("GET", V1 + "/variables"): ADMIN,
     ("GET", V1 + "/variables/{key}"): ADMIN,
     ("PUT", V1 + "/variables/{key}"): ADMIN,

@@ -139,12 +139,12 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         # the last added runs first: who the user is, then what they may do (server/access.py)
         app.add_middleware(AccessMiddleware, services=services, permissions=services.permissions,
                            routes=routes)
-        sessions = Sessions(services.accounts, session_secret(services.settings), services.settings.session_hours,
-                            services.settings.session_cookie_secure)
-        app.include_router(login_router(services.settings, sessions))
+        sessions = Sessions(services.accounts.sessions, session_secret(services.settings),
+                            services.settings.session_hours, services.settings.session_cookie_secure)
+        app.include_router(login_router(services.settings, services.accounts, sessions))
         app.add_middleware(AuthMiddleware, accounts=services.accounts, sessions=sessions)
     else:
-        app.include_router(login_router(services.settings, None))
+        app.include_router(login_router(services.settings, services.accounts, None))
     return app
 
 

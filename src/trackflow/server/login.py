@@ -1,31 +1,68 @@
 """GET/POST /login and POST /logout: the web UI's sign-in form (server/sessions.py has the
-session cookie, the CSRF tokens and the failed-login limit)."""
+session cookie, the CSRF tokens and the failed-login limit). Sign-ins, refused ones included,
+and sign-outs are written to the audit log (a change: a session starts or ends)."""
 
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
-import time
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from trackflow.auth.credentials import Accounts
 from trackflow.config import Settings
-from trackflow.server.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginLimiter, Sessions, safe_next
+from trackflow.server.sessions import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    LoginLimiter,
+    Sessions,
+    client_of,
+    limit_keys,
+    safe_next,
+)
 from trackflow.server.ui.templating import render
 
+log = logging.getLogger(__name__)
 
-def login_router(settings: Settings, sessions: Sessions | None) -> APIRouter:
-    """GET/POST /login and POST /logout. With auth off (sessions None) /login says so."""
+
+def audit_sign_in(accounts: Accounts, request: Request, username: str | None, status: int,
+                  attempted: str = "") -> None:
+    """One audit entry of a sign-in or sign-out at the request's path; never fails the request."""
+    try:
+        accounts.store.record_audit(datetime.now(UTC), username, request.method, request.url.path,
+                                    urlencode({"username": attempted}) if attempted else "", status,
+                                    client_of(request))
+    except Exception:  # the sign-in stands; a lost audit line is logged loudly
+        log.exception("could not write the audit log entry of %s %s", request.method, request.url.path)
+
+
+def signed_in(accounts: Accounts, sessions: Sessions, request: Request, username: str, next_: str,
+              method: str) -> Response:
+    """The answer to a successful sign-in (password or OIDC): a new session, its cookie, and a
+    redirect to where the user was going. Runs in a worker thread (database writes)."""
+    response = RedirectResponse(safe_next(next_), status_code=303)
+    sessions.set_cookie(response, request, sessions.start(username, request, method, datetime.now(UTC)))
+    audit_sign_in(accounts, request, username, 303)
+    return response
+
+
+def login_router(settings: Settings, accounts: Accounts, sessions: Sessions | None,
+                 provider_name: str = "") -> APIRouter:
+    """GET/POST /login and POST /logout. With auth off (sessions None) /login says so.
+    ``provider_name``: the login page offers "Sign in with <it>" (server/oidc_login.py)."""
     router = APIRouter(include_in_schema=False)
-    limiter = LoginLimiter()
+    limiter = LoginLimiter(accounts.sessions, settings.login_max_failures, settings.login_failure_window)
 
     def form(request: Request, next_: str, error: str = "", status: int = 200, username: str = "",
              headers: dict[str, str] | None = None) -> HTMLResponse:
         token = secrets.token_urlsafe(24)
         response = render(request, "login.html", status, title="Sign in", next=safe_next(next_), error=error,
-                          username=username, csrf=token, auth=sessions is not None)
+                          username=username, csrf=token, auth=sessions is not None, provider=provider_name)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https", path="/login")
         for key, value in (headers or {}).items():
@@ -46,29 +83,34 @@ def login_router(settings: Settings, sessions: Sessions | None) -> APIRouter:
         if not expected or not hmac.compare_digest(expected, csrf_token):
             return form(request, next, "The form expired or did not come from this site: please sign in again.",
                         403, username)
-        client = request.client.host if request.client else ""
-        keys = ["user:" + username, "addr:" + client]
-        wait = limiter.retry_after(keys, time.monotonic())
+        keys = limit_keys(username, request)
+        wait = await anyio.to_thread.run_sync(limiter.retry_after, keys, datetime.now(UTC))
         if wait:
+            await anyio.to_thread.run_sync(audit_sign_in, accounts, request, None, 429, username)
             return form(request, next, f"Too many failed sign-ins: try again in {wait} seconds.", 429, username,
                         {"Retry-After": str(wait)})
-        ok = await anyio.to_thread.run_sync(sessions.accounts.password_matches, username, password)
+        ok = await anyio.to_thread.run_sync(accounts.password_matches, username, password)
         if not ok:
-            limiter.failed(keys, time.monotonic())
+            await anyio.to_thread.run_sync(limiter.failed, keys, datetime.now(UTC))
+            await anyio.to_thread.run_sync(audit_sign_in, accounts, request, None, 401, username)
             return form(request, next, "Wrong username or password.", 401, username)
-        limiter.succeeded(username)
-        response = RedirectResponse(safe_next(next), status_code=303)
-        sessions.set_cookie(response, request, await anyio.to_thread.run_sync(sessions.cookie_value, username))
+        await anyio.to_thread.run_sync(limiter.succeeded, username)
+        response = await anyio.to_thread.run_sync(signed_in, accounts, sessions, request, username, next, "password")
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
         return response
 
     @router.post("/logout")
     async def logout(request: Request, csrf_token: str = Form("", max_length=200)) -> Response:
+        """Ends this browser's session (its row goes: the cookie is refused everywhere from now on)."""
         if sessions is None:
             return RedirectResponse("/", status_code=303)
-        session = await anyio.to_thread.run_sync(sessions.session_of, request.cookies.get(SESSION_COOKIE))
-        if session is not None and not hmac.compare_digest(session.csrf, csrf_token):
-            return HTMLResponse("CSRF token missing or wrong: sign out from trackflow's own page", 403)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        session = await anyio.to_thread.run_sync(sessions.session_of, cookie, datetime.now(UTC))
+        if session is not None:
+            if not hmac.compare_digest(session.csrf, csrf_token):
+                return HTMLResponse("CSRF token missing or wrong: sign out from trackflow's own page", 403)
+            await anyio.to_thread.run_sync(accounts.sessions.revoke_session, session.id)
+            await anyio.to_thread.run_sync(audit_sign_in, accounts, request, session.user.username, 303)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
         return response
