@@ -5,56 +5,35 @@ and sign-outs are written to the audit log (a change: a session starts or ends).
 from __future__ import annotations
 
 import hmac
-import logging
 import secrets
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trackflow.auth.credentials import Accounts
+from trackflow.auth.oidc import OidcProvider
 from trackflow.config import Settings
+from trackflow.server.oidc_login import add_oidc_routes
 from trackflow.server.sessions import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     LoginLimiter,
     Sessions,
-    client_of,
+    audit_sign_in,
     limit_keys,
     safe_next,
+    signed_in,
 )
 from trackflow.server.ui.templating import render
 
-log = logging.getLogger(__name__)
-
-
-def audit_sign_in(accounts: Accounts, request: Request, username: str | None, status: int,
-                  attempted: str = "") -> None:
-    """One audit entry of a sign-in or sign-out at the request's path; never fails the request."""
-    try:
-        accounts.store.record_audit(datetime.now(UTC), username, request.method, request.url.path,
-                                    urlencode({"username": attempted}) if attempted else "", status,
-                                    client_of(request))
-    except Exception:  # the sign-in stands; a lost audit line is logged loudly
-        log.exception("could not write the audit log entry of %s %s", request.method, request.url.path)
-
-
-def signed_in(accounts: Accounts, sessions: Sessions, request: Request, username: str, next_: str,
-              method: str) -> Response:
-    """The answer to a successful sign-in (password or OIDC): a new session, its cookie, and a
-    redirect to where the user was going. Runs in a worker thread (database writes)."""
-    response = RedirectResponse(safe_next(next_), status_code=303)
-    sessions.set_cookie(response, request, sessions.start(username, request, method, datetime.now(UTC)))
-    audit_sign_in(accounts, request, username, 303)
-    return response
-
 
 def login_router(settings: Settings, accounts: Accounts, sessions: Sessions | None,
-                 provider_name: str = "") -> APIRouter:
-    """GET/POST /login and POST /logout. With auth off (sessions None) /login says so.
-    ``provider_name``: the login page offers "Sign in with <it>" (server/oidc_login.py)."""
+                 oidc: OidcProvider | None = None, secret: str = "") -> APIRouter:
+    """GET/POST /login and POST /logout. With auth off (sessions None) /login says so. With
+    ``oidc`` the login page offers "Sign in with <provider>" (server/oidc_login.py; its
+    transaction cookie is signed with ``secret``)."""
     router = APIRouter(include_in_schema=False)
     limiter = LoginLimiter(accounts.sessions, settings.login_max_failures, settings.login_failure_window)
 
@@ -62,7 +41,8 @@ def login_router(settings: Settings, accounts: Accounts, sessions: Sessions | No
              headers: dict[str, str] | None = None) -> HTMLResponse:
         token = secrets.token_urlsafe(24)
         response = render(request, "login.html", status, title="Sign in", next=safe_next(next_), error=error,
-                          username=username, csrf=token, auth=sessions is not None, provider=provider_name)
+                          username=username, csrf=token, auth=sessions is not None,
+                          provider=settings.oidc_provider_name if oidc is not None else "")
         response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                             secure=request.url.scheme == "https", path="/login")
         for key, value in (headers or {}).items():
@@ -115,4 +95,6 @@ def login_router(settings: Settings, accounts: Accounts, sessions: Sessions | No
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
         return response
 
+    if oidc is not None and sessions is not None:
+        add_oidc_routes(router, form, settings, accounts, sessions, oidc, secret)
     return router

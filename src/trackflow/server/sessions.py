@@ -18,18 +18,20 @@ holds must not reset the count of the address they guess others' passwords from.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from trackflow.auth.credentials import Accounts
 from trackflow.config import Settings
 from trackflow.entities.auth import User, UserSession
 from trackflow.store.sql.session_store import SqlSessionStore
@@ -38,8 +40,9 @@ SESSION_COOKIE = "trackflow_session"
 LOGIN_CSRF_COOKIE = "trackflow_login_csrf"  # double-submit token of the login form (login CSRF)
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
-LOGIN_PATHS = frozenset({"/login", "/logout"})
+LOGIN_PATHS = frozenset({"/login", "/logout", "/login/oidc", "/login/oidc/callback"})  # open: they sign in
 TOUCH_EVERY = timedelta(seconds=60)  # how stale a session's "last seen" may get
+log = logging.getLogger(__name__)
 
 
 def session_secret(settings: Settings) -> str:
@@ -143,6 +146,27 @@ def client_of(request: Request) -> str:
 
 def limit_keys(username: str, request: Request) -> list[str]:
     return [user_key(username), "addr:" + client_of(request)]
+
+
+def audit_sign_in(accounts: Accounts, request: Request, username: str | None, status: int,
+                  attempted: str = "") -> None:
+    """One audit entry of a sign-in or sign-out at the request's path; never fails the request."""
+    try:
+        accounts.store.record_audit(datetime.now(UTC), username, request.method, request.url.path,
+                                    urlencode({"username": attempted}) if attempted else "", status,
+                                    client_of(request))
+    except Exception:  # the sign-in stands; a lost audit line is logged loudly
+        log.exception("could not write the audit log entry of %s %s", request.method, request.url.path)
+
+
+def signed_in(accounts: Accounts, sessions: Sessions, request: Request, username: str, next_: str,
+              method: str) -> Response:
+    """The answer to a successful sign-in (password or OIDC): a new session, its cookie, and a
+    redirect to where the user was going. Runs in a worker thread (database writes)."""
+    response = RedirectResponse(safe_next(next_), status_code=303)
+    sessions.set_cookie(response, request, sessions.start(username, request, method, datetime.now(UTC)))
+    audit_sign_in(accounts, request, username, 303)
+    return response
 
 
 def safe_next(target: str | None) -> str:
