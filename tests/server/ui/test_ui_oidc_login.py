@@ -8,6 +8,8 @@ sign-in this browser started is refused with 400."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -25,7 +27,9 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from servers import ThreadServer, free_port
-from trackflow.config import Settings
+from trackflow.auth.oidc import OidcError, OidcProvider
+from trackflow.config import Settings, load_settings
+from trackflow.errors import InvalidInput
 from trackflow.server.app import create_app
 
 try:
@@ -192,3 +196,51 @@ def test_a_callback_with_a_wrong_state_or_nonce_is_refused(servers: Servers) -> 
     assert spent.status_code == 400 and "the provider refused the sign-in code: invalid_grant" in spent.text
     refused = [(e.path, e.status) for e in servers.accounts.store.list_audit(limit=4)]
     assert refused == [("/login/oidc/callback", 400)] * 4
+
+
+def test_id_tokens_are_checked_against_the_provider(servers: Servers) -> None:
+    """Real ID tokens from the provider: accepted with the right client and nonce; refused for
+    another audience, another nonce, or with a changed claim (the signature no longer holds)."""
+    with httpx.Client() as browser:
+        held = held_back_callback(browser, servers, USER)
+        started = URLSafeTimedSerializer(SECRET, salt="trackflow-oidc").loads(browser.cookies["trackflow_oidc"])
+    code = dict(parse_qsl(urlsplit(held).query))["code"]
+    tokens = httpx.post(f"{servers.provider}/token", auth=(CLIENT_ID, CLIENT_SECRET), data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": started["v"],
+        "redirect_uri": f"{servers.strict}/login/oidc/callback"})
+    assert tokens.status_code == 200, tokens.text
+    id_token = tokens.json()["id_token"]
+
+    ours = OidcProvider(servers.provider, CLIENT_ID, CLIENT_SECRET, "openid", "preferred_username")
+    claims = ours.validate_id_token(id_token, started["n"])
+    assert claims["sub"] == USER and claims["aud"] == CLIENT_ID and claims["iss"] == servers.provider
+    with pytest.raises(OidcError, match="nonce does not match"):
+        ours.validate_id_token(id_token, "another-nonce")
+    other_client = OidcProvider(servers.provider, "another-client", "", "openid", "preferred_username")
+    with pytest.raises(OidcError, match="is for audience 'trackflow', not this client"):
+        other_client.validate_id_token(id_token, started["n"])
+    header, payload, signature = id_token.split(".")
+    changed = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    changed["sub"] = "root"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(changed).encode()).rstrip(b"=").decode()
+    with pytest.raises(OidcError, match="signature does not verify"):
+        ours.validate_id_token(f"{header}.{forged_payload}.{signature}", started["n"])
+    with pytest.raises(OidcError, match="signature does not verify"):  # alg "none": no signature at all
+        none_header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+        ours.validate_id_token(f"{none_header}.{payload}.", started["n"])
+
+
+def test_an_unreachable_provider_and_incomplete_settings(tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = create_app(_settings(tmp_path / "home", closed, False))
+    with ThreadServer(app) as server:
+        answer = httpx.get(f"{server.url}/login/oidc")
+        assert answer.status_code == 502 and "Cannot reach Test IdP" in answer.text
+        assert "Sign in with Test IdP" in httpx.get(f"{server.url}/login").text
+    app.state.services.db.dispose()
+    with pytest.raises(InvalidInput, match="'oidc_client_id' is required"):
+        create_app(Settings(home=str(tmp_path / "home2"), auth=True, oidc_issuer=closed))
+    with pytest.raises(InvalidInput, match="oidc_username_claim"):
+        load_settings({"TRACKFLOW_OIDC_USERNAME_CLAIM": "nickname"})
+    with pytest.raises(InvalidInput, match="oidc_issuer"):
+        load_settings({"TRACKFLOW_OIDC_ISSUER": "sso.example.com"})
