@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/mypy
 
 test: install services peers lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=40  # the slowest 40 listed: where the suite's time goes
 
 demo: install
 	TRACKFLOW_HOME=$(DEMO_HOME) $(BIN)/python examples/quickstart.py
@@ -39,7 +39,7 @@ airflow-oracle: install  # re-record Airflow's outcomes of tests/airflow_oracle/
 
 screenshots: install  # the README's pictures of the UI, saved by the browser tests into docs/screenshots
 	bash scripts/ensure-chromium.sh
-	UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/server/ui/test_ui_pipelines_actions.py tests/server/ui/test_ui_tracking_pages.py tests/server/ui/test_ui_compare.py
+	UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/server/ui/test_ui_pipelines_actions.py tests/server/ui/test_ui_tracking_pages.py tests/server/ui/test_ui_compare.py tests/server/ui/test_ui_editing.py tests/server/ui/test_ui_artifacts.py
 
 bench: install
 	bash benchmarks/run.sh

@@ -88,11 +88,11 @@ _EXPORTS: dict[str, str] = {
     **{name: "trackflow.pipelines.scheduler.timetables"
        for name in ("AssetOrTimeSchedule", "CronTriggerTimetable", "CronPartitionTimetable",
                     "PartitionedAssetTimetable", "PartitionedAtRuntime")},
-    **{name: "trackflow.pipelines.authoring.partition_mappers"
+    **{name: "trackflow.entities.partition_mappers"
        for name in ("PartitionMapper", "IdentityMapper", "AllowedKeyMapper", "FixedKeyMapper", "StartOfHourMapper",
                     "StartOfDayMapper", "StartOfWeekMapper", "StartOfMonthMapper", "StartOfQuarterMapper",
                     "StartOfYearMapper", "ProductMapper", "ChainMapper", "RollupMapper", "FanOutMapper")},
-    **{name: "trackflow.pipelines.authoring.partition_windows"
+    **{name: "trackflow.entities.partition_windows"
        for name in ("Window", "HourWindow", "DayWindow", "WeekWindow", "MonthWindow", "QuarterWindow", "YearWindow",
                     "SegmentWindow", "WaitPolicy", "WaitForAll", "MinimumCount")},
 }

@@ -289,3 +289,22 @@ def test_every_method_rejects_escaping_paths(
             call()
         assert repr(bad) in str(info.value)
     assert not (tmp_path / "x").exists() and not (tmp_path / "b").exists()
+
+
+def test_read_head_reads_a_capped_prefix(repo: ArtifactRepository) -> None:
+    long = bytes(range(256)) * 100
+    repo.put_bytes(b"", "empty.txt")
+    repo.put_bytes(b"abc", "short.txt")
+    repo.put_bytes(long, "dir/long.bin")
+    assert repo.read_head("empty.txt", 10) == (b"", False)
+    assert repo.read_head("short.txt", 3) == (b"abc", False)
+    assert repo.read_head("short.txt", 2) == (b"ab", True)
+    assert repo.read_head("short.txt", 0) == (b"", True)
+    assert repo.read_head("dir/long.bin", 1000) == (long[:1000], True)
+    assert repo.read_head("dir/long.bin", len(long)) == (long, False)
+    with pytest.raises(NotFound):
+        repo.read_head("missing.txt", 10)
+    with pytest.raises(NotFound):
+        repo.read_head("dir", 10)  # a directory is not a file
+    with pytest.raises(InvalidInput):
+        repo.read_head("../escape.txt", 10)

@@ -48,8 +48,8 @@ from trackflow import (
 )
 from trackflow.config import Settings
 from trackflow.entities.assets import NewAssetEvent
+from trackflow.entities.partition_mappers import downstream_keys, load_mapper
 from trackflow.errors import InvalidInput
-from trackflow.pipelines.authoring.partition_mappers import downstream_keys, load_mapper
 from trackflow.pipelines.scheduler import partition_runs
 from trackflow.pipelines.scheduler.timetables import Restriction, deserialize_timetable
 from trackflow.server.app import create_app

@@ -174,3 +174,22 @@ def test_spans_of_the_applications_own_opentelemetry_provider_are_not_parents(tr
         chain("inside the app's span")
     trace = trackflow.get_trace(trackflow.get_last_active_trace_id())
     assert trace.spans[0].name == "chain" and trace.spans[0].parent_span_id is None
+
+
+def test_concurrent_prompt_links_to_one_trace_all_stay(traced: Any, tracking_backend: Any) -> None:
+    """MLflow's LinkPromptsToTrace appends to the trace's tag; two at once must not lose one."""
+    if tracking_backend.name == "remote":
+        pytest.skip("the store method behind the server's route; the route is compared with MLflow's")
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = tracking_backend.client().trace_store()
+    chain("link me")
+    trace_id = trackflow.get_last_active_trace_id()
+    wanted = [{"name": f"p{i}", "version": str(i % 3 + 1)} for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda ref: store.link_prompts_to_trace(trace_id, [ref]), wanted))
+    store.link_prompts_to_trace(trace_id, wanted[:2])  # linked again: listed once
+    linked = json.loads(store.get_trace_info(trace_id).tags["mlflow.linkedPrompts"])
+    assert sorted(linked, key=lambda p: p["name"]) == sorted(wanted, key=lambda p: p["name"])
+    with pytest.raises(NotFound):
+        store.link_prompts_to_trace("tr-" + uuid.uuid4().hex, wanted[:1])

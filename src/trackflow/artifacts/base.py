@@ -150,6 +150,26 @@ class ArtifactRepository(ABC):
         starts a response. Close the iterator (or exhaust it) to release the connection.
         """
 
+    def read_head(self, artifact_path: str, max_bytes: int) -> tuple[bytes, bool]:
+        """The first ``max_bytes`` bytes of the file at ``artifact_path``, and True when the file
+        is longer (previews read only this much of a file of any size).
+
+        Raises NotFound like open_read. This default reads through open_read and stops after the
+        chunk that passes ``max_bytes``; backends that can read a range do so.
+        """
+        chunks = self.open_read(artifact_path)
+        buffer = bytearray()
+        try:
+            for chunk in chunks:
+                buffer += chunk
+                if len(buffer) > max_bytes:
+                    return bytes(buffer[:max_bytes]), True
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # releases the file or connection before the end
+        return bytes(buffer), False
+
     @abstractmethod
     def write_stream(self, artifact_path: str, chunks: Iterable[bytes]) -> None:
         """Write the file at ``artifact_path`` from an iterable of byte chunks.

@@ -157,6 +157,17 @@ class HttpArtifactRepository(ArtifactRepository):
         response = self._request("GET", self._url(rel), stream=True)
         return _stream_response(response)
 
+    def read_head(self, artifact_path: str, max_bytes: int) -> tuple[bytes, bool]:
+        rel = require_file_path(artifact_path)
+        with self._request("GET", self._url(rel), stream=True) as response:
+            data = bytearray()
+            while len(data) <= max_bytes:  # one byte past the cap tells whether there is more
+                piece = response.raw.read(max_bytes + 1 - len(data), decode_content=True)
+                if not piece:
+                    break
+                data += piece
+        return bytes(data[:max_bytes]), len(data) > max_bytes
+
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel = safe_relative_path(artifact_path or "")
         try:

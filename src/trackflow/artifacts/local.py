@@ -141,6 +141,15 @@ class LocalArtifactRepository(ArtifactRepository):
             raise NotFound(f"artifact file {artifact_path!r} does not exist") from None
         return _read_chunks(handle)
 
+    def read_head(self, artifact_path: str, max_bytes: int) -> tuple[bytes, bool]:
+        src = self._local(require_file_path(artifact_path))
+        try:
+            with open(src, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(f"artifact file {artifact_path!r} does not exist") from None
+        return data[:max_bytes], len(data) > max_bytes
+
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         target = self._local(artifact_path)
         if os.path.isdir(target) and not os.path.islink(target):

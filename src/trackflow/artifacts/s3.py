@@ -204,6 +204,25 @@ class S3ArtifactRepository(ArtifactRepository):
             raise
         return _stream_body(response["Body"])
 
+    def read_head(self, artifact_path: str, max_bytes: int) -> tuple[bytes, bool]:
+        key = self._key(require_file_path(artifact_path))
+        try:  # one more byte than asked tells whether the object is longer
+            response = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        except self._client_error as exc:
+            code = self._code(exc)
+            if code in _MISSING_CODES:
+                raise NotFound(f"artifact file {artifact_path!r} does not exist in {self.uri}") from None
+            if code == "InvalidRange":  # a range starting at 0 is refused only for an empty object
+                return b"", False
+            self._raise_missing_bucket(exc)
+            raise
+        body = response["Body"]
+        try:
+            data = body.read(max_bytes + 1)  # a store ignoring Range still sends no more than this is read
+        finally:
+            body.close()
+        return data[:max_bytes], len(data) > max_bytes
+
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel = safe_relative_path(artifact_path or "")
         keys: list[str] = []

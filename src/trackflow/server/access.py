@@ -484,12 +484,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/ui/experiments/{experiment_id}/traces"): on(R, EXP),
     ("GET", V1 + "/ui/traces/{trace_id}"): on(R, trace_experiments),
     ("GET", V1 + "/ui/runs/{run_id}/metric-series"): on(R, RUN),
+    ("GET", V1 + "/ui/runs/{run_id}/artifacts/list"): on(R, RUN),
+    ("GET", V1 + "/ui/runs/{run_id}/artifacts/preview"): on(R, RUN),
     ("GET", V1 + "/ui/runs/{run_id}/evaluation"): on(R, RUN),
     ("GET", V1 + "/ui/models"): readable("models", REGISTERED_MODEL, "name"),
     ("GET", V1 + "/ui/models/{name}"): on(R, RM),
     ("GET", V1 + "/ui/prompts"): readable("prompts", REGISTERED_MODEL, "name"),
     ("GET", V1 + "/ui/prompts/{name}"): on(R, RM),
     ("GET", V1 + "/ui/models/{name}/versions/{version}"): on(R, RM),
+    ("GET", V1 + "/ui/audit"): ADMIN,
     ("GET", V1 + "/ui/dags"): readable("dags", DAG, "dag_id"),
     ("GET", V1 + "/ui/dags/{dag_id}"): on(R, dag),
     ("GET", V1 + "/ui/dags/{dag_id}/runs/{run_id}"): on(R, dag),
@@ -509,6 +512,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/prompts"): SIGNED_IN,
     ("GET", "/prompts/{name}"): on(R, RM),
     ("GET", "/models/{name}/versions/{version}"): on(R, RM),
+    ("GET", "/audit"): ADMIN,
     ("GET", "/dags"): SIGNED_IN,
     ("GET", "/dags/{dag_id}"): on(R, dag),
     ("GET", "/dags/{dag_id}/runs/{run_id}"): on(R, dag),
@@ -532,6 +536,16 @@ def readable_only(request: Any, items: list[Any], resource_type: str, key: Calla
         return items
     allowed = permissions.readable(user, resource_type, [str(key(item)) for item in items])
     return [item for item in items if str(key(item)) in allowed]
+
+
+def may_edit(request: Any, resource_type: str, resource_id: str) -> bool:
+    """Whether the signed-in user holds EDIT on one object, so a page shows its edit controls
+    (the API checks again on each call); always True with auth off."""
+    user = request.scope.get("state", {}).get("user")
+    permissions = request.app.state.services.permissions
+    if not isinstance(user, User) or permissions is None:
+        return True
+    return bool(permissions.level(user, resource_type, str(resource_id)) >= Level.EDIT)
 
 
 def app_routes(routes: Iterable[object], prefix: str = "") -> list[tuple[str, str]]:

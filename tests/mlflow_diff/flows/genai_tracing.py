@@ -185,6 +185,13 @@ out["evaluate traces"] = sorted(
     sorted((a.name, a.value) for a in t.info.assessments if a.name in ("exact", "short")) for t in eval_traces
 )
 
+greeting = mlflow.genai.register_prompt(name=f"greet_{experiment.experiment_id}", template="Hi {{name}}")
+greeting_v2 = mlflow.genai.register_prompt(name=greeting.name, template="Hello {{name}}")
+client.link_prompt_versions_to_trace([greeting, greeting_v2], first)
+client.link_prompt_versions_to_trace([greeting], first)  # linked again: listed once
+linked = json.loads(mlflow.get_trace(first).info.tags.get("mlflow.linkedPrompts", "[]"))
+out["linked prompts"] = sorted((p["name"] == greeting.name, p["version"]) for p in linked)
+
 try:
     client.get_trace("tr-00000000000000000000000000000000")
     out["missing trace"] = "found"

@@ -85,7 +85,9 @@ def test_deeper_mlflow_routes_open_the_nearest_page(
 ) -> None:
     page.goto(printed["experiment_link"] + fragment.format(run_id=printed["run_id"]))
     if page_of == "run":
-        expect(page).to_have_url(running_server + Urls.run(printed["run_id"]))
+        # an artifact's path goes on to the artifact browser, which opens it
+        suffix = "#artifact=model%2FMLmodel" if "/artifacts/" in fragment else ""
+        expect(page).to_have_url(running_server + Urls.run(printed["run_id"]) + suffix)
     else:
         expect(page).to_have_url(running_server + Urls.experiment(printed["experiment_id"]))
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -113,10 +114,17 @@ def test_finished_run_lists_task_instances_with_logs(page: Any, pipelines_env: P
 def test_running_run_page_follows_the_run_live(page: Any, pipelines_env: PipelinesEnv) -> None:
     ops = pipelines_env.ops
     run = ops.trigger("taskflow_etl", run_id="ui_live_run")
+    polls: list[int] = []
+    page.on("response", lambda r: polls.append(r.status) if r.url.endswith(f"/runs/{run.run_id}") else None)
     page.goto(f"{pipelines_env.server}/dags/taskflow_etl/runs/{run.run_id}")
     assert page.locator("main").get_attribute("data-live") is not None
     expect(page.locator("#run-state")).to_have_text("queued")
     expect(page.locator("#task-instances tr[data-task-id=extract]")).to_contain_text("none")
+    # while nothing changes, the polls are answered 304 (the page not sent again)
+    deadline = time.monotonic() + 30
+    while 304 not in polls and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert 304 in polls, polls
 
     # No reload from here on: the page's polling script must pick the changes up.
     ops.mark("taskflow_etl", run.run_id, ["extract"], "success")

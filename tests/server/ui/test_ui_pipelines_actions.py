@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from a11y import assert_keyboard_ready
 
 try:
     from playwright.sync_api import expect
@@ -81,34 +82,6 @@ def shoot(page: Any, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
-
-
-# Every control a keyboard reaches must say what it is: a link or button by its text or
-# aria-label, a form field by a <label> or aria-label(ledby). Returns the unnamed ones.
-_UNNAMED_JS = """() => {
-  const named = (el) => {
-    if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return true;
-    if (['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName)) return el.labels && el.labels.length > 0;
-    return (el.textContent || '').trim().length > 0;
-  };
-  const focusable = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]');
-  return Array.from(focusable)
-    .filter((el) => el.getAttribute('tabindex') !== '-1' && el.type !== 'hidden' && !named(el))
-    .map((el) => el.outerHTML.slice(0, 120));
-}"""
-
-
-def assert_keyboard_ready(page: Any, stops: int = 6) -> None:
-    """Every focusable control is named, and Tab walks through visible, named controls."""
-    assert page.evaluate(_UNNAMED_JS) == []
-    page.locator("body").focus()
-    seen = []
-    for _ in range(stops):
-        page.keyboard.press("Tab")
-        seen.append(page.evaluate("""() => { const el = document.activeElement;
-            const box = el.getBoundingClientRect();
-            return [el.tagName, box.width > 0 && box.height > 0]; }"""))
-    assert all(tag != "BODY" and visible for tag, visible in seen), seen
 
 
 def trigger_api(ui: UiServer, run_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -95,14 +95,14 @@ def test_runs_table_has_lazy_columns_and_filters(page: Any, tracked: Tracked) ->
     expect(table.locator("tbody tr")).to_have_count(3)
 
     page.fill("input[name=filter]", "metrics.acc > 0.9 and params.model = 'lr'")
-    page.click("button[type=submit]")
+    page.locator("form.search button[type=submit]").click()
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table.locator("tbody")).to_contain_text("alpha")
     assert "filter=metrics.acc" in page.url
 
     page.fill("input[name=filter]", "")
     page.fill("input[name=order_by]", "metrics.acc ASC")
-    page.click("button[type=submit]")
+    page.locator("form.search button[type=submit]").click()
     expect(table.locator("tbody tr").first).to_contain_text("beta")
 
 
@@ -158,7 +158,7 @@ def test_invalid_filter_is_shown_inline_not_a_500(page: Any, tracked: Tracked) -
     page.goto(f"{tracked.server}/experiments/{tracked.experiment_id}")
     page.fill("input[name=filter]", "metrics.acc >>> oops")
     with page.expect_response(lambda r: "/experiments/" in r.url) as answer:
-        page.click("button[type=submit]")
+        page.locator("form.search button[type=submit]").click()
     assert answer.value.status == 400
     expect(page.locator("#search-error")).to_contain_text("metrics.acc >>> oops")
     expect(page.locator("input[name=filter]")).to_have_value("metrics.acc >>> oops")
@@ -197,10 +197,11 @@ def test_run_page_shows_downsampled_charts_artifacts_and_children(page: Any, tra
 
     artifacts = page.locator("#artifacts")
     expect(artifacts).to_contain_text("plots/")
-    link = artifacts.get_by_role("link", name="notes.txt")
+    link = artifacts.get_by_role("link", name="notes.txt", exact=True)
     download = requests.get(tracked.server + link.get_attribute("href"), timeout=30)
     assert download.status_code == 200 and download.text == "hello from alpha"
-    expect(artifacts.get_by_role("link", name="plots/curve.csv")).to_be_visible()
+    artifacts.get_by_role("treeitem", name="plots").click()  # listed when opened
+    expect(artifacts.get_by_role("treeitem", name="curve.csv")).to_be_visible()
 
     page.locator("#children").get_by_role("link", name="alpha-child").click()
     expect(page.locator("h1")).to_have_text("alpha-child")

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from trackflow.entities.partition_mappers import PartitionMapper, RollupMapper, load_mapper
 from trackflow.errors import TrackflowError
-from trackflow.pipelines.authoring.partition_mappers import PartitionMapper, RollupMapper, load_mapper
 from trackflow.pipelines.scheduler import asset_triggers
 from trackflow.pipelines.scheduler.timetables import PartitionedAssetTimetable
 from trackflow.store.sql.asset_partitions import Arrival

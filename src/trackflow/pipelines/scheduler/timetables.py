@@ -356,8 +356,8 @@ class PartitionedAssetTimetable(Timetable):
 
     def __init__(self, *, assets: Any, partition_mapper_config: dict[Any, Any] | None = None,
                  default_partition_mapper: Any = None) -> None:
+        from trackflow.entities.partition_mappers import IdentityMapper, PartitionMapper
         from trackflow.pipelines.authoring.assets import Asset, AssetNameRef, AssetUriRef, as_condition
-        from trackflow.pipelines.authoring.partition_mappers import IdentityMapper, PartitionMapper
 
         condition = as_condition(assets if not isinstance(assets, tuple) else list(assets))
         if condition is None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from trackflow.auth.credentials import MAX_PASSWORD, Accounts
-from trackflow.entities.auth import ApiToken, User, UserSession
+from trackflow.entities.auth import ApiToken, AuditEntry, User, UserSession
 from trackflow.errors import NotFound, PermissionDenied
 from trackflow.pipelines.operations import parse_date
 from trackflow.server.api_v1 import schemas as out
@@ -62,12 +62,17 @@ def token_json(token: ApiToken) -> dict[str, Any]:
 def audit_log(_: User = Depends(require_admin), a: Accounts = Depends(accounts),
               username: Annotated[str | None, Query(min_length=1, max_length=150)] = None,
               since: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-              limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
+              limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+              before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="entries older than this id")] = None,
+              ) -> dict[str, Any]:
     """Changes made through this server, newest first (admins): who, what, when, from where."""
     start = parse_date(since, "since") if since else None
-    return {"entries": [{"id": e.id, "at": e.at.isoformat(), "username": e.username, "method": e.method,
-                         "path": e.path, "query": e.query, "status": e.status, "client": e.client}
-                        for e in a.store.list_audit(username, start, limit)]}
+    return {"entries": [audit_json(e) for e in a.store.list_audit(username, start, limit, before)]}
+
+
+def audit_json(e: AuditEntry) -> dict[str, Any]:
+    return {"id": e.id, "at": e.at.isoformat(), "username": e.username, "method": e.method,
+            "path": e.path, "query": e.query, "status": e.status, "client": e.client}
 
 
 @router.get("/users/me", **returns(out.UserOut))

@@ -13,7 +13,7 @@ from trackflow.entities.traces import TraceInfo, TraceState
 from trackflow.server.api_v1.schemas import ERROR_RESPONSES, returns
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
-from trackflow.store.rest.trace_store import info_to_json
+from trackflow.store.rest.trace_codec import assessment_to_json, info_to_json, span_to_json
 from trackflow.store.sql.trace_store import MAX_RESULTS, SqlTraceStore
 
 router = APIRouter(tags=["traces"], responses=ERROR_RESPONSES)
@@ -75,11 +75,7 @@ def traces(s: Services = Depends(get_services)) -> SqlTraceStore:
 
 
 def _info(info: TraceInfo) -> dict[str, Any]:
-    return {**info_to_json(info), "assessments": [
-        {"assessment_id": a.assessment_id, "name": a.name, "kind": a.kind, "value": a.value, "error": a.error,
-         "rationale": a.rationale, "source_type": a.source_type, "source_id": a.source_id, "valid": a.valid,
-         "span_id": a.span_id, "create_time": a.create_time}
-        for a in info.assessments]}
+    return {**info_to_json(info), "assessments": [assessment_to_json(a) for a in info.assessments]}
 
 
 @router.get("/traces", **returns(TracesOut))
@@ -120,14 +116,7 @@ def get_spans(
         "trace_id": trace_id,
         "total": store.count_spans(trace_id),
         "offset": offset,
-        "spans": [
-            {"span_id": x.span_id, "parent_span_id": x.parent_span_id, "name": x.name,
-             "start_time_ns": x.start_time_ns, "end_time_ns": x.end_time_ns, "status": x.status.value,
-             "status_message": x.status_message, "kind": x.kind, "attributes": x.attributes,
-             "events": [{"name": e.name, "time_unix_nano": e.time_unix_nano, "attributes": e.attributes}
-                        for e in x.events]}
-            for x in spans
-        ],
+        "spans": [span_to_json(x) for x in spans],
     }
 
 

@@ -334,15 +334,13 @@ def link_traces_to_run(s: Services, p: dict[str, Any]) -> dict[str, Any]:
 def link_prompts_to_trace(s: Services, p: dict[str, Any]) -> dict[str, Any]:
     """Record the prompt versions a trace used in its ``mlflow.linkedPrompts`` tag (MLflow's)."""
     trace_id = as_str(required(p, "trace_id"), "trace_id")
-    store = traces_of(s)
-    current = json.loads(store.get_trace_info(trace_id).tags.get("mlflow.linkedPrompts", "[]"))
+    entries = []
     for ref in as_list(p.get("prompt_versions"), "prompt_versions") or []:
         entry = {"name": str(ref.get("name")), "version": str(ref.get("version"))} if isinstance(ref, dict) else None
-        if entry is None or not entry["name"]:
+        if entry is None or not ref.get("name"):
             raise InvalidInput("each prompt version needs a name and a version")
-        if entry not in current:
-            current.append(entry)
-    store.set_trace_tag(trace_id, "mlflow.linkedPrompts", json.dumps(current))
+        entries.append(entry)
+    traces_of(s).link_prompts_to_trace(trace_id, entries)
     return {}
 
 

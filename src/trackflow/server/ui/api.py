@@ -16,6 +16,8 @@ from trackflow.server.deps import get_services
 from trackflow.server.responses import JSONResponse
 from trackflow.server.services import Services
 from trackflow.server.ui import (
+    artifact_browser,
+    audit_data,
     dag_graph,
     dag_grid,
     data,
@@ -50,10 +52,11 @@ def experiment(
     filter: str = "",
     order_by: str = "",
     page_token: str | None = None,
+    show_deleted: bool = False,
     s: Services = Depends(get_services),
 ) -> JSONResponse:
     """The runs table: only the metric and param keys present on this page, capped."""
-    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
+    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token, show_deleted))
     if page.error:
         raise InvalidInput(page.error)
     return JSONResponse(page)
@@ -79,6 +82,28 @@ def metric_series(
     x axis (step, wall-clock seconds, or seconds since the first value); ``x_min``/``x_max``:
     keep only points in that x range before downsampling (a zoomed chart re-fetches with them)."""
     return JSONResponse(data.metric_series(s, run_id, key, max_points, x, x_min, x_max))
+
+
+ArtifactPathQuery = Annotated[str, Query(max_length=4096, description="relative to the run's artifact root")]
+ModelIdQuery = Annotated[str | None, Query(max_length=256, description="a logged model of the run: browse its files")]
+
+
+@router.get("/runs/{run_id}/artifacts/list", **returns(artifact_browser.ArtifactListing))
+def artifact_listing(run_id: str, path: ArtifactPathQuery = "", model_id: ModelIdQuery = None,
+                     s: Services = Depends(get_services)) -> JSONResponse:
+    """One level of the run's artifact tree: the direct children of directory ``path`` (the root
+    when empty), directories first; with ``model_id``, of that logged model of the run. 404 for a
+    missing directory or a model not the run's, 400 for a path leaving the root."""
+    return JSONResponse(artifact_browser.run_artifact_listing(s, run_id, path, model_id or None))
+
+
+@router.get("/runs/{run_id}/artifacts/preview", **returns(artifact_browser.ArtifactPreview))
+def artifact_preview(run_id: str, path: ArtifactPathQuery = "", model_id: ModelIdQuery = None,
+                     s: Services = Depends(get_services)) -> JSONResponse:
+    """A preview of one artifact: text/JSON/YAML (first 100 KB), CSV/TSV/parquet (first 100 rows),
+    images and HTML (by URL, served sandboxed), an MLmodel's flavors and signature (also for a
+    directory holding one). 404 for a missing path, 400 for a path leaving the root."""
+    return JSONResponse(artifact_browser.run_artifact_preview(s, run_id, path, model_id or None))
 
 
 @router.get("/experiments/{experiment_id}/compare", **returns(data.ComparePage))
@@ -216,3 +241,11 @@ def task_log(
     s: Services = Depends(get_services),
 ) -> JSONResponse:
     return JSONResponse(pipelines_data.task_log_page(s, dag_id, run_id, task_id, map_index, try_number))
+
+
+@router.get("/audit", **returns(audit_data.AuditPage))
+def audit(username: Annotated[str, Query(max_length=150)] = "",
+          since: Annotated[str, Query(max_length=64)] = "",
+          before: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+          s: Services = Depends(get_services)) -> JSONResponse:
+    return JSONResponse(audit_data.audit_page(s, username, since, before))

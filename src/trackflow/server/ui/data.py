@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 from trackflow.entities import Experiment, Metric, Run, ViewType
 from trackflow.errors import InvalidInput
 from trackflow.server.services import Services
+from trackflow.server.ui.artifact_browser import ArtifactNode, list_level, logged_model_roots
 from trackflow.server.ui.downsample import lttb
+from trackflow.store.search_filter import parse_order_by
 
 EXPERIMENTS_PER_PAGE = 50
 RUNS_PER_PAGE = 25
@@ -22,8 +23,9 @@ MAX_KEY_COLUMNS = 20
 # A chart never gets more points than this, whatever the history's length.
 MAX_CHART_POINTS = 500
 MAX_CHARTS = 12
-MAX_ARTIFACTS = 200
 MAX_CHILD_RUNS = 100
+# The markdown description of a run or experiment is this tag, as in MLflow.
+NOTE_TAG = "mlflow.note.content"
 
 
 def quote_literal(value: str) -> str:
@@ -74,6 +76,7 @@ class RunQuery:
     filter: str = ""
     order_by: str = ""
     page_token: str | None = None
+    show_deleted: bool = False  # deleted runs listed too (ViewType.ALL)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class RunRow:
     parent_run_id: str | None
     metrics: dict[str, float]
     params: dict[str, str]
+    lifecycle_stage: str = "active"
     depth: int = 0  # in the runs table: 1 for a child shown under its parent on the same page
     children_on_page: int = 0  # how many rows of this page are its (direct) children
 
@@ -132,6 +136,9 @@ class ExperimentPage:
     hidden_param_keys: int
     next_page_token: str | None
     error: str | None = None  # the filter or order-by was rejected: why
+    # The column the table is sorted by ("a:<attribute>", "m:<metric>", "p:<param>"), if any.
+    sort_column: str | None = None
+    sort_ascending: bool = True
 
 
 def _row(run: Run) -> RunRow:
@@ -146,6 +153,7 @@ def _row(run: Run) -> RunRow:
         run.parent_run_id,
         dict(run.data.metrics),
         dict(run.data.params),
+        str(info.lifecycle_stage),
     )
 
 
@@ -160,10 +168,11 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
     experiment = services.tracking.get_experiment(experiment_id)
     order_by = [query.order_by.strip()] if query.order_by.strip() else None
     try:
+        sort = parse_order_by(order_by[0]) if order_by else None
         page = services.tracking.search_runs(
             [experiment.experiment_id],
             query.filter.strip(),
-            ViewType.ACTIVE_ONLY,
+            ViewType.ALL if query.show_deleted else ViewType.ACTIVE_ONLY,
             RUNS_PER_PAGE,
             order_by,
             query.page_token or None,
@@ -173,8 +182,10 @@ def experiment_page(services: Services, experiment_id: str, query: RunQuery) -> 
     rows = _nest([_row(run) for run in page])
     metric_keys, hidden_metrics = _columns({k for r in rows for k in r.metrics})
     param_keys, hidden_params = _columns({k for r in rows for k in r.params})
+    sort_column = f"{sort.kind[0]}:{sort.key}" if sort and sort.kind in ("attribute", "metric", "param") else None
     return ExperimentPage(
-        experiment, query, rows, metric_keys, param_keys, hidden_metrics, hidden_params, page.next_page_token
+        experiment, query, rows, metric_keys, param_keys, hidden_metrics, hidden_params, page.next_page_token,
+        sort_column=sort_column, sort_ascending=sort.ascending if sort else True,
     )
 
 
@@ -191,14 +202,6 @@ class MetricSeries:
 
 
 @dataclass
-class ArtifactEntry:
-    path: str
-    is_dir: bool
-    file_size: int | None
-    depth: int
-
-
-@dataclass
 class RunPage:
     run: Run
     experiment_name: str
@@ -208,8 +211,9 @@ class RunPage:
     tags: list[tuple[str, str]]
     charts: list[MetricSeries]
     uncharted_metrics: list[str]
-    artifacts: list[ArtifactEntry] = field(default_factory=list)
+    artifacts: list[ArtifactNode] = field(default_factory=list)  # the root level of the artifact tree
     artifacts_truncated: bool = False
+    logged_models: list[ArtifactNode] = field(default_factory=list)  # more tree roots: the run's logged models
     artifacts_error: str | None = None
 
 
@@ -257,22 +261,6 @@ def metric_series(
     return MetricSeries(key, label, lttb(raw, max_points), len(history), len(history) - len(finite))
 
 
-def _artifacts(services: Services, artifact_uri: str) -> tuple[list[ArtifactEntry], bool]:
-    """A breadth-first listing, at most MAX_ARTIFACTS entries (True when cut short)."""
-    repo = services.run_artifacts(artifact_uri)
-    entries: list[ArtifactEntry] = []
-    pending: deque[tuple[str | None, int]] = deque([(None, 0)])
-    while pending:
-        path, depth = pending.popleft()
-        for info in repo.list_artifacts(path):
-            if len(entries) >= MAX_ARTIFACTS:
-                return sorted(entries, key=lambda e: e.path), True
-            entries.append(ArtifactEntry(info.path, info.is_dir, info.file_size, depth))
-            if info.is_dir:
-                pending.append((info.path, depth + 1))
-    return sorted(entries, key=lambda e: e.path), False
-
-
 def run_page(services: Services, run_id: str) -> RunPage:
     """NotFound for an unknown run. An unreachable artifact store shows as ``artifacts_error``."""
     store = services.tracking
@@ -296,7 +284,9 @@ def run_page(services: Services, run_id: str) -> RunPage:
         uncharted_metrics=keys[MAX_CHARTS:],
     )
     try:
-        page.artifacts, page.artifacts_truncated = _artifacts(services, run.info.artifact_uri)
+        root = list_level(services.run_artifacts(run.info.artifact_uri), run_id, "")
+        page.artifacts, page.artifacts_truncated = root.entries, root.truncated
+        page.logged_models = logged_model_roots(services, run_id, [m.model_id for m in run.outputs.models])
     except Exception as exc:  # noqa: BLE001 - any backend failure (S3 down...) is shown, not a 500
         page.artifacts_error = f"cannot list artifacts of {run.info.artifact_uri}: {exc}"
     return page

@@ -3,6 +3,7 @@ route class that turns trackflow errors raised by a page into an HTML error page
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Coroutine
@@ -15,9 +16,11 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from trackflow.errors import NotFound, TrackflowError
+from trackflow.server.ui.data import NOTE_TAG
 from trackflow.server.ui.urls import Urls
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -92,6 +95,15 @@ def _grid_cells(cells: list[Any], runs: list[Any], task_id: str, suffix: str, pr
     return Markup("".join(parts))  # noqa: S704 - every value above is escaped
 
 
+# CommonMark with raw HTML off: tags in a note are shown as text, and markdown-it refuses
+# javascript:/vbscript:/data: link targets, so a note cannot run script on this origin.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+def _markdown(text: str | None) -> Markup:
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - raw HTML is escaped by the renderer
+
+
 def _as_json(value: Any, indent: int | None = None) -> str:
     """A value as readable JSON text (autoescaping makes it safe in HTML; tojson's \\u003c is not readable)."""
     return json.dumps(value, indent=indent, ensure_ascii=False, default=str)
@@ -107,9 +119,10 @@ def make_environment() -> jinja2.Environment:
     )
     env.globals["urls"] = Urls
     env.globals["grid_cells"] = _grid_cells
+    env.globals["NOTE_TAG"] = NOTE_TAG
     env.filters.update(
         ms_time=_ms_time, dt=_dt, seconds=_seconds, run_duration=_run_duration, num=_num, filesize=_filesize,
-        as_json=_as_json,
+        as_json=_as_json, markdown=_markdown,
     )
     return env
 
@@ -120,7 +133,17 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("session_csrf", getattr(request.state, "csrf", ""))
     user = getattr(request.state, "user", None)
     context.setdefault("signed_in", user.username if user is not None else "")
-    return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
+    context.setdefault("editable", False)  # edit controls (templates/_edit.html) only where a view allows them
+    context.setdefault("is_admin", bool(user is not None and user.is_admin))
+    body = env.get_template(template).render(**context)
+    if status_code != 200:
+        return HTMLResponse(body, status_code=status_code)
+    # live pages re-fetch themselves every 2 s: an unchanged page is answered 304, not re-sent
+    # (a 200-task x 50-run grid is ~1.5 MB); live.js sends the ETag it last got
+    etag = '"' + hashlib.blake2b(body.encode(), digest_size=16).hexdigest() + '"'
+    if request.headers.get("if-none-match") == etag:
+        return HTMLResponse(None, status_code=304, headers={"ETag": etag})
+    return HTMLResponse(body, headers={"ETag": etag})
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:

@@ -35,9 +35,14 @@ class Urls:
 
     @staticmethod
     def experiment(
-        experiment_id: str, filter: str | None = None, order_by: str | None = None, page_token: str | None = None
+        experiment_id: str,
+        filter: str | None = None,
+        order_by: str | None = None,
+        page_token: str | None = None,
+        show_deleted: bool = False,
     ) -> str:
-        return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token)
+        return _query(f"/experiments/{_seg(experiment_id)}", filter=filter, order_by=order_by, page_token=page_token,
+                      show_deleted="true" if show_deleted else None)
 
     @staticmethod
     def compare(experiment_id: str, run_ids: list[str] | None = None) -> str:
@@ -53,8 +58,11 @@ class Urls:
         return f"/runs/{_seg(run_id)}/evaluation"
 
     @staticmethod
-    def artifact(run_id: str, path: str) -> str:
-        return f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+    def artifact(run_id: str, path: str, model_id: str | None = None, download: bool = False) -> str:
+        """A file of the run's artifacts, or of one of its logged models (``model_id``); with
+        ``download`` always as an attachment."""
+        url = f"/runs/{_seg(run_id)}/artifacts/{quote(path)}"
+        return _query(url, model_id=model_id, download=1 if download else None)
 
     @staticmethod
     def traces(experiment_id: str, filter: str | None = None, order: str | None = None,
@@ -73,6 +81,10 @@ class Urls:
     @staticmethod
     def model(name: str, page_token: str | None = None) -> str:
         return _query(f"/models/{_seg(name)}", page_token=page_token)
+
+    @staticmethod
+    def audit(username: str | None = None, since: str | None = None, before: int | None = None) -> str:
+        return _query("/audit", username=username, since=since, before=before)
 
     @staticmethod
     def prompts(page_token: str | None = None) -> str:
@@ -144,6 +156,14 @@ class Urls:
         return f"{API_PREFIX}/runs/{_seg(run_id)}/metric-series"
 
     @staticmethod
+    def api_artifact_list(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/list"
+
+    @staticmethod
+    def api_artifact_preview(run_id: str) -> str:
+        return f"{API_PREFIX}/runs/{_seg(run_id)}/artifacts/preview"
+
+    @staticmethod
     def api_dag(dag_id: str) -> str:
         return f"/api/v1/dags/{_seg(dag_id)}"
 
@@ -163,6 +183,23 @@ class Urls:
     def api_task_log(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
         url = f"/api/v1/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}/logs"
         return _query(url, map_index=map_index if map_index >= 0 else None, try_number=try_number)
+
+    # The edits the pages make (static/editing.js) -------------------------------------------
+    @staticmethod
+    def api_experiment(experiment_id: str) -> str:
+        return f"/api/v1/experiments/{_seg(experiment_id)}"
+
+    @staticmethod
+    def api_run(run_id: str) -> str:
+        return f"/api/v1/runs/{_seg(run_id)}"
+
+    @staticmethod
+    def api_model(name: str) -> str:
+        return f"/api/v1/registered-models/{_seg(name)}"
+
+    @staticmethod
+    def api_model_version(name: str, version: str) -> str:
+        return f"/api/v1/registered-models/{_seg(name)}/versions/{_seg(version)}"
 
     @staticmethod
     def ui_api(page_url: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import replace
 from typing import Annotated
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from trackflow.artifacts import safe_relative_path
 from trackflow.auth.permissions import DAG, EXPERIMENT, REGISTERED_MODEL
-from trackflow.server.access import readable_only
+from trackflow.server.access import may_edit, readable_only
 from trackflow.server.api_v1.schemas import INT64_MAX
 from trackflow.server.deps import get_services
 from trackflow.server.services import Services
 from trackflow.server.ui import (
+    artifact_browser,
+    audit_data,
     dag_graph,
     dag_grid,
     data,
@@ -34,9 +37,17 @@ from trackflow.server.ui.urls import Urls
 
 router = APIRouter(route_class=HtmlErrorRoute, include_in_schema=False)
 
-# Artifacts the browser may display in place; anything else (HTML and SVG included, which
-# could run script on this origin) is sent as a download.
-_INLINE_TYPES = frozenset({"text/plain", "application/json", "image/png", "image/jpeg", "image/gif"})
+# Artifacts the browser may display in place (the preview pane's <img> and sandboxed <iframe>);
+# anything else is sent as a download.
+_INLINE_TYPES = frozenset({
+    "text/plain", "application/json", "image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml",
+    "text/html",
+})
+# Every artifact is served under this policy: an HTML or SVG artifact, framed by the preview or
+# opened directly, is sandboxed (no script, an opaque origin), loads nothing from the network and
+# can be framed only by this site's pages.
+ARTIFACT_CSP = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                "media-src data:; frame-ancestors 'self'")
 
 
 @router.get("/")
@@ -62,11 +73,13 @@ def experiment(
     filter: str = "",
     order_by: str = "",
     page_token: str | None = None,
+    show_deleted: bool = False,
     s: Services = Depends(get_services),
 ) -> HTMLResponse:
-    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token))
+    page = data.experiment_page(s, experiment_id, data.RunQuery(filter, order_by, page_token, show_deleted))
     status = 400 if page.error else 200
-    return render(request, "experiment.html", status, title=page.experiment.name, page=page)
+    return render(request, "experiment.html", status, title=page.experiment.name, page=page,
+                  editable=may_edit(request, EXPERIMENT, page.experiment.experiment_id))
 
 
 @router.get("/experiments/{experiment_id}/compare")
@@ -84,7 +97,8 @@ def compare(
 def run(request: Request, run_id: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = data.run_page(s, run_id)
     charts = [(series, Markup(metric_chart_svg(series))) for series in page.charts]  # noqa: S704 - pygal output, no user text
-    return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts)
+    return render(request, "run.html", title=page.run.info.run_name or run_id, page=page, charts=charts,
+                  editable=may_edit(request, EXPERIMENT, page.run.info.experiment_id))
 
 
 @router.get("/runs/{run_id}/evaluation")
@@ -94,19 +108,34 @@ def evaluation(request: Request, run_id: str, s: Services = Depends(get_services
 
 
 @router.get("/runs/{run_id}/artifacts/{path:path}")
-async def artifact(run_id: str, path: str, s: Services = Depends(get_services)) -> StreamingResponse:
+async def artifact(
+    run_id: str,
+    path: str,
+    download: bool = False,
+    model_id: Annotated[str | None, Query(max_length=256)] = None,
+    s: Services = Depends(get_services),
+) -> StreamingResponse:
+    """The artifact file (of the run, or of its logged model ``model_id``), streamed: shown in
+    place when its type is safe to (``download=1``: always as an attachment)."""
     relative = safe_relative_path(path)
-    found = await run_in_threadpool(s.tracking.get_run, run_id)
-    repo = s.run_artifacts(found.info.artifact_uri)
+    repo = await run_in_threadpool(artifact_browser.run_repository, s, run_id, model_id or None)
     chunks = await run_in_threadpool(repo.open_read, relative)
     media_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
-    name = relative.rsplit("/", 1)[-1].replace('"', "")
-    inline = media_type in _INLINE_TYPES
+    name = relative.rsplit("/", 1)[-1]
+    inline = media_type in _INLINE_TYPES and not download
+    quoted = quote(name, safe="")
     headers = {
-        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+        "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename=\"{_ascii_name(name)}\"; "
+                               f"filename*=UTF-8''{quoted}",
+        "Content-Security-Policy": ARTIFACT_CSP,
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(chunks, media_type=media_type if inline else "application/octet-stream", headers=headers)
+
+
+def _ascii_name(name: str) -> str:
+    """The file name for clients that read only ``filename=``: ASCII, no quote or backslash."""
+    return "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
 
 
 # Traces ------------------------------------------------------------------------------------
@@ -149,13 +178,23 @@ def model(
     request: Request, name: str, page_token: str | None = None, s: Services = Depends(get_services)
 ) -> HTMLResponse:
     page = registry_data.model_page(s, name, page_token)
-    return render(request, "model.html", title=name, page=page)
+    return render(request, "model.html", title=name, page=page, editable=may_edit(request, REGISTERED_MODEL, name))
 
 
 @router.get("/models/{name}/versions/{version}")
 def model_version(request: Request, name: str, version: str, s: Services = Depends(get_services)) -> HTMLResponse:
     page = registry_data.model_version_page(s, name, version)
-    return render(request, "model_version.html", title=f"{name} v{version}", page=page)
+    return render(request, "model_version.html", title=f"{name} v{version}", page=page,
+                  editable=may_edit(request, REGISTERED_MODEL, name))
+
+
+@router.get("/audit")
+def audit(request: Request, username: Annotated[str, Query(max_length=150)] = "",
+          since: Annotated[str, Query(max_length=64)] = "",
+          before: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+          s: Services = Depends(get_services)) -> HTMLResponse:
+    page = audit_data.audit_page(s, username, since, before)
+    return render(request, "audit.html", title="Audit log", page=page)
 
 
 @router.get("/prompts")

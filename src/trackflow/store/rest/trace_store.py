@@ -8,9 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 from trackflow.entities import PagedList
-from trackflow.entities.traces import SpanEvent, SpanRecord, SpanStatus, TraceInfo, TraceState
+from trackflow.entities.traces import SpanRecord, TraceInfo
 from trackflow.errors import TrackflowError
 from trackflow.store.rest.http import HttpJsonClient, raise_for_error
+from trackflow.store.rest.trace_codec import info_from_json, info_to_json, span_from_json
 from trackflow.tracing.otlp import PROTOBUF, encode_request
 
 
@@ -65,33 +66,3 @@ class RestTraceStore:
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         self.http.call("PUT", f"{_trace(trace_id)}/tags/{quote(key, safe='')}", {"value": value})
-
-
-def info_to_json(info: TraceInfo) -> dict[str, Any]:
-    return {
-        "trace_id": info.trace_id, "experiment_id": info.experiment_id, "request_time": info.request_time,
-        "execution_duration": info.execution_duration, "state": info.state.value,
-        "request_preview": info.request_preview, "response_preview": info.response_preview,
-        "client_request_id": info.client_request_id, "trace_metadata": info.trace_metadata, "tags": info.tags,
-    }
-
-
-def info_from_json(raw: dict[str, Any]) -> TraceInfo:
-    return TraceInfo(
-        trace_id=raw["trace_id"], experiment_id=str(raw["experiment_id"]), request_time=raw["request_time"],
-        execution_duration=raw.get("execution_duration"), state=TraceState(raw["state"]),
-        request_preview=raw.get("request_preview"), response_preview=raw.get("response_preview"),
-        client_request_id=raw.get("client_request_id"), trace_metadata=raw.get("trace_metadata") or {},
-        tags=raw.get("tags") or {},
-    )
-
-
-def span_from_json(trace_id: str, raw: dict[str, Any]) -> SpanRecord:
-    return SpanRecord(
-        trace_id=trace_id, span_id=raw["span_id"], parent_span_id=raw.get("parent_span_id"), name=raw["name"],
-        start_time_ns=raw["start_time_ns"], end_time_ns=raw.get("end_time_ns"), status=SpanStatus(raw["status"]),
-        status_message=raw.get("status_message") or "", attributes=raw.get("attributes") or {},
-        events=tuple(SpanEvent(e["name"], e["time_unix_nano"], e.get("attributes") or {})
-                     for e in raw.get("events") or []),
-        kind=raw.get("kind", 1),
-    )

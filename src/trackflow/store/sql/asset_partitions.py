@@ -17,8 +17,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from trackflow.entities.partition_mappers import downstream_keys, load_mapper
 from trackflow.errors import Conflict, TrackflowError
-from trackflow.pipelines.authoring.partition_mappers import downstream_keys, load_mapper
 from trackflow.store.sql.asset_tables import partition_keys, partition_runs, run_asset_events
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import to_ms

@@ -127,13 +127,16 @@ class SqlAuthStore:
                                               query=query, status=status, client=client[:64]))
 
     def list_audit(self, username: str | None = None, since: datetime | None = None,
-                   limit: int = 100) -> list[AuditEntry]:
-        """Newest first; of one user, and/or from ``since`` on."""
-        query = select(audit).order_by(audit.c.at.desc(), audit.c.id.desc()).limit(limit)
+                   limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        """Newest first (in the order written); of one user, from ``since`` on, and/or older
+        than entry ``before`` (the next page)."""
+        query = select(audit).order_by(audit.c.id.desc()).limit(limit)
         if username is not None:
             query = query.where(audit.c.username == username)
         if since is not None:
             query = query.where(audit.c.at >= to_ms(since))
+        if before is not None:
+            query = query.where(audit.c.id < before)
         with self.db.read() as conn:
             return [AuditEntry(r.id, from_ms(r.at), r.username, r.method, r.path, r.query, r.status,  # type: ignore[arg-type]
                                r.client) for r in conn.execute(query)]

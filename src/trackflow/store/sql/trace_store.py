@@ -29,6 +29,7 @@ from trackflow.store.sql.predicates import compare, with_integer_value
 from trackflow.store.sql.rows import insert_for
 
 SPANS_LOCATION = "mlflow.trace.spansLocation"
+LINKED_PROMPTS = "mlflow.linkedPrompts"  # trace tag: the prompt versions the trace used (MLflow's)
 ARTIFACT_LOCATION = "mlflow.artifactLocation"
 TRACE_NAME = "mlflow.traceName"
 SOURCE_RUN = "mlflow.sourceRun"
@@ -108,6 +109,22 @@ class SqlTraceStore:
         with self.db.write() as conn:
             self._require_trace(conn, trace_id)
             self._merge(conn, tt.trace_tags, trace_id, {key: value})
+
+    def link_prompts_to_trace(self, trace_id: str, prompts: Sequence[dict[str, str]]) -> None:
+        """Add prompt versions ({"name", "version"}) to the trace's ``mlflow.linkedPrompts`` tag, in
+        one transaction with the trace row locked, so two concurrent links both stay."""
+        with self.db.write() as conn:
+            locked = conn.execute(select(tt.traces.c.trace_id).where(
+                tt.traces.c.trace_id == trace_id).with_for_update()).first()
+            if locked is None:
+                raise NotFound(f"Trace with ID {trace_id} is not found.")
+            raw = conn.execute(select(tt.trace_tags.c.value).where(
+                tt.trace_tags.c.trace_id == trace_id, tt.trace_tags.c.key == LINKED_PROMPTS)).scalar()
+            linked = json.loads(raw) if raw else []
+            for entry in prompts:
+                if entry not in linked:
+                    linked.append(entry)
+            self._merge(conn, tt.trace_tags, trace_id, {LINKED_PROMPTS: json.dumps(linked)})
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         """NotFound if the trace or the tag does not exist (MLflow's answer)."""

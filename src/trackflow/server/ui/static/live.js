@@ -6,6 +6,7 @@
 (function () {
   "use strict";
   var running = false;
+  var etag = null;  // the page's last version: the server answers 304 while it is unchanged
 
   function start() {
     var main = document.querySelector("main[data-live]");
@@ -16,9 +17,16 @@
     function schedule() { window.setTimeout(refresh, interval); }
 
     function refresh() {
-      fetch(window.location.href, { cache: "no-store", headers: { "Accept": "text/html" } })
-        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      var headers = { "Accept": "text/html" };
+      if (etag) { headers["If-None-Match"] = etag; }
+      fetch(window.location.href, { cache: "no-store", headers: headers })
+        .then(function (response) {
+          if (response.status === 304) { return null; }
+          etag = response.headers.get("ETag");
+          return response.ok ? response.text() : Promise.reject(response.status);
+        })
         .then(function (html) {
+          if (html === null) { schedule(); return; }
           var fresh = new DOMParser().parseFromString(html, "text/html");
           var focused = document.activeElement && document.activeElement.id;
           document.querySelectorAll("[data-live-region]").forEach(function (element) {

@@ -19,7 +19,11 @@
   var target = null;
   if (parts[0] === "experiments") {
     if (parts.length >= 4 && parts[2] === "runs") {
-      target = "/runs/" + segment(parts[3]);  // also .../runs/<id>/artifacts/..., /model-metrics...
+      target = "/runs/" + segment(parts[3]);  // also .../runs/<id>/model-metrics...
+      if (parts[4] === "artifacts" && parts.length > 5) {  // the artifact browser opens that file
+        var path = parts.slice(5).map(function (p) { try { return decodeURIComponent(p); } catch (e) { return p; } });
+        target += "#artifact=" + encodeURIComponent(path.join("/"));
+      }
     } else if (parts.length >= 2) {
       target = "/experiments/" + segment(parts[1]);  // also .../overview, .../traces...
     } else {

@@ -5,31 +5,8 @@
 (function () {
   "use strict";
 
-  function apiError(response) {
-    return response.text().then(function (text) {
-      var message = "HTTP " + response.status;
-      try { message = JSON.parse(text).message || message; } catch (e) { if (text) { message = text; } }
-      throw new Error(message);
-    });
-  }
-
-  // With auth on, a browser session's changes carry the page's CSRF token (server/sessions.py).
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.getAttribute("content") : "";
-  }
-
-  function send(method, url, body) {
-    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
-    var token = csrfToken();
-    if (token) { headers["X-CSRF-Token"] = token; }
-    return fetch(url, {
-      method: method,
-      headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    }).then(function (response) { return response.ok ? response.json() : apiError(response); });
-  }
+  var send = window.trackflowApi.json;  // static/api.js
+  var apiError = window.trackflowApi.error;
 
   function showMessage(text) {
     var box = document.getElementById("ui-message");

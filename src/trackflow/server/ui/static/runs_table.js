@@ -1,6 +1,6 @@
 // The runs table: child runs listed under their parent can be collapsed into it. Without this
 // script every row stays visible (the toggles are served hidden and shown here).
-(function () {
+function initChildToggles() {
   "use strict";
   const table = document.getElementById("runs");
   if (!table) return;
@@ -30,11 +30,11 @@
     setOpen(button, false);  // collapsed at first, as MLflow's table shows them
     button.addEventListener("click", function () { setOpen(button, button.getAttribute("aria-expanded") !== "true"); });
   });
-})();
+}
 
 // The column chooser: one checkbox per metric/param column; the hidden ones are remembered per
 // experiment in this browser (localStorage).
-(function () {
+function initColumnChooser() {
   "use strict";
   const table = document.getElementById("runs"), chooser = document.getElementById("column-chooser");
   if (!table || !chooser) return;
@@ -60,4 +60,40 @@
   });
   chooser.hidden = boxes.length === 0;
   apply();
+}
+
+// Sorting: the column headers are links to this page with the search's order_by set (they work
+// without script); here a click or Enter fetches that page and swaps the runs table in, keeping
+// the URL (history) in step, and focus on the same header.
+(function () {
+  "use strict";
+  const region = document.getElementById("runs-region");
+  function init() { initChildToggles(); initColumnChooser(); }
+  function load(url, focusColumn) {
+    return fetch(url, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (response) { return response.text(); })  // a 400 page still carries the error box
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("runs-region");
+        if (!fresh) { window.location.assign(url); return; }
+        const current = document.getElementById("runs-region");
+        current.replaceWith(document.importNode(fresh, true));
+        init();
+        if (focusColumn) {
+          const link = document.querySelector('#runs th[data-sort-column="' + CSS.escape(focusColumn) + '"] a.sort');
+          if (link) { link.focus(); }
+        }
+      });
+  }
+  if (region) {
+    document.addEventListener("click", function (event) {
+      const link = event.target.closest && event.target.closest("#runs th a.sort");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+      event.preventDefault();
+      const column = link.parentElement.dataset.sortColumn;
+      load(link.href, column).then(function () { history.pushState({ sorted: true }, "", link.href); });
+    });
+    window.addEventListener("popstate", function () { load(window.location.href, null); });
+    document.addEventListener("edit:updated", init);  // editing.js re-rendered the table (a run restored)
+  }
+  init();
 })();

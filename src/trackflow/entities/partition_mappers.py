@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
-from trackflow.errors import InvalidInput
-from trackflow.pipelines.authoring.partition_windows import (
+from trackflow.entities.partition_windows import (
     WaitForAll,
     WaitPolicy,
     Window,
     load_wait_policy,
     load_window,
 )
+from trackflow.errors import InvalidInput
 
 # strftime directives a key format may hold, as regular expressions (for formats strptime
 # cannot read back, such as the ISO week "%V" or the "{quarter}" placeholder)
