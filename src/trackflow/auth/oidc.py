@@ -118,7 +118,7 @@ class OidcProvider:
             except AuthlibBaseError as exc:  # the provider's OAuth error answer (invalid_grant...)
                 raise OidcError(f"the provider refused the sign-in code: {exc.error}"
                                 + (f" ({exc.description})" if exc.description else "")) from None
-            except (httpx.HTTPError, ValueError) as exc:
+            except Exception as exc:  # transport errors: httpx's, or httpx2's once Authlib moves to it
                 raise ProviderUnreachable(f"the provider's token endpoint failed: {exc}") from None
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
@@ -159,7 +159,7 @@ class OidcProvider:
             answer = client.get(url)
             answer.raise_for_status()
             info = answer.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except Exception as exc:  # transport errors (httpx or httpx2, as Authlib's client uses), bad JSON
             raise ProviderUnreachable(f"the provider's userinfo endpoint failed: {exc}") from None
         if not isinstance(info, dict) or info.get("sub") != sub:  # OIDC Core 5.3.2: must be the same user
             raise OidcError("the provider's userinfo answer is about another subject than the ID token")
