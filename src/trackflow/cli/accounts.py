@@ -4,6 +4,7 @@ over HTTP for an admin)."""
 
 from __future__ import annotations
 
+import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -42,10 +43,13 @@ def users() -> None:
 @click.argument("username")
 @click.option("--admin", is_flag=True, help="May manage users and everything else.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else prompt).")
+@click.option("--no-password", is_flag=True,
+              help="A password nobody knows: the user signs in only through the OIDC provider.")
 @click.pass_obj
-def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool) -> None:
+def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool, no_password: bool) -> None:
     """Create user USERNAME."""
-    user = _accounts(settings).create_user(username, _password(password_stdin), admin, datetime.now(UTC))
+    password = secrets.token_urlsafe(32) if no_password else _password(password_stdin)
+    user = _accounts(settings).create_user(username, password, admin, datetime.now(UTC))
     click.echo(f"Created user {user.username}" + (" (admin)" if user.is_admin else ""))
 
 

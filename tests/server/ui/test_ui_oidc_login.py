@@ -14,10 +14,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -67,8 +67,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     root = tmp_path_factory.mktemp("oidc")
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    strict_app = create_app(_settings(root / "strict", issuer, False))
-    strict_app.state.services.accounts.create_user(USER, "ada-password-1", False, datetime.now(UTC))
+    strict_settings = _settings(root / "strict", issuer, False)
+    strict_app = create_app(strict_settings)
+    # made as an admin would for a provider's user: no password of hers exists
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TRACKFLOW_")},
+           "TRACKFLOW_HOME": strict_settings.home, "TRACKFLOW_TRACKING_URI": strict_settings.resolved_tracking_uri}
+    made = subprocess.run([sys.executable, "-m", "trackflow", "users", "create", USER, "--no-password"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0 and f"Created user {USER}" in made.stdout, made.stderr
     open_app = create_app(_settings(root / "open", issuer, True))
     strict, opened = ThreadServer(strict_app), ThreadServer(open_app)
     callbacks = ",".join(f"{s.url}/login/oidc/callback" for s in (strict, opened))
