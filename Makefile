@@ -18,6 +18,7 @@ install: $(BIN)/python
 services:
 	bash scripts/ensure-services.sh
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-oidc-provider.sh
 
 peers:  # the pinned real MLflow in .peers/mlflow: the oracle of the differential tests
 	bash scripts/ensure-peers.sh

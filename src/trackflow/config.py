@@ -42,10 +42,20 @@ ENV_VARS: dict[str, str] = {
     "session_hours": "TRACKFLOW_SESSION_HOURS",
     "session_cookie_secure": "TRACKFLOW_SESSION_COOKIE_SECURE",
     "max_upload_mb": "TRACKFLOW_MAX_UPLOAD_MB",
+    "login_max_failures": "TRACKFLOW_LOGIN_MAX_FAILURES",
+    "login_failure_window": "TRACKFLOW_LOGIN_FAILURE_WINDOW",
+    "oidc_issuer": "TRACKFLOW_OIDC_ISSUER",
+    "oidc_client_id": "TRACKFLOW_OIDC_CLIENT_ID",
+    "oidc_client_secret": "TRACKFLOW_OIDC_CLIENT_SECRET",
+    "oidc_scopes": "TRACKFLOW_OIDC_SCOPES",
+    "oidc_provider_name": "TRACKFLOW_OIDC_PROVIDER_NAME",
+    "oidc_username_claim": "TRACKFLOW_OIDC_USERNAME_CLAIM",
+    "oidc_create_users": "TRACKFLOW_OIDC_CREATE_USERS",
 }
 
 EXECUTORS = ("local", "celery")
 PERMISSION_LEVELS = ("READ", "EDIT", "MANAGE", "NO_PERMISSIONS")
+OIDC_USERNAME_CLAIMS = ("preferred_username", "email", "sub")
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,18 @@ class Settings:
     session_cookie_secure: bool = False
     # the largest request body the server accepts (an artifact upload included): 413 above it
     max_upload_mb: float = 5120.0
+    # failed sign-ins allowed per username and per client address within the window (seconds),
+    # counted in the database: one limit for every server process
+    login_max_failures: int = 10
+    login_failure_window: float = 300.0
+    # sign-in with an OpenID Connect provider (authorization code + PKCE); off while the issuer is empty
+    oidc_issuer: str = ""  # e.g. https://accounts.example.com (its /.well-known/openid-configuration is read)
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # empty: a public client (PKCE only)
+    oidc_scopes: str = "openid email profile"
+    oidc_provider_name: str = "OIDC"  # the login page shows "Sign in with <this>"
+    oidc_username_claim: str = "preferred_username"  # preferred_username | email | sub
+    oidc_create_users: bool = False  # make a (non-admin) user on first sign-in; else only pre-created users
 
     @property
     def home_path(self) -> Path:
@@ -155,6 +177,11 @@ def _coerce(values: Mapping[str, Any], source: str) -> dict[str, Any]:
         elif key == "auth_default_permission" and str(value) not in PERMISSION_LEVELS:
             raise InvalidInput(f"setting 'auth_default_permission' from {source} must be one of "
                                f"{', '.join(PERMISSION_LEVELS)}, got {value!r}")
+        elif key == "oidc_username_claim" and str(value) not in OIDC_USERNAME_CLAIMS:
+            raise InvalidInput(f"setting 'oidc_username_claim' from {source} must be one of "
+                               f"{', '.join(OIDC_USERNAME_CLAIMS)}, got {value!r}")
+        elif key == "oidc_issuer" and value and not str(value).startswith(("https://", "http://")):
+            raise InvalidInput(f"setting 'oidc_issuer' from {source} must be an http(s) URL, got {value!r}")
         elif key == "executor" and str(value) not in EXECUTORS:
             raise InvalidInput(f"setting 'executor' from {source} must be one of {', '.join(EXECUTORS)}, got {value!r}")
         else:

@@ -290,7 +290,8 @@ def test_every_route_refuses_a_user_lacking_its_permission_and_admits_one_holdin
         def request(method: str, template: str, caller: str, target_user: str) -> tuple[int, str]:
             values = {"experiment_id": experiment_id, "run_id": run_id, "model_id": model_id, "name": "m",
                       "dag_id": "d", "version": "1", "alias": "a", "task_id": "t", "path": f"{experiment_id}/x",
-                      "key": "k", "conn_id": "c", "tag_key": "k", "token_id": "x", "resource_type": "experiment",
+                      "key": "k", "conn_id": "c", "tag_key": "k", "token_id": "x", "session_id": "x",
+                      "resource_type": "experiment",
                       "resource_id": experiment_id, "principal_kind": "user", "principal": "nobody",
                       "username": target_user, "trace_id": trace_id, "assessment_id": assessment_id}
             path = re.sub(r"\{(\w+)(?::path)?\}", lambda m: str(values[m.group(1)]), template)

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from trackflow.entities.auth import ApiToken, User
 from trackflow.errors import InvalidInput
 from trackflow.store.sql.auth_store import SqlAuthStore
+from trackflow.store.sql.session_store import SqlSessionStore
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,149}$")
 MIN_PASSWORD = 8
@@ -60,6 +61,7 @@ class Accounts:
 
     def __init__(self, store: SqlAuthStore) -> None:
         self.store = store
+        self.sessions = SqlSessionStore(store.db)  # the browser sessions and failed sign-ins
         self._basic: dict[str, tuple[User, float]] = {}  # sha256(header) -> user, checked until
         self._lock = threading.Lock()
 

@@ -4,8 +4,9 @@ over HTTP for an admin)."""
 
 from __future__ import annotations
 
+import secrets
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -42,10 +43,13 @@ def users() -> None:
 @click.argument("username")
 @click.option("--admin", is_flag=True, help="May manage users and everything else.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else prompt).")
+@click.option("--no-password", is_flag=True,
+              help="A password nobody knows: the user signs in only through the OIDC provider.")
 @click.pass_obj
-def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool) -> None:
+def create_user(settings: Settings, username: str, admin: bool, password_stdin: bool, no_password: bool) -> None:
     """Create user USERNAME."""
-    user = _accounts(settings).create_user(username, _password(password_stdin), admin, datetime.now(UTC))
+    password = secrets.token_urlsafe(32) if no_password else _password(password_stdin)
+    user = _accounts(settings).create_user(username, password, admin, datetime.now(UTC))
     click.echo(f"Created user {user.username}" + (" (admin)" if user.is_admin else ""))
 
 
@@ -144,3 +148,33 @@ def audit(settings: Settings, username: str | None, since: str | None, limit: in
     rows = [(e.at.isoformat(), e.username or "(not signed in)", e.method, e.path + (f"?{e.query}" if e.query else ""),
              e.status, e.client) for e in _accounts(settings).store.list_audit(username, start, limit)]
     print_table("Audit log", ["at", "user", "method", "path", "status", "from"], rows, output)
+
+
+@click.group()
+def sessions() -> None:
+    """Browser sessions (signed in at /login) of a server with auth on."""
+
+
+@sessions.command("list")
+@click.option("--user", "username", help="Only this user's sessions.")
+@OUTPUT_OPTION
+@click.pass_obj
+def list_sessions(settings: Settings, username: str | None, output: str) -> None:
+    """Live sessions, newest first: who, since when, last seen, from where."""
+    from trackflow.cli.render import print_table
+
+    since = datetime.now(UTC) - timedelta(hours=settings.session_hours)
+    rows = [(s.id, s.username, s.method, s.created_at.isoformat(), s.last_seen_at.isoformat(), s.client,
+             s.user_agent) for s in _accounts(settings).sessions.list_sessions(username, created_after=since)]
+    print_table("Sessions", ["id", "user", "method", "created", "last seen", "from", "user agent"], rows, output)
+
+
+@sessions.command("revoke")
+@click.argument("session_id")
+@click.pass_obj
+def revoke_session(settings: Settings, session_id: str) -> None:
+    """End session SESSION_ID: its next request is refused (the browser must sign in again)."""
+    accounts = _accounts(settings)
+    session = accounts.sessions.revoke_session(session_id)
+    accounts.store.record_audit(datetime.now(UTC), None, "DELETE", f"/api/v1/sessions/{session.id}", "", 200, "cli")
+    click.echo(f"Revoked session {session.id} of {session.username}")

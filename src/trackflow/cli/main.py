@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "assets": "trackflow.cli.assets:assets",
     "users": "trackflow.cli.accounts:users",
     "tokens": "trackflow.cli.accounts:tokens",
+    "sessions": "trackflow.cli.accounts:sessions",
     "audit": "trackflow.cli.accounts:audit",
     "permissions": "trackflow.cli.permissions:permissions",
     "groups": "trackflow.cli.permissions:groups",

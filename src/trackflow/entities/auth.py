@@ -57,3 +57,18 @@ class Group:
     name: str
     members: tuple[str, ...] = ()
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UserSession:
+    """One browser sign-in, kept on the server so it can be listed and revoked one by one. Its
+    ``id`` rides signed in the session cookie."""
+
+    id: str
+    username: str
+    created_at: datetime
+    last_seen_at: datetime
+    client: str = ""  # the address it signed in from
+    user_agent: str = ""
+    method: str = "password"  # password | oidc
+    csrf: str = ""  # the token a change made with this session must send (X-CSRF-Token)

@@ -454,6 +454,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", V1 + "/connections/{conn_id}"): ADMIN,
     ("PUT", V1 + "/connections/{conn_id}"): ADMIN,
     ("DELETE", V1 + "/connections/{conn_id}"): ADMIN,
+    ("GET", V1 + "/sessions"): SIGNED_IN,  # own sessions; an admin's, anyone's (the route checks)
+    ("DELETE", V1 + "/sessions/{session_id}"): SIGNED_IN,
     ("GET", V1 + "/variables"): ADMIN,
     ("GET", V1 + "/variables/{key}"): ADMIN,
     ("PUT", V1 + "/variables/{key}"): ADMIN,

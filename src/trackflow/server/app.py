@@ -10,8 +10,10 @@ from fastapi.responses import PlainTextResponse
 
 from trackflow import __version__
 from trackflow.auth.credentials import Accounts
+from trackflow.auth.oidc import OidcProvider
 from trackflow.auth.permissions import Permissions, parse_level
 from trackflow.config import Settings
+from trackflow.errors import InvalidInput
 from trackflow.server.access import AccessMiddleware, app_routes, missing_rules
 from trackflow.server.auth import AuthMiddleware
 from trackflow.server.body_limit import BodyLimitMiddleware
@@ -142,15 +144,28 @@ def create_app(settings: Settings, services: Services | None = None, run_schedul
         # the last added runs first: who the user is, then what they may do (server/access.py)
         app.add_middleware(AccessMiddleware, services=services, permissions=services.permissions,
                            routes=routes)
-        sessions = Sessions(services.accounts, session_secret(services.settings), services.settings.session_hours,
+        secret = session_secret(services.settings)
+        sessions = Sessions(services.accounts.sessions, secret, services.settings.session_hours,
                             services.settings.session_cookie_secure)
-        app.include_router(login_router(services.settings, sessions))
+        oidc = oidc_provider(services.settings)
+        app.include_router(login_router(services.settings, services.accounts, sessions, oidc, secret))
         app.add_middleware(AuthMiddleware, accounts=services.accounts, sessions=sessions)
     else:
-        app.include_router(login_router(services.settings, None))
+        app.include_router(login_router(services.settings, services.accounts, None))
     # outermost: an oversized body is refused before anything else reads it
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(services.settings.max_upload_mb * 2**20))
     return app
+
+
+def oidc_provider(settings: Settings) -> OidcProvider | None:
+    """The OpenID Connect provider of the settings, or None when ``oidc_issuer`` is empty
+    (nothing is fetched here: discovery happens on the first sign-in)."""
+    if not settings.oidc_issuer:
+        return None
+    if not settings.oidc_client_id:
+        raise InvalidInput("setting 'oidc_client_id' is required with 'oidc_issuer' (TRACKFLOW_OIDC_CLIENT_ID)")
+    return OidcProvider(settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret,
+                        settings.oidc_scopes, settings.oidc_username_claim)
 
 
 def app_from_environment() -> FastAPI:

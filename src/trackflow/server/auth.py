@@ -65,10 +65,12 @@ class AuthMiddleware:
         changes = is_change(scope.get("method", "GET"), scope["path"])
         csrf_ok = True
         if header is None and self.sessions is not None:
-            session = await anyio.to_thread.run_sync(self.sessions.session_of, _cookie(scope, SESSION_COOKIE))
+            session = await anyio.to_thread.run_sync(self.sessions.session_of, _cookie(scope, SESSION_COOKIE),
+                                                     datetime.now(UTC))
             if session is not None:
                 user = session.user
                 scope.setdefault("state", {})["csrf"] = session.csrf  # pages put it in <meta name="csrf-token">
+                scope["state"]["session_id"] = session.id  # /api/v1/sessions marks the current one
                 # any non-read needs the token, searches included: the cookie rides along on
                 # requests other sites make, the token does not
                 if scope.get("method", "GET") not in READS:

@@ -62,10 +62,12 @@ def test_admin_reads_filters_and_pages_the_audit_log(page: Any, server: str) -> 
     expect(page.locator("h1")).to_have_text("Audit log")
     rows = page.locator("#audit tbody tr")
     expect(rows).to_have_count(100)
-    newest = rows.first
-    expect(newest).to_contain_text("POST /api/v1/users")  # the refused change is logged too
-    expect(newest).to_contain_text("403")
-    expect(newest).to_contain_text(USER)
+    expect(rows.first).to_contain_text("POST /login")  # the admin's own sign-in is logged
+    expect(rows.first).to_contain_text(ADMIN)
+    refused = rows.nth(1)
+    expect(refused).to_contain_text("POST /api/v1/users")  # the refused change is logged too
+    expect(refused).to_contain_text("403")
+    expect(refused).to_contain_text(USER)
     assert_keyboard_ready(page)
 
     page.get_by_label("User").fill(USER)

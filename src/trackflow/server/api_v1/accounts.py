@@ -1,16 +1,17 @@
-"""/api/v1 users and API tokens (auth on): admins manage users; a user makes and revokes
-their own tokens (an admin, anyone's). A token is in the answer that creates it, never again."""
+"""/api/v1 users, API tokens and browser sessions (auth on): admins manage users; a user makes
+and revokes their own tokens and sessions (an admin, anyone's). A token is in the answer that
+creates it, never again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from trackflow.auth.credentials import MAX_PASSWORD, Accounts
-from trackflow.entities.auth import ApiToken, AuditEntry, User
+from trackflow.entities.auth import ApiToken, AuditEntry, User, UserSession
 from trackflow.errors import NotFound, PermissionDenied
 from trackflow.pipelines.operations import parse_date
 from trackflow.server.api_v1 import schemas as out
@@ -131,3 +132,31 @@ def revoke_token(token_id: Annotated[str, Path(min_length=1, max_length=32)], us
     if token_id not in mine and not user.is_admin:
         raise NotFound(f"token {token_id!r} does not exist")  # another user's token: not even its existence
     return token_json(a.store.revoke_token(token_id, datetime.now(UTC)))
+
+
+def session_json(session: UserSession, current: str | None) -> dict[str, Any]:
+    return {"id": session.id, "username": session.username, "created_at": session.created_at.isoformat(),
+            "last_seen_at": session.last_seen_at.isoformat(), "client": session.client,
+            "user_agent": session.user_agent, "method": session.method, "current": session.id == current}
+
+
+@router.get("/sessions", **returns(out.SessionsOut))
+def list_sessions(request: Request, user: User = Depends(current_user), a: Accounts = Depends(accounts),
+                  username: Annotated[str | None, Query(min_length=1, max_length=150)] = None) -> dict[str, Any]:
+    """The caller's browser sessions, newest first (an admin: anyone's, or all without ``username``)."""
+    if not user.is_admin and username not in (None, user.username):
+        raise PermissionDenied(f"user {user.username!r} may only list their own sessions")
+    owner = username or (None if user.is_admin else user.username)
+    max_age = request.app.state.services.settings.session_hours * 3600
+    live = a.sessions.list_sessions(owner, created_after=datetime.now(UTC) - timedelta(seconds=max_age))
+    return {"sessions": [session_json(s, getattr(request.state, "session_id", None)) for s in live]}
+
+
+@router.delete("/sessions/{session_id}", **returns(out.SessionOut))
+def revoke_session(request: Request, session_id: Annotated[str, Path(min_length=1, max_length=64)],
+                   user: User = Depends(current_user), a: Accounts = Depends(accounts)) -> dict[str, Any]:
+    """End one browser session: its next request is refused (401). Users end their own; admins any."""
+    found = a.sessions.session_user(session_id)
+    if found is None or (found[0].username != user.username and not user.is_admin):
+        raise NotFound(f"session {session_id!r} does not exist")  # another user's session: not even its existence
+    return session_json(a.sessions.revoke_session(session_id), getattr(request.state, "session_id", None))

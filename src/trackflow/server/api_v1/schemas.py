@@ -545,6 +545,21 @@ class TokensOut(_Out):
     tokens: list[TokenOut]
 
 
+class SessionOut(_Out):
+    id: str
+    username: str
+    created_at: str
+    last_seen_at: str
+    client: str
+    user_agent: str
+    method: str
+    current: bool  # the session this request came with
+
+
+class SessionsOut(_Out):
+    sessions: list[SessionOut]
+
+
 class AuditEntryOut(_Out):
     id: int
     at: str

@@ -17,7 +17,7 @@ MIGRATIONS_DIR = Path(__file__).parent
 
 # The newest revision of each chain. Kept here so that start-up can tell "already current"
 # without importing Alembic (tests/store/test_migrations.py checks it against Alembic's heads).
-HEADS = frozenset({"0002_registry", "0019_connections", "0010_deployment", "0030_traces", "0022_permissions",
+HEADS = frozenset({"0002_registry", "0019_connections", "0010_deployment", "0030_traces", "0023_sessions",
                    "0004_metric_series"})
 
 

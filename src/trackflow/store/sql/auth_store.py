@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trackflow.entities.auth import ApiToken, AuditEntry, Grant, Group, User
 from trackflow.errors import AlreadyExists, NotFound
-from trackflow.store.sql.auth_tables import audit, group_members, groups, permissions, tokens, users
+from trackflow.store.sql.auth_tables import audit, group_members, groups, permissions, tokens, user_sessions, users
 from trackflow.store.sql.database import Database
 from trackflow.store.sql.pipeline_store import from_ms, to_ms
 
@@ -66,16 +66,19 @@ class SqlAuthStore:
         return None if row is None else (_user(row), row.password_hash)
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
+        """NotFound for an unknown name; the user's browser sessions end (sign in again)."""
         with self.db.write() as conn:
             changed = conn.execute(update(users).where(users.c.username == username)
                                    .values(password_hash=password_hash)).rowcount
+            conn.execute(delete(user_sessions).where(user_sessions.c.username == username))
         if not changed:
             raise NotFound(f"user {username!r} does not exist")
 
     def delete_user(self, username: str) -> None:
-        """NotFound for an unknown name; the user's tokens go with them."""
+        """NotFound for an unknown name; the user's tokens and sessions go with them."""
         with self.db.write() as conn:
             conn.execute(delete(tokens).where(tokens.c.username == username))
+            conn.execute(delete(user_sessions).where(user_sessions.c.username == username))
             conn.execute(delete(group_members).where(group_members.c.username == username))
             conn.execute(delete(permissions).where(permissions.c.principal_kind == "user",
                                                    permissions.c.principal == username))

@@ -68,3 +68,31 @@ permissions = Table(
     Column("permission", String(16), nullable=False),
     Index("ix_auth_permissions_resource", "resource_type", "resource_id"),
 )
+
+# Browser sessions (server/sessions.py): the cookie carries the signed id; deleting the row ends it.
+user_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(150), ForeignKey("auth_users.username", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("client", String(64), nullable=False, server_default=""),
+    Column("user_agent", String(300), nullable=False, server_default=""),
+    Column("method", String(16), nullable=False, server_default="password"),
+    Column("csrf", String(64), nullable=False),
+    Index("ix_auth_sessions_user", "username"),
+    Index("ix_auth_sessions_created", "created_at"),
+)
+
+# Failed sign-ins, one row each, keyed "user:<name>" or "addr:<ip>": every server process
+# counts the same rows, so the limit holds across workers and replicas.
+login_failures = Table(
+    "auth_login_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Index("ix_auth_login_failures_key", "key", "at"),
+    Index("ix_auth_login_failures_at", "at"),
+)
