@@ -1,5 +1,5 @@
 """Sign-in with an OpenID Connect provider: trackflow is a relying party using the authorization
-code flow with PKCE (Authlib's OAuth 2 client for the authorization URL and the code exchange,
+code flow with PKCE (Authlib's OAuth 2 client on requests for the authorization URL and the code exchange,
 joserfc — Authlib's JOSE library — for the ID token).
 
 The provider is found from ``<issuer>/.well-known/openid-configuration`` on first use. An ID
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import OAuth2Client
+from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -93,10 +93,11 @@ class OidcProvider:
         return keys
 
     # The flow ----------------------------------------------------------------------------
-    def _client(self, redirect_uri: str) -> OAuth2Client:
-        return OAuth2Client(self.client_id, self.client_secret or None, scope=self.scopes, redirect_uri=redirect_uri,
-                            code_challenge_method="S256", timeout=TIMEOUT_SECONDS,
-                            token_endpoint_auth_method="client_secret_basic" if self.client_secret else "none")
+    def _client(self, redirect_uri: str) -> OAuth2Session:
+        # requests, not Authlib's httpx client: that one warns on import that it is deprecated
+        return OAuth2Session(self.client_id, self.client_secret or None, scope=self.scopes, redirect_uri=redirect_uri,
+                             code_challenge_method="S256", default_timeout=TIMEOUT_SECONDS,
+                             token_endpoint_auth_method="client_secret_basic" if self.client_secret else "none")
 
     def start(self, redirect_uri: str) -> Start:
         """A new sign-in: the provider's authorization URL with a fresh state, nonce and PKCE
@@ -118,7 +119,7 @@ class OidcProvider:
             except AuthlibBaseError as exc:  # the provider's OAuth error answer (invalid_grant...)
                 raise OidcError(f"the provider refused the sign-in code: {exc.error}"
                                 + (f" ({exc.description})" if exc.description else "")) from None
-            except Exception as exc:  # transport errors: httpx's, or httpx2's once Authlib moves to it
+            except Exception as exc:  # transport errors (requests')
                 raise ProviderUnreachable(f"the provider's token endpoint failed: {exc}") from None
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
@@ -154,12 +155,12 @@ class OidcProvider:
             raise OidcError("the ID token's nonce does not match this sign-in: it was issued for another one")
         return dict(claims)
 
-    def _userinfo(self, client: OAuth2Client, url: str, sub: str) -> dict[str, Any]:
+    def _userinfo(self, client: OAuth2Session, url: str, sub: str) -> dict[str, Any]:
         try:
             answer = client.get(url)
             answer.raise_for_status()
             info = answer.json()
-        except Exception as exc:  # transport errors (httpx or httpx2, as Authlib's client uses), bad JSON
+        except Exception as exc:  # transport errors, bad JSON
             raise ProviderUnreachable(f"the provider's userinfo endpoint failed: {exc}") from None
         if not isinstance(info, dict) or info.get("sub") != sub:  # OIDC Core 5.3.2: must be the same user
             raise OidcError("the provider's userinfo answer is about another subject than the ID token")
