@@ -36,6 +36,7 @@ demo: install
 
 airflow-oracle: install  # re-record Airflow's outcomes of tests/airflow_oracle/dags (needs the Airflow venv of `make bench`)
 	$(BIN)/python tests/airflow_oracle/record.py
+	$(BIN)/python tests/airflow_oracle/record_connections.py
 
 screenshots: install  # the README's pictures of the UI, saved by the browser tests into docs/screenshots
 	bash scripts/ensure-chromium.sh

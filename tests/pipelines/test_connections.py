@@ -24,77 +24,41 @@ from trackflow.entities.connection import Connection
 from trackflow.server.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-DAGS = ROOT / "tests" / "dags"
+ORACLE = ROOT / "tests" / "airflow_oracle"
+RECORDING = ORACLE / "connections.json"  # Airflow 3.3.2's answers (tests/airflow_oracle/record_connections.py)
 AIRFLOW_PYTHON = Path(os.environ.get("AIRFLOW_PYTHON", ROOT / "benchmarks/.work/venv-airflow/bin/python"))
+DAGS = ROOT / "tests" / "dags"
 SECRET = "pa55:w/rd@hunter2"
 FIELDS = ("conn_type", "host", "schema", "login", "password", "port", "extra")
-
-URIS = [
-    "postgresql://user:p%40ss%2Fw0rd@Host.Example.com:5432/my_db?sslmode=require&connect_timeout=10",
-    "mysql://root@localhost/db",
-    "http://example.com",
-    "https://user:pw@api.example.com:8443/v1",
-    "google-cloud-platform://?__extra__=%7B%22project%22%3A+%22p%22%2C+%22nested%22%3A+%7B%22a%22%3A+1%7D%7D",
-    "spark://spark%3A%2F%2Fmaster.internal:7077",
-    "postgres://h/db?connect_timeout=10&keepalives=true&name=x",
-    "my-conn-type://login@host",
-    "sqlite://%2Ftmp%2Fdb.sqlite",
-    "redis://:secret@redis.internal:6379/0",
-    "aws://?region_name=eu-west-1&role_arn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx",
-    "generic://user%20name:pass%20word@h/some%2Fschema",
-]
-FIELD_CASES: list[dict[str, Any]] = [
-    {"conn_type": "postgres", "host": "h", "login": "us er", "password": "p@ss:/w", "port": 5432, "schema": "db",
-     "extra": '{"a": "b"}'},
-    {"conn_type": "google_cloud_platform", "extra": '{"nested": {"x": 1}}'},
-    {"conn_type": "http", "host": "https://api.example.com", "login": "u"},
-    {"conn_type": "generic", "port": 8080},
-    {"conn_type": "generic", "password": "only-pw"},
-    {"conn_type": "spark", "host": "spark://master.internal", "port": 7077},
-    {"conn_type": "generic", "host": "h", "extra": '{"n": 10, "flag": true}'},
-    {"conn_type": "fs", "extra": '{"path": "/data", "flag": ""}'},
-]
-
-AIRFLOW_SCRIPT = """
-import json, sys
-from airflow.models.connection import Connection
-cases = json.load(sys.stdin)
-fields = ("conn_type", "host", "schema", "login", "password", "port", "extra")
-def view(c):
-    return {f: getattr(c, f) for f in fields}
-out = {"uris": [], "fields": []}
-for uri in cases["uris"]:
-    c = Connection(conn_id="x", uri=uri)
-    out["uris"].append({"parsed": view(c), "uri": c.get_uri()})
-for given in cases["fields"]:
-    c = Connection(conn_id="x", **given)
-    again = Connection(conn_id="x", uri=c.get_uri())
-    out["fields"].append({"uri": c.get_uri(), "round_trip": view(again)})
-print(json.dumps(out))
-"""
-
 
 def _view(conn: Connection) -> dict[str, Any]:
     return {f: getattr(conn, f) for f in FIELDS}
 
 
-@pytest.mark.skipif(not AIRFLOW_PYTHON.exists(),
-                    reason=f"no Airflow venv at {AIRFLOW_PYTHON} (bash benchmarks/run.sh setup)")
-def test_uri_format_matches_airflows_connection(tmp_path: Path) -> None:
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow-home")}
-    proc = subprocess.run([str(AIRFLOW_PYTHON), "-c", AIRFLOW_SCRIPT], input=json.dumps(
-        {"uris": URIS, "fields": FIELD_CASES}), capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    airflow = json.loads(proc.stdout.strip().splitlines()[-1])
-    for uri, theirs in zip(URIS, airflow["uris"], strict=True):
+def test_uri_format_matches_airflows_connection() -> None:
+    """trackflow's Connection against Airflow 3.3.2's, as recorded by `make airflow-oracle`."""
+    recorded = json.loads(RECORDING.read_text())
+    uris, field_cases = recorded["cases"]["uris"], recorded["cases"]["fields"]
+    assert len(uris) >= 12 and len(field_cases) >= 8
+    for uri, theirs in zip(uris, recorded["uris"], strict=True):
         ours = Connection(conn_id="x", uri=uri)
         assert _view(ours) == theirs["parsed"], uri
         assert ours.get_uri() == theirs["uri"], uri
         assert _view(Connection.from_uri(uri)) == theirs["parsed"], uri
-    for given, theirs in zip(FIELD_CASES, airflow["fields"], strict=True):
+    for given, theirs in zip(field_cases, recorded["fields"], strict=True):
         ours = Connection(conn_id="x", **given)
         assert ours.get_uri() == theirs["uri"], given
         assert _view(Connection.from_uri(ours.get_uri())) == theirs["round_trip"], given
+
+
+@pytest.mark.skipif(not AIRFLOW_PYTHON.exists(),
+                    reason=f"no Airflow venv at {AIRFLOW_PYTHON} to re-ask (bash benchmarks/run.sh setup)")
+def test_the_recording_is_what_airflow_answers_today() -> None:
+    env = {**os.environ, "AIRFLOW_PYTHON": str(AIRFLOW_PYTHON)}
+    fresh = subprocess.run([sys.executable, str(ORACLE / "record_connections.py"), "--stdout"], capture_output=True,
+                           text=True, timeout=600, check=False, env=env)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert json.loads(fresh.stdout) == json.loads(RECORDING.read_text()), "re-record: make airflow-oracle"
 
 
 def test_bad_uris_and_fields_are_refused_naming_them() -> None:
